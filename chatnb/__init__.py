@@ -1,0 +1,1 @@
+"""chatnb: chat with LLMs inside Jupyter."""

@@ -1,0 +1,271 @@
+"""Pydantic v2 models of the OpenAI Chat Completions wire format.
+
+One model of the wire format serves the client (validating streamed chunks), the mock backend
+(emitting them) and the tests. The models are strict (``"0"`` is not an index, ``"abort"`` is
+not a finish reason) and keep unknown vendor fields instead of rejecting them, so that a
+vLLM or llama.cpp extension passes through untouched.
+
+Fields are declared in the order the real API sends them, and the mock builds models with
+exactly the fields the API sets, so ``model.model_dump_json(exclude_unset=True)`` reproduces
+the API's frames byte for byte (see :func:`to_json`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "ChatCompletionChunk",
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "ChatMessage",
+    "Choice",
+    "ChoiceLogprobs",
+    "ChunkChoice",
+    "Delta",
+    "ErrorDetail",
+    "ErrorResponse",
+    "FinishReason",
+    "FunctionCall",
+    "FunctionCallDelta",
+    "FunctionDefinition",
+    "Role",
+    "StreamOptions",
+    "TokenLogprob",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+    "to_json",
+]
+
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: strict types, unknown fields kept."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+def to_json(model: BaseModel) -> str:
+    """Compact JSON of exactly the fields that were set, as the API writes its frames."""
+    return model.model_dump_json(exclude_unset=True)
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+class FunctionCall(WireModel):
+    name: str
+    arguments: str
+
+
+class ToolCall(WireModel):
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
+class ChatMessage(WireModel):
+    """One message of a conversation, as sent in a request or returned in a response."""
+
+    role: Role
+    content: str | list[dict[str, Any]] | None = None
+    refusal: str | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _check_role_fields(self) -> ChatMessage:
+        if self.role == "assistant":
+            if self.content is None and not self.tool_calls and self.refusal is None:
+                raise ValueError("an assistant message needs content, tool_calls or a refusal")
+        elif self.content is None:
+            raise ValueError(f"a {self.role} message needs content")
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs the tool_call_id it answers")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only assistant messages carry tool_calls")
+        return self
+
+
+# --- request ------------------------------------------------------------------------------
+
+
+class StreamOptions(WireModel):
+    include_usage: bool | None = None
+
+
+class FunctionDefinition(WireModel):
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(WireModel):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+Temperature = Annotated[float, Field(ge=0, le=2)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Penalty = Annotated[float, Field(ge=-2, le=2)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class ChatCompletionRequest(WireModel):
+    """The body of ``POST /v1/chat/completions``, with the spec's ranges enforced."""
+
+    model: Annotated[str, Field(min_length=1)]
+    messages: Annotated[list[ChatMessage], Field(min_length=1)]
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+    n: Annotated[int, Field(ge=1, le=128)] | None = None
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
+    max_tokens: PositiveInt | None = None
+    max_completion_tokens: PositiveInt | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
+    seed: int | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    user: str | None = None
+    # Beyond the spec: sampling knobs that vLLM and other compatible servers accept.
+    top_k: Annotated[int, Field(ge=-1)] | None = None
+    repetition_penalty: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _check_stream_options(self) -> ChatCompletionRequest:
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only allowed when stream is true")
+        return self
+
+    @property
+    def output_limit(self) -> int | None:
+        """The completion-token limit the caller asked for, whichever field carried it."""
+        return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+
+    @property
+    def stop_sequences(self) -> list[str]:
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+# --- usage and logprobs -------------------------------------------------------------------
+
+
+class Usage(WireModel):
+    prompt_tokens: Annotated[int, Field(ge=0)]
+    completion_tokens: Annotated[int, Field(ge=0)]
+    total_tokens: Annotated[int, Field(ge=0)]
+    prompt_tokens_details: dict[str, Any] | None = None
+    completion_tokens_details: dict[str, Any] | None = None
+
+
+class TopLogprob(WireModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class TokenLogprob(WireModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+    top_logprobs: list[TopLogprob] = Field(default_factory=list)
+
+
+class ChoiceLogprobs(WireModel):
+    content: list[TokenLogprob] | None = None
+    refusal: list[TokenLogprob] | None = None
+
+
+# --- response -----------------------------------------------------------------------------
+
+
+class Choice(WireModel):
+    index: Annotated[int, Field(ge=0)]
+    message: ChatMessage
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: FinishReason
+
+
+class ChatCompletionResponse(WireModel):
+    """A whole (non-streamed) completion."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    system_fingerprint: str | None = None
+    choices: list[Choice]
+    usage: Usage | None = None
+
+
+# --- streamed chunks ----------------------------------------------------------------------
+
+
+class FunctionCallDelta(WireModel):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(WireModel):
+    index: Annotated[int, Field(ge=0)]
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: FunctionCallDelta | None = None
+
+
+class Delta(WireModel):
+    role: Role | None = None
+    content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+    refusal: str | None = None
+
+
+class ChunkChoice(WireModel):
+    index: Annotated[int, Field(ge=0)]
+    delta: Delta
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: FinishReason | None = None
+
+
+class ChatCompletionChunk(WireModel):
+    """One ``data:`` frame of a streamed completion."""
+
+    id: str
+    object: Literal["chat.completion.chunk"]
+    created: int
+    model: str
+    system_fingerprint: str | None = None
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ErrorDetail(WireModel):
+    message: str
+    type: str | None = None
+    param: str | None = None
+    # OpenAI sends a string; vLLM and llama.cpp send the HTTP status as an integer.
+    code: str | int | None = None
+
+
+class ErrorResponse(WireModel):
+    """The body of every API error: ``{"error": {"message", "type", "param", "code"}}``."""
+
+    error: ErrorDetail

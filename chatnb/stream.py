@@ -1,0 +1,375 @@
+"""Raw server-sent events -> validated chunks -> an accumulated reply.
+
+Three small pieces, none of which does I/O:
+
+* :class:`SSEDecoder` turns bytes, as they arrive, into events;
+* :func:`parse_chunk` validates one ``data:`` payload as a :class:`ChatCompletionChunk`
+  (or raises a :class:`~chatnb.errors.ChatnbError` that names the field, what was expected and
+  shows the raw frame);
+* :class:`StreamAccumulator` folds chunks into the final reply of every choice, and refuses
+  chunks that contradict what came before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from .errors import (
+    ChunkValidationError,
+    StreamContradictionError,
+    StreamErrorFrame,
+    TruncatedStreamError,
+    shorten,
+)
+from .schema import (
+    ChatCompletionChunk,
+    ChatCompletionResponse,
+    ChatMessage,
+    Choice,
+    ChoiceLogprobs,
+    ChunkChoice,
+    ErrorResponse,
+    FinishReason,
+    FunctionCall,
+    FunctionCallDelta,
+    Role,
+    TokenLogprob,
+    ToolCall,
+    Usage,
+)
+
+__all__ = [
+    "DONE",
+    "SSEDecoder",
+    "SSEEvent",
+    "StreamAccumulator",
+    "iter_chunks",
+    "parse_chunk",
+]
+
+DONE = "[DONE]"
+
+
+# --- server-sent events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    data: str
+    event: str | None = None
+
+
+class SSEDecoder:
+    """Incremental decoder of a ``text/event-stream`` body (WHATWG rules).
+
+    Feed it bytes in whatever pieces the network delivers; it returns the events completed
+    so far. Lines end in LF, CRLF or CR; ``data:`` lines of one event are joined with LF;
+    comments (``:``) and unknown fields are ignored.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._data: list[str] = []
+        self._event: str | None = None
+
+    def feed(self, data: bytes) -> list[SSEEvent]:
+        buffer = self._buffer + data
+        # A trailing CR may be the first half of a CRLF: keep it until the next piece.
+        cut = len(buffer) - 1 if buffer.endswith(b"\r") else len(buffer)
+        last_break = max(buffer.rfind(b"\n", 0, cut), buffer.rfind(b"\r", 0, cut))
+        if last_break < 0:
+            self._buffer = buffer
+            return []
+        complete, self._buffer = buffer[: last_break + 1], buffer[last_break + 1 :]
+        events: list[SSEEvent] = []
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def flush(self) -> list[SSEEvent]:
+        """End of body: a last event that was not followed by a blank line is dispatched."""
+        events = self.feed(b"\n") if self._buffer else []
+        tail = self._line("")
+        return events + ([tail] if tail is not None else [])
+
+    def _line(self, line: str) -> SSEEvent | None:
+        if not line:
+            if not self._data:
+                self._event = None
+                return None
+            event = SSEEvent("\n".join(self._data), self._event)
+            self._data, self._event = [], None
+            return event
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        return None
+
+
+# --- validating one frame -----------------------------------------------------------------
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False)[:3]:
+        where = ".".join(str(p) for p in item["loc"]) or "the frame"
+        got = item.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        parts.append(f"{where}: {item['msg']}{shown}")
+    more = error.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def parse_chunk(data: str) -> ChatCompletionChunk:
+    """Validate one ``data:`` payload.
+
+    Raises :class:`StreamErrorFrame` when the server sent an error object instead of a chunk,
+    and :class:`ChunkValidationError` for anything else that is not a valid chunk.
+    """
+    if not data.strip():
+        raise ChunkValidationError(
+            "The server sent an empty data frame where a chat.completion.chunk was expected.",
+            raw=data,
+        )
+    try:
+        return ChatCompletionChunk.model_validate_json(data)
+    except ValidationError as invalid:
+        if invalid.errors()[0]["type"] == "json_invalid":
+            reason = invalid.errors()[0].get("ctx", {}).get("error", "invalid JSON")
+            raise ChunkValidationError(
+                f"The server sent a frame that is not JSON ({reason}).\n"
+                f"Raw frame: {shorten(data)}",
+                raw=data,
+            ) from None
+        _raise_if_error_frame(data)
+        raise ChunkValidationError(
+            f"The server sent an invalid chat.completion.chunk: {_describe(invalid)}.\n"
+            f"Raw frame: {shorten(data)}",
+            raw=data,
+        ) from None
+
+
+def _raise_if_error_frame(data: str) -> None:
+    try:
+        body = ErrorResponse.model_validate_json(data)
+    except ValidationError:
+        return
+    error = body.error
+    kind = f" ({error.type})" if error.type else ""
+    raise StreamErrorFrame(
+        f"The server reported an error in the middle of the answer{kind}: {error.message}",
+        code=error.code,
+    )
+
+
+def iter_chunks(events: Iterable[SSEEvent]) -> Iterator[ChatCompletionChunk]:
+    """Validated chunks from events, up to ``[DONE]``."""
+    for event in events:
+        if event.data == DONE:
+            return
+        yield parse_chunk(event.data)
+
+
+# --- accumulating -------------------------------------------------------------------------
+
+
+@dataclass
+class _ToolCallState:
+    id: str
+    name: str
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ChoiceState:
+    """What one choice has received so far."""
+
+    index: int
+    role: Role | None = None
+    content_parts: list[str] | None = None
+    refusal_parts: list[str] | None = None
+    tool_calls: dict[int, _ToolCallState] = field(default_factory=dict)
+    finish_reason: FinishReason | None = None
+    content_logprobs: list[TokenLogprob] | None = None
+    refusal_logprobs: list[TokenLogprob] | None = None
+
+    @property
+    def content(self) -> str | None:
+        return None if self.content_parts is None else "".join(self.content_parts)
+
+    @property
+    def refusal(self) -> str | None:
+        return None if self.refusal_parts is None else "".join(self.refusal_parts)
+
+    def message(self) -> ChatMessage:
+        tool_calls = [
+            ToolCall(
+                id=call.id,
+                type="function",
+                function=FunctionCall(name=call.name, arguments="".join(call.arguments)),
+            )
+            for _, call in sorted(self.tool_calls.items())
+        ]
+        content = self.content
+        if content is None and not tool_calls and self.refusal is None:
+            content = ""
+        return ChatMessage(
+            role="assistant", content=content, refusal=self.refusal, tool_calls=tool_calls or None
+        )
+
+
+class StreamAccumulator:
+    """Folds validated chunks into the reply of every choice (a pure state machine).
+
+    >>> acc = StreamAccumulator()
+    >>> for chunk in chunks: acc.add(chunk)          # doctest: +SKIP
+    >>> acc.result().choices[0].message.content       # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.model: str | None = None
+        self.created: int | None = None
+        self.system_fingerprint: str | None = None
+        self.usage: Usage | None = None
+        self.choices: dict[int, ChoiceState] = {}
+        self.chunk_count = 0
+
+    @property
+    def done(self) -> bool:
+        """Every choice that was opened has its finish_reason."""
+        return bool(self.choices) and all(c.finish_reason for c in self.choices.values())
+
+    def text(self, index: int = 0) -> str:
+        """The content of choice ``index`` received so far ('' before any)."""
+        choice = self.choices.get(index)
+        return (choice.content or "") if choice else ""
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        if self.id is None:
+            self.id, self.model, self.created = chunk.id, chunk.model, chunk.created
+        elif chunk.id != self.id:
+            raise StreamContradictionError(
+                f"The chunk id changed in the middle of the stream, from {self.id!r} to "
+                f"{chunk.id!r}: two answers are mixed up.",
+                partial=self.text(),
+            )
+        if chunk.system_fingerprint is not None:
+            self.system_fingerprint = chunk.system_fingerprint
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices:
+            self._add_choice(choice)
+        self.chunk_count += 1
+
+    def _add_choice(self, chunk: ChunkChoice) -> None:
+        state = self.choices.setdefault(chunk.index, ChoiceState(chunk.index))
+        delta = chunk.delta
+        if state.finish_reason is not None and (
+            chunk.finish_reason is not None
+            or delta.content
+            or delta.refusal
+            or delta.tool_calls
+        ):
+            what = "a second finish_reason" if chunk.finish_reason else "more content"
+            raise StreamContradictionError(
+                f"Choice {chunk.index} received {what} after it had finished "
+                f"with finish_reason {state.finish_reason!r}.",
+                partial=self.text(),
+            )
+        if delta.role is not None:
+            state.role = delta.role
+        if delta.content is not None:
+            if state.content_parts is None:
+                state.content_parts = []
+            if delta.content:
+                state.content_parts.append(delta.content)
+        if delta.refusal is not None:
+            if state.refusal_parts is None:
+                state.refusal_parts = []
+            if delta.refusal:
+                state.refusal_parts.append(delta.refusal)
+        for call in delta.tool_calls or ():
+            self._add_tool_call(state, call.index, call.id, call.function)
+        if chunk.logprobs is not None:
+            self._add_logprobs(state, chunk.logprobs)
+        if chunk.finish_reason is not None:
+            state.finish_reason = chunk.finish_reason
+
+    def _add_tool_call(
+        self, state: ChoiceState, index: int, call_id: str | None, function: FunctionCallDelta | None
+    ) -> None:
+        name = function.name if function else None
+        arguments = function.arguments if function else None
+        current = state.tool_calls.get(index)
+        if current is None:
+            if call_id is None:
+                raise StreamContradictionError(
+                    f"Choice {state.index} received a fragment of tool call {index}, "
+                    "which was never opened (no id came first).",
+                    partial=self.text(),
+                )
+            current = state.tool_calls[index] = _ToolCallState(id=call_id, name=name or "")
+        elif call_id is not None and call_id != current.id:
+            raise StreamContradictionError(
+                f"Tool call {index} of choice {state.index} changed its id from "
+                f"{current.id!r} to {call_id!r}.",
+                partial=self.text(),
+            )
+        elif name:
+            current.name += name
+        if arguments:
+            current.arguments.append(arguments)
+
+    @staticmethod
+    def _add_logprobs(state: ChoiceState, logprobs: ChoiceLogprobs) -> None:
+        if logprobs.content is not None:
+            state.content_logprobs = (state.content_logprobs or []) + logprobs.content
+        if logprobs.refusal is not None:
+            state.refusal_logprobs = (state.refusal_logprobs or []) + logprobs.refusal
+
+    def result(self, *, allow_partial: bool = False) -> ChatCompletionResponse:
+        """The whole reply as a ``chat.completion``.
+
+        Raises :class:`TruncatedStreamError` if a choice never finished, unless
+        ``allow_partial`` (then an unfinished choice reports finish_reason ``length``).
+        """
+        if not self.done and not allow_partial:
+            raise TruncatedStreamError(
+                "The stream ended before the answer was finished (no finish_reason): "
+                "the connection may have dropped. The partial answer is kept.",
+                partial=self.text(),
+            )
+        choices = []
+        for index, state in sorted(self.choices.items()):
+            logprobs = None
+            if state.content_logprobs is not None or state.refusal_logprobs is not None:
+                logprobs = ChoiceLogprobs(content=state.content_logprobs, refusal=state.refusal_logprobs)
+            choices.append(
+                Choice(
+                    index=index,
+                    message=state.message(),
+                    logprobs=logprobs,
+                    finish_reason=state.finish_reason or "length",
+                )
+            )
+        return ChatCompletionResponse(
+            id=self.id or "",
+            object="chat.completion",
+            created=self.created or 0,
+            model=self.model or "",
+            system_fingerprint=self.system_fingerprint,
+            choices=choices,
+            usage=self.usage,
+        )

@@ -1,0 +1,25 @@
+"""Shared fixtures: the real OpenAI recordings and the CommonMark examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RECORDINGS = sorted((FIXTURES / "openai-recordings").glob("*.bin"))
+
+
+def recording_frames(path: Path) -> list[str]:
+    """The payloads of a recording's ``data:`` frames, ``[DONE]`` excluded."""
+    frames = []
+    for block in path.read_bytes().decode().split("\n\n"):
+        if block.startswith("data: ") and block != "data: [DONE]":
+            frames.append(block[len("data: ") :])
+    return frames
+
+
+@pytest.fixture(params=RECORDINGS, ids=lambda p: p.name[:8])
+def recording(request: pytest.FixtureRequest) -> Path:
+    path: Path = request.param
+    return path
