@@ -1,0 +1,268 @@
+"""The conversation: a system prompt plus a deque of messages, trimmed to a token budget.
+
+Each message's token count is computed once, when it is appended, and the running total is
+kept up to date, so :meth:`History.fit` costs O(messages dropped), not O(history²) as when
+the whole history is re-counted after each removal.
+
+A *turn* starts at a user (or system/developer) message and runs up to the next one: the
+question, the answer, and any tool calls and tool results between them. Trimming drops whole
+turns from the oldest end, so the kept history never starts with an assistant or tool message
+and a tool call is never separated from its results.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ContextBudgetError
+from .schema import ChatMessage, Tool
+from .tokens import (
+    REPLY_PRIMING_TOKENS,
+    Tokenizer,
+    encoding_for,
+    message_tokens,
+    rules_for,
+    tools_tokens,
+)
+
+__all__ = ["Dropped", "History"]
+
+_TURN_STARTERS = frozenset({"user", "system", "developer"})
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """What one :meth:`History.fit` left out."""
+
+    turns: int = 0
+    messages: int = 0
+    tokens: int = 0
+    budget: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.messages > 0
+
+    def __str__(self) -> str:
+        if not self:
+            return "nothing left out"
+        turns = "1 older turn" if self.turns == 1 else f"{self.turns} older turns"
+        limit = f"to fit {self.budget:,} tokens" if self.budget is not None else "to keep the turn limit"
+        return f"{turns} left out {limit}"
+
+
+def _as_message(message: ChatMessage | Mapping[str, Any]) -> ChatMessage:
+    return message if isinstance(message, ChatMessage) else ChatMessage.model_validate(message)
+
+
+class History:
+    """A system prompt and the messages after it, each counted once.
+
+    >>> history = History(system="Be brief.", model="gpt-4o")
+    >>> history.append({"role": "user", "content": "Hello"})
+    >>> history.fit(budget=1000)          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        system: str | None = None,
+        model: str = "gpt-4o",
+        max_turns: int | None = None,
+        *,
+        encoding: str | None = None,
+    ) -> None:
+        if max_turns is not None and max_turns < 1:
+            raise ValueError("max_turns must be at least 1")
+        self.model = model
+        self.max_turns = max_turns
+        self._tokenizer: Tokenizer = encoding_for(model, encoding)
+        self._rules = rules_for(model)
+        self._messages: deque[tuple[ChatMessage, int]] = deque()
+        self._message_tokens = 0
+        self._turns = 0
+        self._pending = Dropped()
+        self.system = system
+
+    # --- the system prompt ---
+
+    @property
+    def system(self) -> str | None:
+        return self._system
+
+    @system.setter
+    def system(self, text: str | None) -> None:
+        self._system = text
+        self._system_tokens = (
+            message_tokens(ChatMessage(role="system", content=text), self._tokenizer, self._rules)
+            if text
+            else 0
+        )
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer
+
+    # --- the messages ---
+
+    def append(self, message: ChatMessage | Mapping[str, Any]) -> ChatMessage:
+        """Add a message (a dict or a :class:`ChatMessage`); returns it validated."""
+        parsed = _as_message(message)
+        self._messages.append((parsed, message_tokens(parsed, self._tokenizer, self._rules)))
+        self._message_tokens += self._messages[-1][1]
+        if parsed.role in _TURN_STARTERS or len(self._messages) == 1:
+            self._turns += 1
+            if self.max_turns is not None and self._turns > self.max_turns:
+                self._pending = self._merge(self._pending, self._drop_oldest_turn(), None)
+        return parsed
+
+    def extend(self, messages: Iterable[ChatMessage | Mapping[str, Any]]) -> None:
+        for message in messages:
+            self.append(message)
+
+    def pop(self) -> ChatMessage:
+        """Remove and return the newest message."""
+        message, tokens = self._messages.pop()
+        self._message_tokens -= tokens
+        if message.role in _TURN_STARTERS or not self._messages:
+            self._turns -= 1
+        return message
+
+    def clear(self) -> None:
+        """Forget every message; the system prompt stays."""
+        self._messages.clear()
+        self._message_tokens = self._turns = 0
+        self._pending = Dropped()
+
+    def __iter__(self) -> Iterator[ChatMessage]:
+        return (message for message, _ in self._messages)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def __getitem__(self, index: int) -> ChatMessage:
+        return self._messages[index][0]
+
+    @property
+    def turns(self) -> int:
+        return self._turns
+
+    @property
+    def last(self) -> ChatMessage | None:
+        return self._messages[-1][0] if self._messages else None
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The prompt as the API takes it: the system prompt first, then the history."""
+        prompt = [{"role": "system", "content": self._system}] if self._system else []
+        prompt += [m.model_dump(exclude_none=True) for m, _ in self._messages]
+        return prompt
+
+    def tokens(self, tools: Iterable[Tool] | None = None) -> int:
+        """Prompt tokens of the whole conversation, as the API will bill them."""
+        total = REPLY_PRIMING_TOKENS + self._system_tokens + self._message_tokens
+        return total + (tools_tokens(tools, self._tokenizer, self._rules) if tools else 0)
+
+    # --- trimming ---
+
+    def _drop_oldest_turn(self) -> Dropped:
+        messages = tokens = 0
+        while self._messages:
+            message, count = self._messages[0]
+            if messages and message.role in _TURN_STARTERS:
+                break
+            self._messages.popleft()
+            self._message_tokens -= count
+            messages += 1
+            tokens += count
+        self._turns -= 1
+        return Dropped(turns=1, messages=messages, tokens=tokens)
+
+    @staticmethod
+    def _merge(first: Dropped, second: Dropped, budget: int | None) -> Dropped:
+        return Dropped(
+            turns=first.turns + second.turns,
+            messages=first.messages + second.messages,
+            tokens=first.tokens + second.tokens,
+            budget=budget if budget is not None else first.budget,
+        )
+
+    def _last_turn_tokens(self) -> tuple[int, int]:
+        """Tokens of the newest turn, and of its largest message."""
+        total = largest = 0
+        for message, count in reversed(self._messages):
+            total += count
+            largest = max(largest, count)
+            if message.role in _TURN_STARTERS:
+                break
+        return total, largest
+
+    def fit(self, budget: int, tools: Iterable[Tool] | None = None) -> Dropped:
+        """Drop the oldest whole turns until the prompt fits ``budget`` tokens.
+
+        The system prompt is never dropped, nor the newest turn: if those alone exceed the
+        budget, :class:`ContextBudgetError` is raised and nothing is changed. Returns what
+        was left out (also what ``max_turns`` dropped since the last fit).
+        """
+        tools = list(tools) if tools else None
+        fixed = REPLY_PRIMING_TOKENS + self._system_tokens
+        fixed += tools_tokens(tools, self._tokenizer, self._rules) if tools else 0
+        if fixed > budget:
+            raise ContextBudgetError(
+                f"The system prompt (and tools) alone take {fixed:,} tokens, more than the "
+                f"budget of {budget:,}. Shorten the system prompt or allow more tokens."
+            )
+        newest, largest = self._last_turn_tokens()
+        if fixed + newest > budget:
+            raise ContextBudgetError(
+                f"The newest message is too long: it takes {largest:,} tokens "
+                f"({fixed + newest:,} with the system prompt and its turn), but the prompt "
+                f"budget is {budget:,} tokens. Shorten it, or raise the budget by reserving "
+                "fewer tokens for the answer."
+            )
+        dropped = Dropped(budget=budget)
+        while self.tokens(tools) > budget:
+            dropped = self._merge(dropped, self._drop_oldest_turn(), budget)
+        report = self._merge(self._pending, dropped, budget)
+        self._pending = Dropped()
+        return report
+
+    # --- plain JSON ---
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return self.messages()
+
+    def to_json(self, **dumps: Any) -> str:
+        """The conversation as a JSON list of messages (the system prompt first)."""
+        return json.dumps(self.to_list(), ensure_ascii=False, **dumps)
+
+    @classmethod
+    def from_list(
+        cls,
+        messages: Iterable[Mapping[str, Any]],
+        model: str = "gpt-4o",
+        max_turns: int | None = None,
+        *,
+        encoding: str | None = None,
+    ) -> History:
+        items = list(messages)
+        system = None
+        if items and items[0].get("role") == "system":
+            system = _as_message(items.pop(0)).content
+            if not isinstance(system, str):
+                raise ValueError("a system prompt saved in a history must be text")
+        history = cls(system=system, model=model, max_turns=max_turns, encoding=encoding)
+        history.extend(items)
+        return history
+
+    @classmethod
+    def from_json(cls, text: str, model: str = "gpt-4o", **options: Any) -> History:
+        return cls.from_list(json.loads(text), model=model, **options)
+
+    def __repr__(self) -> str:
+        system = "set" if self._system else "none"
+        return (
+            f"History(model={self.model!r}, system={system}, messages={len(self)}, "
+            f"turns={self._turns}, tokens={self.tokens():,})"
+        )

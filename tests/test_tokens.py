@@ -1,0 +1,261 @@
+"""Token counts against the API's own reported numbers, offline vocabularies, model limits."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import inspect
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chatnb import tokens, vocab
+from chatnb.tokens import (
+    ApproximateTokenizer,
+    ChatnbWarning,
+    TiktokenTokenizer,
+    count_tokens,
+    encoding_for,
+    encoding_name_for,
+    model_limits,
+)
+
+# The OpenAI cookbook, "How to count tokens with tiktoken": the prompt_tokens the real API
+# reported for these exact requests.
+CORPORATE = [
+    {"role": "system", "content": "You are a helpful, pattern-following assistant that translates corporate jargon into plain English."},
+    {"role": "system", "name": "example_user", "content": "New synergies will help drive top-line growth."},
+    {"role": "system", "name": "example_assistant", "content": "Things working well together will increase revenue."},
+    {"role": "system", "name": "example_user", "content": "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage."},
+    {"role": "system", "name": "example_assistant", "content": "Let's talk later when we're less busy about how to do better."},
+    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean for the client deliverable."},
+]
+WEATHER_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_current_weather",
+            "description": "Get the current weather in a given location",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+                    "unit": {"type": "string", "description": "The unit of temperature to return", "enum": ["celsius", "fahrenheit"]},
+                },
+                "required": ["location"],
+            },
+        },
+    }
+]
+WEATHER = [
+    {"role": "system", "content": "You are a helpful assistant that can answer to questions about the weather."},
+    {"role": "user", "content": "What's the weather like in San Francisco?"},
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "api_count"),
+    [("gpt-3.5-turbo", 129), ("gpt-4-0613", 129), ("gpt-4", 129), ("gpt-4o", 124), ("gpt-4o-mini", 124)],
+)
+def test_count_matches_the_api_with_name_fields(model: str, api_count: int) -> None:
+    assert count_tokens(CORPORATE, model) == api_count
+
+
+@pytest.mark.parametrize(
+    ("model", "api_count"),
+    [("gpt-3.5-turbo", 105), ("gpt-4", 105), ("gpt-4o", 101), ("gpt-4o-mini", 101)],
+)
+def test_count_matches_the_api_with_tools(model: str, api_count: int) -> None:
+    assert count_tokens(WEATHER, model, tools=WEATHER_TOOLS) == api_count
+
+
+def test_real_vocabularies_are_loaded() -> None:
+    o200k = encoding_for("gpt-4o")
+    cl100k = encoding_for("gpt-4")
+    assert isinstance(o200k, TiktokenTokenizer) and o200k.name == "o200k_base"
+    assert isinstance(cl100k, TiktokenTokenizer) and cl100k.name == "cl100k_base"
+    # Known ids of the real vocabularies (tiktoken's own test suite uses these).
+    assert cl100k.encoding.encode("hello world") == [15339, 1917]
+    assert o200k.encoding.encode("hello world") == [24912, 2375]
+
+
+@pytest.mark.parametrize(
+    ("model", "encoding"),
+    [
+        ("gpt-4o", "o200k_base"),
+        ("gpt-4o-2024-08-06", "o200k_base"),
+        ("gpt-4.1-mini", "o200k_base"),
+        ("gpt-5", "o200k_base"),
+        ("o1", "o200k_base"),
+        ("o3-mini", "o200k_base"),
+        ("o4-mini", "o200k_base"),
+        ("gpt-4", "cl100k_base"),
+        ("gpt-3.5-turbo", "cl100k_base"),
+        ("gpt-oss-20b", "o200k_harmony"),
+        ("openai/gpt-oss-120b", "o200k_harmony"),
+        ("ft:gpt-4o-mini:acme::abc123", "o200k_base"),
+    ],
+)
+def test_encoding_names_follow_tiktoken(model: str, encoding: str) -> None:
+    assert encoding_name_for(model) == encoding
+
+
+def test_harmony_encoding_loads_from_the_same_verified_file() -> None:
+    harmony = encoding_for("gpt-oss-20b")
+    assert isinstance(harmony, TiktokenTokenizer) and harmony.name == "o200k_harmony"
+    assert harmony.count("hello world") == 2
+
+
+def test_unknown_model_warns_once_per_name_and_can_name_an_encoding() -> None:
+    with pytest.warns(ChatnbWarning, match="llama-3-local"):
+        assert encoding_name_for("llama-3-local") == "o200k_base"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encoding_name_for("llama-3-local")
+        assert encoding_for("llama-3-local", encoding="cl100k_base").name == "cl100k_base"
+
+
+def test_vocabulary_hashes_are_the_ones_tiktoken_expects() -> None:
+    from tiktoken_ext import openai_public
+
+    for name, vocabulary in vocab.VOCABULARIES.items():
+        source = inspect.getsource(getattr(openai_public, name))
+        assert vocabulary.url in source
+        assert vocabulary.sha256 in source
+
+
+def test_pieces_rebuild_the_text_without_splitting_characters() -> None:
+    text = "héllo wörld 日本語 🎉 `code` **bold**"
+    for tokenizer in (encoding_for("gpt-4o"), encoding_for("gpt-4"), ApproximateTokenizer()):
+        pieces = tokenizer.pieces(text)
+        assert "".join(pieces) == text
+        assert len(pieces) > 5
+
+
+# --- offline ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path / "cache"))
+    tokens.get_tokenizer.cache_clear()
+    yield tmp_path
+    tokens.get_tokenizer.cache_clear()
+
+
+def test_a_verified_local_copy_fills_tiktokens_cache(empty_cache: Path) -> None:
+    source = vocab.ensure_vocabulary("cl100k_base", allow_download=False)
+    assert source is not None and source.endswith("cl100k_base.tiktoken.gz")
+    cached = vocab.tiktoken_cache_path(vocab.VOCABULARIES["cl100k_base"].url)
+    assert cached is not None and cached.is_file()
+    assert vocab.ensure_vocabulary("cl100k_base", allow_download=False) == "cache"
+
+
+def test_a_copy_with_the_wrong_hash_is_refused(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = empty_cache / "vocab"
+    bad.mkdir()
+    (bad / "cl100k_base.tiktoken.gz").write_bytes(gzip.compress(b"dGVzdA== 0\n"))
+    monkeypatch.setenv("CHATNB_VOCAB_DIR", str(bad))
+    monkeypatch.setattr(vocab.importlib.util, "find_spec", lambda name: None)
+    assert vocab.ensure_vocabulary("cl100k_base", allow_download=False) is None
+
+
+def test_offline_without_a_copy_warns_once_and_counts_approximately(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATNB_OFFLINE", "1")
+    monkeypatch.delenv("CHATNB_VOCAB_DIR", raising=False)
+    monkeypatch.setattr(vocab.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(tokens, "_warned", set())
+    with pytest.warns(ChatnbWarning, match=r"chatnb\[offline\]"):
+        tokenizer = encoding_for("gpt-4o")
+    assert isinstance(tokenizer, ApproximateTokenizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = encoding_for("gpt-4o")
+        count = count_tokens(CORPORATE, "gpt-4o")
+    assert again is tokenizer
+    # Approximate, and on the safe side of the real count.
+    assert 124 <= count <= 124 * 1.2
+
+
+def test_download_is_tried_with_a_timeout_and_failure_is_not_fatal(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def refuse(url: str) -> bytes:
+        calls.append(url)
+        raise TimeoutError("no network")
+
+    monkeypatch.setattr(vocab, "_download", refuse)
+    monkeypatch.setattr(vocab.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.delenv("CHATNB_OFFLINE", raising=False)
+    assert vocab.ensure_vocabulary("o200k_base") is None
+    assert calls == [vocab.VOCABULARIES["o200k_base"].url]
+
+
+def test_a_download_with_the_right_hash_is_cached(
+    empty_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = gzip.decompress(next(vocab._local_copies("cl100k_base")).read_bytes())
+    assert hashlib.sha256(real).hexdigest() == vocab.VOCABULARIES["cl100k_base"].sha256
+    monkeypatch.setattr(vocab, "_download", lambda url: real)
+    monkeypatch.setattr(vocab.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.delenv("CHATNB_VOCAB_DIR", raising=False)
+    assert vocab.ensure_vocabulary("cl100k_base", allow_download=True) == vocab.VOCABULARIES["cl100k_base"].url
+
+
+def test_approximate_counts_are_close_and_high_on_prose() -> None:
+    text = Path(__file__).with_name("fixtures").joinpath("README.md").read_text()
+    real = encoding_for("gpt-4o").count(text)
+    approx = ApproximateTokenizer().count(text)
+    assert real <= approx <= real * 1.15
+
+
+# --- model limits -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "window", "output"),
+    [
+        ("gpt-4o", 128_000, 16_384),
+        ("gpt-4o-2024-08-06", 128_000, 16_384),
+        ("gpt-4o-mini-2024-07-18", 128_000, 16_384),
+        ("gpt-4-0613", 8_192, 8_192),
+        ("gpt-4-turbo-2024-04-09", 128_000, 4_096),
+        ("gpt-3.5-turbo-0125", 16_385, 4_096),
+        ("gpt-4.1-nano-2025-04-14", 1_047_576, 32_768),
+        ("o1", 200_000, 100_000),
+        ("o3-mini-2025-01-31", 200_000, 100_000),
+        ("o4-mini", 200_000, 100_000),
+        ("gpt-5-mini", 400_000, 128_000),
+        ("gpt-oss-20b", 131_072, 131_072),
+        ("ft:gpt-4o-mini:acme::x1", 128_000, 16_384),
+    ],
+)
+def test_model_limits_resolve_versioned_names_to_their_family(model: str, window: int, output: int) -> None:
+    limits = model_limits(model)
+    assert (limits.context_window, limits.max_output_tokens, limits.known) == (window, output, True)
+
+
+def test_unknown_model_gets_a_conservative_default_and_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "_warned", set())
+    with pytest.warns(ChatnbWarning, match="context window of 'my-local-llm'"):
+        limits = model_limits("my-local-llm")
+    assert not limits.known and limits.context_window <= 8_192
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both: Any = model_limits("my-local-llm", context_window=32_000, max_output_tokens=2_000)
+    assert (both.context_window, both.max_output_tokens, both.known) == (32_000, 2_000, True)
+
+
+def test_overrides_and_prompt_budget() -> None:
+    limits = model_limits("gpt-4o", max_output_tokens=1_000)
+    assert limits.prompt_budget() == 127_000
+    assert limits.prompt_budget(reserved_output=28_000) == 100_000
