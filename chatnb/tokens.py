@@ -39,6 +39,7 @@ __all__ = [
     "encoding_for",
     "encoding_name_for",
     "get_tokenizer",
+    "known_limits",
     "message_tokens",
     "model_limits",
     "rules_for",
@@ -341,6 +342,12 @@ def _family(model: str) -> str | None:
     return best
 
 
+def known_limits(model: str) -> ModelLimits | None:
+    """The table's limits for ``model``'s family, or ``None`` if the table does not know it."""
+    family = _family(model)
+    return MODEL_LIMITS[family] if family else None
+
+
 def model_limits(
     model: str, *, context_window: int | None = None, max_output_tokens: int | None = None
 ) -> ModelLimits:
@@ -348,8 +355,7 @@ def model_limits(
 
     An unknown model without both overrides gets :data:`UNKNOWN_MODEL_LIMITS` and a warning.
     """
-    family = _family(model)
-    table = MODEL_LIMITS[family] if family else None
+    table = known_limits(model)
     if table is None and (context_window is None or max_output_tokens is None):
         warn_once(
             f"limits:{model}",

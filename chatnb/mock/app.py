@@ -1,0 +1,151 @@
+"""The mock's HTTP semantics, written once for both fronts.
+
+:class:`MockBackend` takes a method, a path, headers and a body, and returns a
+:class:`MockResponse`: the status, headers, and either a whole body or the engine's timed
+frames. The in-process transport and the HTTP server only copy that onto their own wire, so the
+two fronts cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..schema import ChatCompletionRequest, ErrorDetail, ErrorResponse, to_json
+from ..tokens import MODEL_LIMITS
+from .engine import Frame, MockAPIError, MockEngine
+
+__all__ = ["MockBackend", "MockResponse"]
+
+_JSON = ("content-type", "application/json")
+_SSE = [
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+]
+CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
+MODEL_PATHS = frozenset({"/v1/models", "/models"})
+
+
+@dataclass
+class MockResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    #: Streamed answers: frames to send, each after its delay.
+    frames: Iterator[Frame] | None = None
+    #: Non-streamed answers: how long the real API would have taken.
+    delay_s: float = 0.0
+
+
+def _error(
+    status: int,
+    message: str,
+    *,
+    type: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> MockResponse:
+    body = ErrorResponse(error=ErrorDetail(message=message, type=type, param=param, code=code))
+    return MockResponse(status, [_JSON, *(headers or {}).items()], to_json(body).encode())
+
+
+def _param(location: tuple[int | str, ...]) -> str | None:
+    """``("messages", 0, "content")`` -> ``"messages[0].content"``, as the API names params."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def _invalid(invalid: ValidationError, within: tuple[str, ...] = ()) -> MockResponse:
+    first = invalid.errors(include_url=False)[0]
+    location = (*within, *first["loc"])
+    return _error(400, f"Invalid request: {first['msg']}.", param=_param(location))
+
+
+class MockBackend:
+    """The mock OpenAI API: routing, authentication, validation and errors around an engine."""
+
+    def __init__(self, engine: MockEngine | None = None, *, api_key: str | None = None) -> None:
+        self.engine = engine or MockEngine()
+        self._api_key = api_key
+
+    def __repr__(self) -> str:
+        # The key is a secret: say whether one is set, never what it is.
+        return f"MockBackend(engine={self.engine!r}, api_key={'set' if self._api_key else 'none'})"
+
+    def handle(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> MockResponse:
+        path = path.split("?", 1)[0].rstrip("/") or "/"
+        if path == "/health":
+            return MockResponse(200, [_JSON], b'{"status":"ok"}')
+        if path not in CHAT_PATHS and path not in MODEL_PATHS:
+            return _error(404, f"Unknown path {path!r}.", code="unknown_url")
+        if not self._authorized(headers):
+            return _error(
+                401,
+                "Incorrect API key provided. The mock server was started with --api-key; "
+                "send that key as a Bearer token.",
+                code="invalid_api_key",
+            )
+        if path in MODEL_PATHS:
+            if method != "GET":
+                return _error(405, f"Use GET for {path}.", code="method_not_allowed")
+            return MockResponse(200, [_JSON], json.dumps(self._models()).encode())
+        if method != "POST":
+            return _error(405, f"Use POST for {path}.", code="method_not_allowed")
+        return self._chat(body)
+
+    def _authorized(self, headers: Mapping[str, str]) -> bool:
+        if self._api_key is None:
+            return True
+        given = headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self._api_key}".encode())
+
+    @staticmethod
+    def _models() -> dict[str, Any]:
+        created = int(time.time())
+        models = [{"id": name, "object": "model", "created": created, "owned_by": "chatnb-mock"} for name in MODEL_LIMITS]
+        return {"object": "list", "data": models}
+
+    def _chat(self, body: bytes) -> MockResponse:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _error(
+                400,
+                "We could not parse the JSON body of your request. The body must be a JSON object.",
+            )
+        try:
+            request = ChatCompletionRequest.model_validate(payload)
+        except ValidationError as invalid:
+            return _invalid(invalid)
+        try:
+            MockEngine.overrides(request)
+        except ValidationError as invalid:
+            return _invalid(invalid, within=("mock",))
+        try:
+            if request.stream:
+                frames = self.engine.stream(request)
+                return MockResponse(200, list(_SSE), frames=frames)
+            delay, response = self.engine.complete(request)
+        except MockAPIError as failure:
+            return _error(
+                failure.status,
+                failure.body.error.message,
+                type=failure.body.error.type or "invalid_request_error",
+                param=failure.body.error.param,
+                code=failure.body.error.code if isinstance(failure.body.error.code, str) else None,
+                headers=failure.headers,
+            )
+        return MockResponse(200, [_JSON], to_json(response).encode(), delay_s=delay)
+

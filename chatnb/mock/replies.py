@@ -1,0 +1,107 @@
+"""Where the mock's answers come from: echo, a fixed text, a script, a Markdown sample, or code."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ..schema import ChatCompletionRequest
+
+__all__ = ["MarkdownSample", "Reply", "ReplySource", "markdown_sample"]
+
+
+@dataclass(frozen=True)
+class MarkdownSample:
+    """A deterministic Markdown answer of about ``length`` characters, like an LLM's:
+    headings, paragraphs, lists, code fences, tables, quotes and links."""
+
+    length: int = 2_000
+    seed: int = 0
+
+
+Reply = str | Sequence[str] | MarkdownSample | Callable[[ChatCompletionRequest], str]
+
+_TOPICS = ["caching", "retries", "tokenizers", "streaming", "context windows", "batching"]
+_WORDS = (
+    "the model streams each token as soon as it is sampled so the reader sees progress "
+    "early while the server keeps the connection open and the client renders markdown "
+    "incrementally without waiting for the whole answer"
+).split()
+
+
+def _sentence(rng: random.Random) -> str:
+    words = rng.sample(_WORDS, rng.randint(8, 16))
+    return " ".join(words).capitalize() + "."
+
+
+def _blocks(rng: random.Random) -> list[str]:
+    topic = rng.choice(_TOPICS)
+    name = topic.replace(" ", "_")
+    return [
+        f"## {topic.capitalize()}",
+        " ".join(_sentence(rng) for _ in range(3)) + f" See [the guide](https://example.com/{name}).",
+        "\n".join(f"- **{w}**: {_sentence(rng)}" for w in rng.sample(_WORDS, 3)),
+        f"```python\ndef {name}(items: list[str]) -> int:\n"
+        f"    # {_sentence(rng)}\n    return sum(len(item) for item in items)\n```",
+        "| setting | value | note |\n|---|---:|---|\n"
+        + "\n".join(f"| `{w}` | {rng.randint(1, 999)} | {_sentence(rng)} |" for w in rng.sample(_WORDS, 3)),
+        f"> {_sentence(rng)}",
+        "\n".join(f"{i}. {_sentence(rng)}" for i in range(1, 4)),
+    ]
+
+
+def markdown_sample(length: int = 2_000, seed: int = 0) -> str:
+    """The text of :class:`MarkdownSample`: whole blocks until ``length`` characters."""
+    rng = random.Random(seed)
+    blocks = ["# A sample answer"]
+    size = len(blocks[0])
+    while size < length:
+        for block in _blocks(rng):
+            blocks.append(block)
+            size += len(block) + 2
+            if size >= length:
+                break
+    return "\n\n".join(blocks) + "\n"
+
+
+class ReplySource:
+    """Turns a :data:`Reply` into one answer per request."""
+
+    def __init__(self, reply: Reply = "echo") -> None:
+        self._reply = reply
+        self._script = None
+        self._lock = threading.Lock()
+        if not isinstance(reply, str | MarkdownSample) and not callable(reply):
+            if not reply:
+                raise ValueError("a scripted reply needs at least one answer")
+            self._script = itertools.cycle(list(reply))
+
+    def answer(self, request: ChatCompletionRequest) -> str:
+        reply = self._reply
+        if self._script is not None:
+            with self._lock:
+                return next(self._script)
+        if isinstance(reply, MarkdownSample):
+            return markdown_sample(reply.length, reply.seed)
+        if callable(reply):
+            return str(reply(request))
+        if reply == "echo":
+            return _last_user_text(request)
+        return reply
+
+    def __repr__(self) -> str:
+        kind = "script" if self._script is not None else repr(self._reply)[:40]
+        return f"ReplySource({kind})"
+
+
+def _last_user_text(request: ChatCompletionRequest) -> str:
+    for message in reversed(request.messages):
+        if message.role == "user":
+            content = message.content
+            if isinstance(content, str):
+                return content
+            return "".join(str(p.get("text", "")) for p in content or [] if p.get("type") == "text")
+    return ""

@@ -1,0 +1,201 @@
+"""The mock served over HTTP: a small ASGI app run by uvicorn (``pip install "chatnb[server]"``).
+
+The app is a thin copy of :class:`~chatnb.mock.app.MockBackend`'s answers onto ASGI: the same
+routing, errors and frames as the in-process front. Frames due at the same moment are sent in
+one write, and a dropped connection is a real one (the socket is closed mid-body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .app import MockBackend
+from .engine import Failure, MockEngine
+from .replies import MarkdownSample, Reply
+
+__all__ = ["MockServer", "create_app", "create_app_from_env", "serve"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+CONFIG_ENV = "CHATNB_MOCK_CONFIG"
+API_KEY_ENV = "CHATNB_MOCK_API_KEY"
+
+
+class _DropConnection(Exception):
+    """Raised inside the app to make uvicorn close the socket mid-body, as a crash would."""
+
+
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], _DropConnection))
+
+
+class MockASGIApp:
+    def __init__(self, backend: MockBackend) -> None:
+        self.backend = backend
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        answer = self.backend.handle(scope["method"], scope["path"], headers, body)
+        if answer.delay_s:
+            await asyncio.sleep(answer.delay_s)
+        raw_headers = [(k.encode(), v.encode()) for k, v in answer.headers]
+        await send({"type": "http.response.start", "status": answer.status, "headers": raw_headers})
+        if answer.frames is None:
+            await send({"type": "http.response.body", "body": answer.body})
+            return
+        pending = b""
+        for frame in answer.frames:
+            if frame.delay_s and pending:
+                await send({"type": "http.response.body", "body": pending, "more_body": True})
+                pending = b""
+            if frame.delay_s:
+                await asyncio.sleep(frame.delay_s)
+            if frame.data is None:
+                if pending:
+                    await send({"type": "http.response.body", "body": pending, "more_body": True})
+                raise _DropConnection
+            pending += frame.data
+        await send({"type": "http.response.body", "body": pending})
+
+
+def create_app(
+    reply: Reply = "echo", *, api_key: str | None = None, **engine_options: Any
+) -> MockASGIApp:
+    """The mock as an ASGI application (serve it with any ASGI server)."""
+    return MockASGIApp(MockBackend(MockEngine(reply, **engine_options), api_key=api_key))
+
+
+def _reply_from_text(text: str) -> Reply:
+    """``echo``, ``markdown:20000`` (a Markdown sample of that length), or a fixed text."""
+    if text.startswith("markdown:"):
+        return MarkdownSample(length=int(text.split(":", 1)[1]))
+    return text
+
+
+def create_app_from_env() -> MockASGIApp:
+    """Factory for uvicorn's worker processes: the settings travel in the environment."""
+    config = json.loads(os.environ.get(CONFIG_ENV, "{}"))
+    reply = _reply_from_text(config.pop("reply", "echo"))
+    return create_app(reply, api_key=os.environ.get(API_KEY_ENV) or None, **config)
+
+
+def _uvicorn_config(app: Any, **options: Any) -> Any:
+    import uvicorn
+
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    return uvicorn.Config(app, log_level="warning", lifespan="on", **options)
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    reply: str = "echo",
+    api_key: str | None = None,
+    **engine_options: Any,
+) -> None:
+    """Run the mock server in the foreground (what ``chatnb serve`` does)."""
+    import uvicorn
+
+    if workers > 1:
+        os.environ[CONFIG_ENV] = json.dumps({"reply": reply, **engine_options})
+        if api_key:
+            os.environ[API_KEY_ENV] = api_key
+        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        uvicorn.run(
+            "chatnb.mock.server:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
+    app = create_app(_reply_from_text(reply), api_key=api_key, **engine_options)
+    uvicorn.Server(_uvicorn_config(app, host=host, port=port)).run()
+
+
+class MockServer:
+    """The mock HTTP server in a background thread, on 127.0.0.1 and a free port.
+
+    >>> with MockServer(reply="Hi!", itl_ms=5) as server:      # doctest: +SKIP
+    ...     client = openai.OpenAI(base_url=server.url, api_key="none")
+    """
+
+    def __init__(
+        self,
+        reply: Reply = "echo",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        failure: Failure | dict[str, Any] | None = None,
+        **engine_options: Any,
+    ) -> None:
+        self.app = create_app(reply, api_key=api_key, failure=failure, **engine_options)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give an OpenAI client (ends in ``/v1``)."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> MockServer:
+        import uvicorn
+
+        self._server = uvicorn.Server(_uvicorn_config(self.app, backlog=2048))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the mock server failed to start")
+            threading.Event().wait(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread and self._thread.is_alive() else "stopped"
+        return f"MockServer(url={self.url!r}, {state})"
