@@ -52,8 +52,10 @@ def run(size: int) -> tuple[float, float]:
     ours.fit(budget)
 
     timings = []
-    for ask in (lambda i: naive_ask(naive, message("user", size + i), budget),
-                lambda i: chatnb_ask(ours, message("user", size + i), budget)):
+    for ask in (
+        lambda i: naive_ask(naive, message("user", size + i), budget),
+        lambda i: chatnb_ask(ours, message("user", size + i), budget),
+    ):
         start = time.perf_counter()
         for i in range(ASKS):
             ask(i)

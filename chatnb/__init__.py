@@ -1,1 +1,84 @@
-"""chatnb: chat with LLMs inside Jupyter."""
+"""chatnb: chat with LLMs inside Jupyter.
+
+The public names are re-exported here and imported on first use, so ``import chatnb`` stays
+fast and never pulls in IPython widgets, FastAPI, uvicorn or markdown-it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # wire format
+    "ChatCompletionChunk": "schema",
+    "ChatCompletionRequest": "schema",
+    "ChatCompletionResponse": "schema",
+    "ChatMessage": "schema",
+    "Choice": "schema",
+    "ChunkChoice": "schema",
+    "Delta": "schema",
+    "ErrorResponse": "schema",
+    "Usage": "schema",
+    # streams
+    "SSEDecoder": "stream",
+    "StreamAccumulator": "stream",
+    "iter_chunks": "stream",
+    "parse_chunk": "stream",
+    # tokens and history
+    "History": "history",
+    "Dropped": "history",
+    "count_tokens": "tokens",
+    "encoding_for": "tokens",
+    "model_limits": "tokens",
+    # errors
+    "ChatnbError": "errors",
+    "ChunkValidationError": "errors",
+    "ContextBudgetError": "errors",
+    "StreamContradictionError": "errors",
+    "StreamError": "errors",
+    "StreamErrorFrame": "errors",
+    "TruncatedStreamError": "errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+if TYPE_CHECKING:
+    from .errors import (
+        ChatnbError,
+        ChunkValidationError,
+        ContextBudgetError,
+        StreamContradictionError,
+        StreamError,
+        StreamErrorFrame,
+        TruncatedStreamError,
+    )
+    from .history import Dropped, History
+    from .schema import (
+        ChatCompletionChunk,
+        ChatCompletionRequest,
+        ChatCompletionResponse,
+        ChatMessage,
+        Choice,
+        ChunkChoice,
+        Delta,
+        ErrorResponse,
+        Usage,
+    )
+    from .stream import SSEDecoder, StreamAccumulator, iter_chunks, parse_chunk
+    from .tokens import count_tokens, encoding_for, model_limits
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chatnb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

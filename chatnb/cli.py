@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--failure",
         default=None,
-        help='a failure to inject into every request, as JSON, e.g. \'{"status": 429, "times": 2}\'',
+        help='a failure to inject, as JSON: \'{"status": 429, "times": 2}\'',
     )
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     return parser

@@ -60,9 +60,7 @@ class StreamContradictionError(StreamError):
 class StreamErrorFrame(StreamError):
     """The server sent an error object in the middle of the stream."""
 
-    def __init__(
-        self, message: str, *, code: str | int | None = None, partial: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, code: str | int | None = None, partial: str = "") -> None:
         super().__init__(message, partial=partial)
         self.code = code
 

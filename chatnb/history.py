@@ -50,7 +50,11 @@ class Dropped:
         if not self:
             return "nothing left out"
         turns = "1 older turn" if self.turns == 1 else f"{self.turns} older turns"
-        limit = f"to fit {self.budget:,} tokens" if self.budget is not None else "to keep the turn limit"
+        limit = (
+            f"to fit {self.budget:,} tokens"
+            if self.budget is not None
+            else "to keep the turn limit"
+        )
         return f"{turns} left out {limit}"
 
 
@@ -247,11 +251,12 @@ class History:
         encoding: str | None = None,
     ) -> History:
         items = list(messages)
-        system = None
+        system: str | None = None
         if items and items[0].get("role") == "system":
-            system = _as_message(items.pop(0)).content
-            if not isinstance(system, str):
+            content = _as_message(items.pop(0)).content
+            if not isinstance(content, str):
                 raise ValueError("a system prompt saved in a history must be text")
+            system = content
         history = cls(system=system, model=model, max_turns=max_turns, encoding=encoding)
         history.extend(items)
         return history

@@ -156,7 +156,11 @@ class ChatCompletionRequest(WireModel):
     @property
     def output_limit(self) -> int | None:
         """The completion-token limit the caller asked for, whichever field carried it."""
-        return self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
+        return (
+            self.max_completion_tokens
+            if self.max_completion_tokens is not None
+            else self.max_tokens
+        )
 
     @property
     def stop_sequences(self) -> list[str]:

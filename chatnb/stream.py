@@ -148,8 +148,7 @@ def parse_chunk(data: str) -> ChatCompletionChunk:
         if invalid.errors()[0]["type"] == "json_invalid":
             reason = invalid.errors()[0].get("ctx", {}).get("error", "invalid JSON")
             raise ChunkValidationError(
-                f"The server sent a frame that is not JSON ({reason}).\n"
-                f"Raw frame: {shorten(data)}",
+                f"The server sent a frame that is not JSON ({reason}).\nRaw frame: {shorten(data)}",
                 raw=data,
             ) from None
         _raise_if_error_frame(data)
@@ -277,10 +276,7 @@ class StreamAccumulator:
         state = self.choices.setdefault(chunk.index, ChoiceState(chunk.index))
         delta = chunk.delta
         if state.finish_reason is not None and (
-            chunk.finish_reason is not None
-            or delta.content
-            or delta.refusal
-            or delta.tool_calls
+            chunk.finish_reason is not None or delta.content or delta.refusal or delta.tool_calls
         ):
             what = "a second finish_reason" if chunk.finish_reason else "more content"
             raise StreamContradictionError(
@@ -308,7 +304,11 @@ class StreamAccumulator:
             state.finish_reason = chunk.finish_reason
 
     def _add_tool_call(
-        self, state: ChoiceState, index: int, call_id: str | None, function: FunctionCallDelta | None
+        self,
+        state: ChoiceState,
+        index: int,
+        call_id: str | None,
+        function: FunctionCallDelta | None,
     ) -> None:
         name = function.name if function else None
         arguments = function.arguments if function else None
@@ -355,7 +355,9 @@ class StreamAccumulator:
         for index, state in sorted(self.choices.items()):
             logprobs = None
             if state.content_logprobs is not None or state.refusal_logprobs is not None:
-                logprobs = ChoiceLogprobs(content=state.content_logprobs, refusal=state.refusal_logprobs)
+                logprobs = ChoiceLogprobs(
+                    content=state.content_logprobs, refusal=state.refusal_logprobs
+                )
             choices.append(
                 Choice(
                     index=index,

@@ -18,7 +18,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .schema import ChatMessage, Tool
@@ -72,6 +72,8 @@ class Tokenizer(Protocol):
 
     name: str
     exact: bool
+
+    def __hash__(self) -> int: ...
 
     def count(self, text: str) -> int: ...
 
@@ -139,7 +141,7 @@ class ApproximateTokenizer:
         return f"ApproximateTokenizer({self.name!r})"
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_tokenizer(encoding_name: str) -> Tokenizer:
     """The tokenizer of an encoding, loaded once; approximate (with a warning) if offline."""
     import tiktoken
@@ -150,7 +152,7 @@ def get_tokenizer(encoding_name: str) -> Tokenizer:
             return TiktokenTokenizer(tiktoken.get_encoding(encoding_name))
         except ValueError:
             raise  # an unknown encoding name is the caller's mistake, not the network's
-        except Exception:  # noqa: BLE001 - any failure to load means: count approximately
+        except Exception:
             pass
     warn_once(
         f"vocab:{encoding_name}",
@@ -275,7 +277,9 @@ def count_tokens(
     rules = rules_for(model)
     total = REPLY_PRIMING_TOKENS
     for message in messages:
-        parsed = message if isinstance(message, ChatMessage) else ChatMessage.model_validate(message)
+        parsed = (
+            message if isinstance(message, ChatMessage) else ChatMessage.model_validate(message)
+        )
         total += message_tokens(parsed, tokenizer, rules)
     if tools:
         parsed_tools = [t if isinstance(t, Tool) else Tool.model_validate(t) for t in tools]

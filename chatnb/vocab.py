@@ -86,7 +86,7 @@ def _read(path: Path) -> bytes:
 
 
 def _download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:  # noqa: S310
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
         data: bytes = response.read()
         return data
 

@@ -86,13 +86,17 @@ def test_accumulator_agrees_with_the_official_accumulator(recording: Path) -> No
     ours = _accumulate(frames).result()
     theirs = _official(frames)
     assert len(ours.choices) == len(theirs.choices)
-    for mine, official in zip(ours.choices, theirs.choices):
+    for mine, official in zip(ours.choices, theirs.choices, strict=True):
         assert mine.index == official.index
         assert mine.finish_reason == official.finish_reason
         assert (mine.message.content or "") == (official.message.content or "")
         assert mine.message.refusal == official.message.refusal
-        mine_calls = [(c.id, c.function.name, c.function.arguments) for c in mine.message.tool_calls or []]
-        their_calls = [(c.id, c.function.name, c.function.arguments) for c in official.message.tool_calls or []]
+        mine_calls = [
+            (c.id, c.function.name, c.function.arguments) for c in mine.message.tool_calls or []
+        ]
+        their_calls = [
+            (c.id, c.function.name, c.function.arguments) for c in official.message.tool_calls or []
+        ]
         assert mine_calls == their_calls
         if official.logprobs is not None:
             assert mine.logprobs is not None
@@ -156,12 +160,17 @@ def _chunk(**fields: Any) -> str:
     return json.dumps(base | fields)
 
 
-def _choice(delta: dict[str, Any], finish: str | None = None, index: int = 0) -> list[dict[str, Any]]:
+def _choice(
+    delta: dict[str, Any], finish: str | None = None, index: int = 0
+) -> list[dict[str, Any]]:
     return [{"index": index, "delta": delta, "finish_reason": finish}]
 
 
 def test_a_second_finish_reason_is_a_contradiction() -> None:
-    frames = [_chunk(choices=_choice({"content": "a"}, "stop")), _chunk(choices=_choice({}, "length"))]
+    frames = [
+        _chunk(choices=_choice({"content": "a"}, "stop")),
+        _chunk(choices=_choice({}, "length")),
+    ]
     with pytest.raises(StreamContradictionError, match="second finish_reason") as error:
         _accumulate(frames)
     assert error.value.partial == "a"

@@ -26,12 +26,34 @@ from chatnb.tokens import (
 # The OpenAI cookbook, "How to count tokens with tiktoken": the prompt_tokens the real API
 # reported for these exact requests.
 CORPORATE = [
-    {"role": "system", "content": "You are a helpful, pattern-following assistant that translates corporate jargon into plain English."},
-    {"role": "system", "name": "example_user", "content": "New synergies will help drive top-line growth."},
-    {"role": "system", "name": "example_assistant", "content": "Things working well together will increase revenue."},
-    {"role": "system", "name": "example_user", "content": "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage."},
-    {"role": "system", "name": "example_assistant", "content": "Let's talk later when we're less busy about how to do better."},
-    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean for the client deliverable."},
+    {
+        "role": "system",
+        "content": "You are a helpful, pattern-following assistant that translates corporate jargon into plain English.",
+    },
+    {
+        "role": "system",
+        "name": "example_user",
+        "content": "New synergies will help drive top-line growth.",
+    },
+    {
+        "role": "system",
+        "name": "example_assistant",
+        "content": "Things working well together will increase revenue.",
+    },
+    {
+        "role": "system",
+        "name": "example_user",
+        "content": "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.",
+    },
+    {
+        "role": "system",
+        "name": "example_assistant",
+        "content": "Let's talk later when we're less busy about how to do better.",
+    },
+    {
+        "role": "user",
+        "content": "This late pivot means we don't have time to boil the ocean for the client deliverable.",
+    },
 ]
 WEATHER_TOOLS = [
     {
@@ -42,8 +64,15 @@ WEATHER_TOOLS = [
             "parameters": {
                 "type": "object",
                 "properties": {
-                    "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
-                    "unit": {"type": "string", "description": "The unit of temperature to return", "enum": ["celsius", "fahrenheit"]},
+                    "location": {
+                        "type": "string",
+                        "description": "The city and state, e.g. San Francisco, CA",
+                    },
+                    "unit": {
+                        "type": "string",
+                        "description": "The unit of temperature to return",
+                        "enum": ["celsius", "fahrenheit"],
+                    },
                 },
                 "required": ["location"],
             },
@@ -51,14 +80,23 @@ WEATHER_TOOLS = [
     }
 ]
 WEATHER = [
-    {"role": "system", "content": "You are a helpful assistant that can answer to questions about the weather."},
+    {
+        "role": "system",
+        "content": "You are a helpful assistant that can answer to questions about the weather.",
+    },
     {"role": "user", "content": "What's the weather like in San Francisco?"},
 ]
 
 
 @pytest.mark.parametrize(
     ("model", "api_count"),
-    [("gpt-3.5-turbo", 129), ("gpt-4-0613", 129), ("gpt-4", 129), ("gpt-4o", 124), ("gpt-4o-mini", 124)],
+    [
+        ("gpt-3.5-turbo", 129),
+        ("gpt-4-0613", 129),
+        ("gpt-4", 129),
+        ("gpt-4o", 124),
+        ("gpt-4o-mini", 124),
+    ],
 )
 def test_count_matches_the_api_with_name_fields(model: str, api_count: int) -> None:
     assert count_tokens(CORPORATE, model) == api_count
@@ -208,7 +246,10 @@ def test_a_download_with_the_right_hash_is_cached(
     monkeypatch.setattr(vocab, "_download", lambda url: real)
     monkeypatch.setattr(vocab.importlib.util, "find_spec", lambda name: None)
     monkeypatch.delenv("CHATNB_VOCAB_DIR", raising=False)
-    assert vocab.ensure_vocabulary("cl100k_base", allow_download=True) == vocab.VOCABULARIES["cl100k_base"].url
+    assert (
+        vocab.ensure_vocabulary("cl100k_base", allow_download=True)
+        == vocab.VOCABULARIES["cl100k_base"].url
+    )
 
 
 def test_approximate_counts_are_close_and_high_on_prose() -> None:
@@ -239,12 +280,16 @@ def test_approximate_counts_are_close_and_high_on_prose() -> None:
         ("ft:gpt-4o-mini:acme::x1", 128_000, 16_384),
     ],
 )
-def test_model_limits_resolve_versioned_names_to_their_family(model: str, window: int, output: int) -> None:
+def test_model_limits_resolve_versioned_names_to_their_family(
+    model: str, window: int, output: int
+) -> None:
     limits = model_limits(model)
     assert (limits.context_window, limits.max_output_tokens, limits.known) == (window, output, True)
 
 
-def test_unknown_model_gets_a_conservative_default_and_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_model_gets_a_conservative_default_and_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(tokens, "_warned", set())
     with pytest.warns(ChatnbWarning, match="context window of 'my-local-llm'"):
         limits = model_limits("my-local-llm")

@@ -56,19 +56,20 @@ def client(
     api_key: str | None = None,
     max_retries: int = 2,
     timeout: float | None = 60.0,
+    strict: bool = False,
     **engine_options: Any,
 ) -> openai.OpenAI:
     """An ``openai.OpenAI`` client answered in-process by the mock.
 
     ``engine_options`` are :class:`MockEngine`'s: ``chunking``, ``ttft_ms``, ``itl_ms``,
     ``jitter_ms``, ``failure``, ``seed``. With ``api_key``, the mock checks the key as the real
-    API does (and the client sends it).
+    API does (and the client sends it). ``strict`` turns on the client's strict validation of
+    responses.
     """
+    import httpx2
     import openai
 
     from .transport import MockTransport
-
-    import httpx2
 
     transport = MockTransport(_backend(reply, api_key, engine_options))
     return openai.OpenAI(
@@ -77,6 +78,7 @@ def client(
         max_retries=max_retries,
         timeout=timeout,
         http_client=httpx2.Client(transport=transport),
+        _strict_response_validation=strict,
     )
 
 
@@ -86,6 +88,7 @@ def async_client(
     api_key: str | None = None,
     max_retries: int = 2,
     timeout: float | None = 60.0,
+    strict: bool = False,
     **engine_options: Any,
 ) -> openai.AsyncOpenAI:
     """An ``openai.AsyncOpenAI`` client answered in-process by the mock."""
@@ -101,6 +104,7 @@ def async_client(
         max_retries=max_retries,
         timeout=timeout,
         http_client=httpx2.AsyncClient(transport=transport),
+        _strict_response_validation=strict,
     )
 
 

@@ -114,7 +114,10 @@ class MockBackend:
     @staticmethod
     def _models() -> dict[str, Any]:
         created = int(time.time())
-        models = [{"id": name, "object": "model", "created": created, "owned_by": "chatnb-mock"} for name in MODEL_LIMITS]
+        models = [
+            {"id": name, "object": "model", "created": created, "owned_by": "chatnb-mock"}
+            for name in MODEL_LIMITS
+        ]
         return {"object": "list", "data": models}
 
     def _chat(self, body: bytes) -> MockResponse:
@@ -148,4 +151,3 @@ class MockBackend:
                 headers=failure.headers,
             )
         return MockResponse(200, [_JSON], to_json(response).encode(), delay_s=delay)
-

@@ -10,6 +10,7 @@ the stream (:class:`MockAPIError`), an error frame, a malformed frame, a dropped
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -115,7 +116,11 @@ _STATUS_ERRORS: dict[int, tuple[str, str | None, str]] = {
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
     403: ("invalid_request_error", "unsupported_country_region_territory", "Access denied."),
     404: ("invalid_request_error", "model_not_found", "The model does not exist."),
-    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests (injected by the mock)."),
+    429: (
+        "requests",
+        "rate_limit_exceeded",
+        "Rate limit reached for requests (injected by the mock).",
+    ),
     500: ("server_error", None, "The server had an error while processing your request."),
     502: ("server_error", None, "Bad gateway."),
     503: ("server_error", None, "The server is overloaded or not ready yet."),
@@ -211,7 +216,7 @@ class MockEngine:
                 text = text[: min(cuts)]
             limit = request.output_limit
             if limit is not None:
-                pieces = tokenizer.pieces(text)
+                pieces = _token_pieces(tokenizer, text)
                 if len(pieces) > limit:
                     text, finish = "".join(pieces[:limit]), "length"
             answers.append((text, finish))
@@ -222,7 +227,7 @@ class MockEngine:
             return list(text)
         if chunking == "words":
             return _WORD.findall(text)
-        return tokenizer.pieces(text)
+        return _token_pieces(tokenizer, text)
 
     # --- answering ---
 
@@ -250,7 +255,7 @@ class MockEngine:
             ],
             usage=_usage(prompt_tokens, completion_tokens),
         )
-        pieces = max(len(tokenizer.pieces(text)) for text, _ in answers)
+        pieces = max(len(_token_pieces(tokenizer, text)) for text, _ in answers)
         ttft = _pick(overrides.ttft_ms, self.ttft_ms)
         itl = _pick(overrides.itl_ms, self.itl_ms)
         return (ttft + itl * max(0, pieces - 1)) / 1000, response
@@ -277,37 +282,48 @@ class MockEngine:
         include_usage: bool,
     ) -> Iterator[tuple[bool, bytes]]:
         """(is this a token frame, its bytes) in the order the API sends them."""
-        header = {"id": _chunk_id(), "created": int(time.time()), "model": request.model}
+        header: dict[str, Any] = {
+            "id": _chunk_id(),
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": request.model,
+            "system_fingerprint": FINGERPRINT,
+        }
 
         def frame(choices: list[ChunkChoice], usage: Usage | None = None) -> bytes:
-            chunk = ChatCompletionChunk(
-                **header,
-                object="chat.completion.chunk",
-                system_fingerprint=FINGERPRINT,
-                choices=choices,
-                **({"usage": usage} if usage is not None else {}),
-            )
+            # Only the fields the API sets are set, so that the dump matches its frames.
+            fields = {**header, "choices": choices, **({"usage": usage} if usage else {})}
+            chunk = ChatCompletionChunk.model_construct(**fields)
             return b"data: " + to_json(chunk).encode() + b"\n\n"
 
         def content_template(index: int) -> tuple[bytes, bytes]:
             # One chunk is dumped by the model; each token only fills in its content.
             marker = "\x00chatnb\x00"
-            data = frame([ChunkChoice(index=index, delta=Delta(content=marker), logprobs=None, finish_reason=None)])
+            data = frame(
+                [
+                    ChunkChoice(
+                        index=index, delta=Delta(content=marker), logprobs=None, finish_reason=None
+                    )
+                ]
+            )
             before, after = data.split(json.dumps(marker).encode())
             return before, after
 
         templates = [content_template(i) for i in range(len(answers))]
         pieces = [self._pieces(text, chunking, tokenizer) for text, _ in answers]
         for index in range(len(answers)):
-            yield True, frame(
-                [
-                    ChunkChoice(
-                        index=index,
-                        delta=Delta(role="assistant", content="", refusal=None),
-                        logprobs=None,
-                        finish_reason=None,
-                    )
-                ]
+            yield (
+                True,
+                frame(
+                    [
+                        ChunkChoice(
+                            index=index,
+                            delta=Delta(role="assistant", content="", refusal=None),
+                            logprobs=None,
+                            finish_reason=None,
+                        )
+                    ]
+                ),
             )
         for position in range(max((len(p) for p in pieces), default=0)):
             for index, choice_pieces in enumerate(pieces):
@@ -316,8 +332,11 @@ class MockEngine:
                     text = json.dumps(choice_pieces[position], ensure_ascii=False).encode()
                     yield True, before + text + after
         for index, (_, finish) in enumerate(answers):
-            yield False, frame(
-                [ChunkChoice(index=index, delta=Delta(), logprobs=None, finish_reason=finish)]
+            yield (
+                False,
+                frame(
+                    [ChunkChoice(index=index, delta=Delta(), logprobs=None, finish_reason=finish)]
+                ),
             )
         if include_usage:
             completion_tokens = sum(tokenizer.count(text) for text, _ in answers)
@@ -332,8 +351,7 @@ class MockEngine:
         ttft = _pick(overrides.ttft_ms, self.ttft_ms) / 1000
         itl = _pick(overrides.itl_ms, self.itl_ms) / 1000
         jitter = _pick(overrides.jitter_ms, self.jitter_ms) / 1000
-        sent = 0
-        for is_token, data in frames:
+        for sent, (is_token, data) in enumerate(frames):
             if failure is not None:
                 if sent == failure.error_after:
                     detail = ErrorDetail(
@@ -342,7 +360,9 @@ class MockEngine:
                         param=None,
                         code=None,
                     )
-                    yield Frame(0.0, b"data: " + to_json(ErrorResponse(error=detail)).encode() + b"\n\n")
+                    yield Frame(
+                        0.0, b"data: " + to_json(ErrorResponse(error=detail)).encode() + b"\n\n"
+                    )
                     return
                 if sent == failure.malformed_after:
                     yield Frame(0.0, data[: len(data) // 2].rstrip(b"\n") + b"\n\n")
@@ -358,9 +378,14 @@ class MockEngine:
                 if jitter and delay:
                     delay = max(0.0, delay + self._random.uniform(-jitter, jitter))
             yield Frame(delay, data)
-            sent += 1
         if failure is None or not failure.no_done:
             yield Frame(0.0, b"data: [DONE]\n\n")
+
+
+@functools.lru_cache(maxsize=64)
+def _token_pieces(tokenizer: Tokenizer, text: str) -> list[str]:
+    """Demo and benchmark answers repeat: tokenize each one once."""
+    return tokenizer.pieces(text)
 
 
 def _pick(override: float | None, default: float) -> float:
@@ -373,4 +398,3 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> Usage:
         completion_tokens=completion_tokens,
         total_tokens=prompt_tokens + completion_tokens,
     )
-

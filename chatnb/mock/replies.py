@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import threading
@@ -25,11 +26,44 @@ class MarkdownSample:
 Reply = str | Sequence[str] | MarkdownSample | Callable[[ChatCompletionRequest], str]
 
 _TOPICS = ["caching", "retries", "tokenizers", "streaming", "context windows", "batching"]
-_WORDS = (
-    "the model streams each token as soon as it is sampled so the reader sees progress "
-    "early while the server keeps the connection open and the client renders markdown "
-    "incrementally without waiting for the whole answer"
-).split()
+_WORDS = [
+    "the",
+    "model",
+    "streams",
+    "each",
+    "token",
+    "as",
+    "soon",
+    "as",
+    "it",
+    "is",
+    "sampled",
+    "so",
+    "the",
+    "reader",
+    "sees",
+    "progress",
+    "early",
+    "while",
+    "the",
+    "server",
+    "keeps",
+    "the",
+    "connection",
+    "open",
+    "and",
+    "the",
+    "client",
+    "renders",
+    "markdown",
+    "incrementally",
+    "without",
+    "waiting",
+    "for",
+    "the",
+    "whole",
+    "answer",
+]
 
 
 def _sentence(rng: random.Random) -> str:
@@ -42,17 +76,21 @@ def _blocks(rng: random.Random) -> list[str]:
     name = topic.replace(" ", "_")
     return [
         f"## {topic.capitalize()}",
-        " ".join(_sentence(rng) for _ in range(3)) + f" See [the guide](https://example.com/{name}).",
+        " ".join(_sentence(rng) for _ in range(3))
+        + f" See [the guide](https://example.com/{name}).",
         "\n".join(f"- **{w}**: {_sentence(rng)}" for w in rng.sample(_WORDS, 3)),
         f"```python\ndef {name}(items: list[str]) -> int:\n"
         f"    # {_sentence(rng)}\n    return sum(len(item) for item in items)\n```",
         "| setting | value | note |\n|---|---:|---|\n"
-        + "\n".join(f"| `{w}` | {rng.randint(1, 999)} | {_sentence(rng)} |" for w in rng.sample(_WORDS, 3)),
+        + "\n".join(
+            f"| `{w}` | {rng.randint(1, 999)} | {_sentence(rng)} |" for w in rng.sample(_WORDS, 3)
+        ),
         f"> {_sentence(rng)}",
         "\n".join(f"{i}. {_sentence(rng)}" for i in range(1, 4)),
     ]
 
 
+@functools.lru_cache(maxsize=32)
 def markdown_sample(length: int = 2_000, seed: int = 0) -> str:
     """The text of :class:`MarkdownSample`: whole blocks until ``length`` characters."""
     rng = random.Random(seed)
@@ -90,7 +128,7 @@ class ReplySource:
             return str(reply(request))
         if reply == "echo":
             return _last_user_text(request)
-        return reply
+        return str(reply)
 
     def __repr__(self) -> str:
         kind = "script" if self._script is not None else repr(self._reply)[:40]

@@ -21,9 +21,15 @@ __all__ = ["AsyncMockTransport", "MockTransport"]
 _DROPPED = "peer closed connection without sending complete message body (dropped by the mock)"
 
 
-def _response(request: httpx2.Request, answer: MockResponse, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream | None) -> httpx2.Response:
+def _response(
+    request: httpx2.Request,
+    answer: MockResponse,
+    stream: httpx2.SyncByteStream | httpx2.AsyncByteStream | None,
+) -> httpx2.Response:
     if stream is None:
-        return httpx2.Response(answer.status, headers=answer.headers, content=answer.body, request=request)
+        return httpx2.Response(
+            answer.status, headers=answer.headers, content=answer.body, request=request
+        )
     return httpx2.Response(answer.status, headers=answer.headers, stream=stream, request=request)
 
 
@@ -60,7 +66,9 @@ class MockTransport(httpx2.BaseTransport):
         self.backend = backend
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        answer = self.backend.handle(request.method, request.url.path, request.headers, request.read())
+        answer = self.backend.handle(
+            request.method, request.url.path, request.headers, request.read()
+        )
         if answer.delay_s:
             time.sleep(answer.delay_s)
         stream = _SyncFrames(answer.frames) if answer.frames is not None else None
@@ -74,7 +82,9 @@ class AsyncMockTransport(httpx2.AsyncBaseTransport):
         self.backend = backend
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        answer = self.backend.handle(request.method, request.url.path, request.headers, await request.aread())
+        answer = self.backend.handle(
+            request.method, request.url.path, request.headers, await request.aread()
+        )
         if answer.delay_s:
             await asyncio.sleep(answer.delay_s)
         stream = _AsyncFrames(answer.frames) if answer.frames is not None else None
