@@ -46,8 +46,23 @@ BASE_URL = "http://chatnb-mock.invalid/v1"
 PLACEHOLDER_KEY = "sk-chatnb-mock"
 
 
-def _backend(reply: Reply, api_key: str | None, engine_options: dict[str, Any]) -> MockBackend:
-    return MockBackend(MockEngine(reply, **engine_options), api_key=api_key)
+def _client_options(
+    reply: Reply,
+    api_key: str | None,
+    max_retries: int,
+    timeout: float | None,
+    strict: bool,
+    engine_options: dict[str, Any],
+) -> tuple[MockBackend, dict[str, Any]]:
+    backend = MockBackend(MockEngine(reply, **engine_options), api_key=api_key)
+    options = {
+        "api_key": api_key or PLACEHOLDER_KEY,
+        "base_url": BASE_URL,
+        "max_retries": max_retries,
+        "timeout": timeout,
+        "_strict_response_validation": strict,
+    }
+    return backend, options
 
 
 def client(
@@ -71,15 +86,8 @@ def client(
 
     from .transport import MockTransport
 
-    transport = MockTransport(_backend(reply, api_key, engine_options))
-    return openai.OpenAI(
-        api_key=api_key or PLACEHOLDER_KEY,
-        base_url=BASE_URL,
-        max_retries=max_retries,
-        timeout=timeout,
-        http_client=httpx2.Client(transport=transport),
-        _strict_response_validation=strict,
-    )
+    backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
+    return openai.OpenAI(http_client=httpx2.Client(transport=MockTransport(backend)), **options)
 
 
 def async_client(
@@ -91,21 +99,16 @@ def async_client(
     strict: bool = False,
     **engine_options: Any,
 ) -> openai.AsyncOpenAI:
-    """An ``openai.AsyncOpenAI`` client answered in-process by the mock."""
+    """An ``openai.AsyncOpenAI`` client answered in-process by the mock (options as
+    :func:`client`)."""
     import httpx2
     import openai
 
     from .transport import AsyncMockTransport
 
-    transport = AsyncMockTransport(_backend(reply, api_key, engine_options))
-    return openai.AsyncOpenAI(
-        api_key=api_key or PLACEHOLDER_KEY,
-        base_url=BASE_URL,
-        max_retries=max_retries,
-        timeout=timeout,
-        http_client=httpx2.AsyncClient(transport=transport),
-        _strict_response_validation=strict,
-    )
+    backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
+    transport = AsyncMockTransport(backend)
+    return openai.AsyncOpenAI(http_client=httpx2.AsyncClient(transport=transport), **options)
 
 
 def __getattr__(name: str) -> Any:
