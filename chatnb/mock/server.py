@@ -71,7 +71,7 @@ class MockASGIApp:
         # so a busy server catches up instead of falling further behind.
         loop = asyncio.get_running_loop()
         deadline = loop.time()
-        pending = b""
+        pending, first = b"", True
         for frame in answer.frames:
             deadline += frame.delay_s
             wait = deadline - loop.time()
@@ -85,6 +85,10 @@ class MockASGIApp:
                     await send({"type": "http.response.body", "body": pending, "more_body": True})
                 raise _DropConnection
             pending += frame.data
+            if first:  # the first token goes out at once: time to first token stays honest
+                await send({"type": "http.response.body", "body": pending, "more_body": True})
+                pending, first = b"", False
+                await asyncio.sleep(0)  # let other streams send theirs before this one goes on
         await send({"type": "http.response.body", "body": pending})
 
 
