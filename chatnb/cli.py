@@ -46,15 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        from .mock.server import serve
-    except ImportError:  # pragma: no cover - depends on the install
-        print('chatnb serve needs the server extra: pip install "chatnb[server]"', file=sys.stderr)
-        return 2
-    try:
         import uvicorn  # noqa: F401
     except ImportError:
         print('chatnb serve needs the server extra: pip install "chatnb[server]"', file=sys.stderr)
         return 2
+    from .mock.server import serve
+
     failure = json.loads(args.failure) if args.failure else None
     api_key = args.api_key or os.environ.get("CHATNB_MOCK_API_KEY") or None
     print(

@@ -133,14 +133,14 @@ class MockBackend:
         except ValidationError as invalid:
             return _invalid(invalid)
         try:
-            MockEngine.overrides(request)
+            overrides = MockEngine.overrides(request)
         except ValidationError as invalid:
             return _invalid(invalid, within=("mock",))
         try:
             if request.stream:
-                frames = self.engine.stream(request)
+                frames = self.engine.stream(request, overrides)
                 return MockResponse(200, list(_SSE), frames=frames)
-            delay, response = self.engine.complete(request)
+            delay, response = self.engine.complete(request, overrides)
         except MockAPIError as failure:
             return _error(
                 failure.status,

@@ -231,9 +231,14 @@ class MockEngine:
 
     # --- answering ---
 
-    def complete(self, request: ChatCompletionRequest) -> tuple[float, ChatCompletionResponse]:
-        """A non-streamed answer, and how long the real API would have taken to send it."""
-        overrides = self.overrides(request)
+    def complete(
+        self, request: ChatCompletionRequest, overrides: MockOverrides | None = None
+    ) -> tuple[float, ChatCompletionResponse]:
+        """A non-streamed answer, and how long the real API would have taken to send it.
+
+        ``overrides`` are the request's ``mock`` settings when the caller already parsed them.
+        """
+        overrides = overrides or self.overrides(request)
         prompt_tokens = self._check(request, self._failure_for(overrides))
         tokenizer = encoding_for(request.model)
         answers = self._answers(request, overrides, tokenizer)
@@ -260,9 +265,11 @@ class MockEngine:
         itl = _pick(overrides.itl_ms, self.itl_ms)
         return (ttft + itl * max(0, pieces - 1)) / 1000, response
 
-    def stream(self, request: ChatCompletionRequest) -> Iterator[Frame]:
+    def stream(
+        self, request: ChatCompletionRequest, overrides: MockOverrides | None = None
+    ) -> Iterator[Frame]:
         """The frames of a streamed answer. Raises :class:`MockAPIError` before the stream."""
-        overrides = self.overrides(request)
+        overrides = overrides or self.overrides(request)
         failure = self._failure_for(overrides)
         prompt_tokens = self._check(request, failure)
         tokenizer = encoding_for(request.model)
