@@ -16,7 +16,7 @@ from typing import Any
 from chatnb.history import History
 from chatnb.tokens import count_tokens, encoding_for
 
-ASKS = 20
+ASKS = 200
 MODEL = "gpt-4o"
 
 
