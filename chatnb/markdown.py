@@ -1,0 +1,341 @@
+"""Streaming Markdown, split into parts that never change once they are finished.
+
+A streamed answer grows at its end. Re-rendering all of it on every token costs O(n²); this
+module finds the prefix that can no longer change and cuts it off as a :class:`Part`, so a
+display only ever re-renders the open tail.
+
+Boundaries come from a real CommonMark parser (markdown-it-py) run on complete lines only:
+every top-level block but the last is finished, because CommonMark never reopens a closed
+block. The last block can still change (a setext underline, a table's delimiter row, a list
+turning loose, a lazy continuation, a closing fence), so it stays open. The one non-local rule
+of CommonMark is the link reference definition, which may come after the link that uses it: a
+block that looks up a label not defined yet stays open, and a part that uses a definition made
+in another part gets that definition prepended (definitions render to nothing), so each part
+rendered on its own gives the HTML the whole text gives.
+
+Untrusted text: :func:`neutralize` rewrites Markdown so that raw HTML shows as text and images
+with remote URLs show as links (a remote image is fetched by the browser the moment it is
+rendered, which is how an injected prompt can leak a conversation to an outside server).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
+
+__all__ = ["MarkdownSplitter", "Part", "neutralize", "parser", "preview", "render", "split"]
+
+# markdown-it's own line-ending rule (core "normalize"): \r\n, \r and \n all end a line.
+_NEWLINE = re.compile(r"\r\n?|\n")
+_NOT_REMOTE_SCHEMES = frozenset({"", "data", "attachment"})
+
+
+@lru_cache(maxsize=1)
+def parser() -> MarkdownIt:
+    """CommonMark with GitHub's tables and strikethrough, as LLMs write them."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    md.core.ruler.at("inline", _inline_noting_lines)
+    return md
+
+
+def render(markdown: str) -> str:
+    """The HTML of ``markdown`` (the oracle the splitter is tested against)."""
+    html: str = parser().render(markdown)
+    return html
+
+
+class _Probe(dict[str, Any]):
+    """Link reference definitions that remember every lookup, with the line it came from."""
+
+    def __init__(self, known: dict[str, Any]) -> None:
+        super().__init__(known)
+        self.line = 0
+        self.lookups: list[tuple[int, str, bool]] = []
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = super().get(key, default)
+        self.lookups.append((self.line, key, value is not None))
+        return value
+
+
+def _inline_noting_lines(state: StateCore) -> None:
+    """markdown-it's core ``inline`` rule, telling a :class:`_Probe` which line is parsed."""
+    probe = state.env.get("references")
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        if isinstance(probe, _Probe) and token.map:
+            probe.line = token.map[0]
+        if token.children is None:
+            token.children = []
+        state.md.inline.parse(token.content, state.md, state.env, token.children)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A finished piece of the text: ``source`` exactly as fed, ``markdown`` as shown.
+
+    ``markdown`` is ``source`` with the link definitions it needs from other parts prepended,
+    and with the safety rewrites of :func:`neutralize` when they are on.
+    """
+
+    source: str
+    markdown: str
+
+
+def _complete_length(text: str) -> int:
+    """Length of the complete lines of ``text`` (a trailing ``\\r`` may still become ``\\r\\n``)."""
+    end = 0
+    for match in _NEWLINE.finditer(text):
+        if match.group() == "\r" and match.end() == len(text):
+            break
+        end = match.end()
+    return end
+
+
+def _line_offset(text: str, line: int) -> int:
+    """Offset in ``text`` where line number ``line`` (0-based, markdown-it's count) starts."""
+    if line == 0:
+        return 0
+    for number, match in enumerate(_NEWLINE.finditer(text), start=1):
+        if number == line:
+            return match.end()
+    return len(text)
+
+
+def _block_starts(tokens: list[Token]) -> list[int]:
+    return [t.map[0] for t in tokens if t.level == 0 and t.nesting >= 0 and t.map is not None]
+
+
+def _definition(label: str, ref: dict[str, Any]) -> str:
+    """A link reference definition that parses back to ``ref`` (as markdown-it keeps it)."""
+    href = ref["href"].replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E")
+    line = f"[{label}]: <{href}>"
+    if ref["title"]:
+        title = ref["title"].replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
+        line += f' "{title}"'
+    return line
+
+
+class MarkdownSplitter:
+    """Cuts a growing Markdown text into finished :class:`Part` s and an open tail.
+
+    Pure: no I/O, no clock. :meth:`feed` text, call :meth:`advance` when a render is due; it
+    returns the newly finished part, if any. :meth:`advance` with ``final=True`` finishes
+    everything. Parsing covers only the open region, so a render costs O(tail), not O(text).
+    """
+
+    def __init__(self, *, allow_html: bool = True, allow_remote_images: bool = True) -> None:
+        self.allow_html = allow_html
+        self.allow_remote_images = allow_remote_images
+        self._parts: list[Part] = []
+        self._open = ""
+        self._pending: list[str] = []
+        self._known: dict[str, Any] = {}
+
+    def feed(self, text: str) -> None:
+        if text:
+            self._pending.append(text)
+
+    @property
+    def parts(self) -> list[Part]:
+        return list(self._parts)
+
+    @property
+    def tail(self) -> str:
+        """The text not yet in a part."""
+        self._merge_pending()
+        return self._open
+
+    @property
+    def text(self) -> str:
+        return "".join(part.source for part in self._parts) + self.tail
+
+    def _merge_pending(self) -> None:
+        if self._pending:
+            self._open += "".join(self._pending)
+            self._pending.clear()
+
+    def advance(self, final: bool = False) -> Part | None:
+        """Cut off what can no longer change (everything when ``final``) as one part."""
+        self._merge_pending()
+        region = self._open
+        end = len(region) if final else _complete_length(region)
+        if end == 0:
+            return None
+        probe = _Probe(self._known)
+        tokens = parser().parse(region[:end], {"references": probe})
+        if final:
+            boundary, cut = None, len(region)
+        else:
+            starts = _block_starts(tokens)
+            misses = [line for line, _, hit in probe.lookups if not hit]
+            first_miss = min(misses, default=len(region))
+            # Blocks before ``boundary`` are finished: all but the last, and none from the
+            # first one that looked up a label not defined yet.
+            boundary = max((s for s in starts[1:] if s <= first_miss), default=0)
+            if boundary == 0:
+                return None
+            cut = _line_offset(region, boundary)
+        part = self._make_part(region[:cut], probe, boundary)
+        self._parts.append(part)
+        self._open = region[cut:]
+        return part
+
+    def _make_part(self, source: str, probe: _Probe, boundary: int | None) -> Part:
+        def inside(line: int) -> bool:
+            return boundary is None or line < boundary
+
+        def defined_here(ref: dict[str, Any]) -> bool:
+            where = ref.get("map")
+            return where is not None and inside(where[0])
+
+        used = dict.fromkeys(label for line, label, hit in probe.lookups if hit and inside(line))
+        needed = [label for label in used if not defined_here(probe[label])]
+        for label, ref in probe.items():
+            if label not in self._known and defined_here(ref):
+                self._known[label] = {"href": ref["href"], "title": ref["title"]}
+        prefix = "".join(_definition(label, probe[label]) + "\n" for label in needed)
+        markdown = f"{prefix}\n{source}" if prefix else source
+        return Part(source, self._neutralize(markdown))
+
+    def preview(self) -> str:
+        """How the open tail should look right now (see :func:`preview`)."""
+        return self._neutralize(preview(self.tail))
+
+    def _neutralize(self, markdown: str) -> str:
+        return neutralize(
+            markdown, allow_html=self.allow_html, allow_remote_images=self.allow_remote_images
+        )
+
+
+def split(chunks: list[str], *, advance_every: int = 1) -> list[Part]:
+    """The parts a stream of ``chunks`` is cut into (``advance`` after every few chunks)."""
+    splitter = MarkdownSplitter()
+    for index, chunk in enumerate(chunks, start=1):
+        splitter.feed(chunk)
+        if index % advance_every == 0:
+            splitter.advance()
+    splitter.advance(final=True)
+    return splitter.parts
+
+
+# -- the open tail, made readable --------------------------------------------------------------
+
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)")
+_BACKTICKS = re.compile(r"`+")
+
+
+def preview(tail: str) -> str:
+    """``tail`` with an unclosed code fence, code span or ``**`` closed, for display only.
+
+    The final rendering never goes through here: it is only what a reader sees while the
+    answer is still arriving.
+    """
+    fence: str | None = None
+    paragraph_start = 0
+    offset = 0
+    for line in tail.splitlines(keepends=True):
+        match = _FENCE_LINE.match(line)
+        if fence is None and match:
+            fence = match.group(1)
+        elif fence is not None and match and match.group(1)[0] == fence[0]:
+            if len(match.group(1)) >= len(fence) and not line.strip().strip(fence[0]):
+                fence = None
+                paragraph_start = offset + len(line)
+        elif fence is None and not line.strip():
+            paragraph_start = offset + len(line)
+        offset += len(line)
+    if fence is not None:
+        return tail + ("" if tail.endswith("\n") else "\n") + fence
+    paragraph = _CODE_SPAN.sub("", tail[paragraph_start:])
+    ticks = _BACKTICKS.search(paragraph)
+    if ticks:
+        return tail + ticks.group()
+    if paragraph.count("**") % 2:
+        return tail.rstrip(" ") + "**"
+    return tail
+
+
+# -- safety rewrites ----------------------------------------------------------------------------
+
+
+def _is_remote(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return bool(parts.netloc) or parts.scheme.lower() not in _NOT_REMOTE_SCHEMES
+
+
+def _unsafe_lines(
+    tokens: list[Token], allow_html: bool, allow_remote_images: bool
+) -> tuple[set[int], set[int]]:
+    """Line numbers holding raw HTML, and those holding remote images."""
+    html: set[int] = set()
+    images: set[int] = set()
+    for token in tokens:
+        if token.map is None:
+            continue
+        lines = range(token.map[0], token.map[1])
+        if token.type == "html_block" and not allow_html:
+            html.update(lines)
+        for child in token.children or ():
+            if child.type == "html_inline" and not allow_html:
+                html.update(lines)
+            elif (
+                child.type == "image"
+                and not allow_remote_images
+                and _is_remote(str(child.attrs.get("src", "")))
+            ):
+                images.update(lines)
+    return html, images
+
+
+def _escape_before(line: str, pattern: re.Pattern[str]) -> str:
+    """A backslash before each match of ``pattern`` that is not already escaped."""
+
+    def escape(match: re.Match[str]) -> str:
+        backslashes = len(line[: match.start()]) - len(line[: match.start()].rstrip("\\"))
+        return match.group() if backslashes % 2 else "\\" + match.group()
+
+    return pattern.sub(escape, line)
+
+
+_ANGLE = re.compile(r"<")
+_IMAGE_BANG = re.compile(r"!(?=\[)")
+
+
+def neutralize(
+    markdown: str, *, allow_html: bool = False, allow_remote_images: bool = False
+) -> str:
+    """``markdown`` rewritten so that raw HTML shows as text and remote images as links.
+
+    Escapes (a backslash before ``<`` or before the ``!`` of ``![``) go on the lines where
+    the parser found raw HTML or a remote image, and the result is parsed again until the
+    parser finds none: the guarantee is checked, not hoped for. Text without either is
+    returned unchanged.
+    """
+    if allow_html and allow_remote_images:
+        return markdown
+    for _ in range(markdown.count("<") + markdown.count("![") + 1):
+        tokens = parser().parse(markdown)
+        html, images = _unsafe_lines(tokens, allow_html, allow_remote_images)
+        if not html and not images:
+            return markdown
+        lines = _NEWLINE.split(markdown)
+        ends = [*_NEWLINE.findall(markdown), ""]
+        for number in html:
+            lines[number] = _escape_before(lines[number], _ANGLE)
+        for number in images:
+            lines[number] = _escape_before(lines[number], _IMAGE_BANG)
+        markdown = "".join(line + end for line, end in zip(lines, ends, strict=True))
+    raise AssertionError("neutralize did not converge")  # pragma: no cover - each pass escapes

@@ -1,0 +1,256 @@
+"""The streaming Markdown splitter, without a kernel: CommonMark's own examples as the oracle."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatnb.markdown import MarkdownSplitter, Part, neutralize, parser, preview, render, split
+from chatnb.mock.replies import markdown_sample
+
+from .conftest import FIXTURES
+
+EXAMPLES: list[dict[str, Any]] = json.loads((FIXTURES / "commonmark-0.31.2.json").read_text())
+
+
+def chunkings(text: str, seed: int) -> dict[str, list[str]]:
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(len(text) + 1), min(len(text) + 1, 6)))
+    return {
+        "one piece": [text],
+        "characters": list(text),
+        "random": [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)],
+    }
+
+
+def faithful(parts: list[Part], text: str) -> bool:
+    return "".join(p.source for p in parts) == text and "".join(
+        render(p.markdown) for p in parts
+    ) == render(text)
+
+
+def test_every_commonmark_example_splits_faithfully() -> None:
+    failures = []
+    for example in EXAMPLES:
+        text = example["markdown"]
+        for name, chunks in chunkings(text, example["example"]).items():
+            if not faithful(split(chunks), text):
+                failures.append((example["example"], name))
+    # All 652 pass; the issue allows two, none is needed.
+    assert failures == []
+    assert len(EXAMPLES) == 652
+
+
+def test_the_examples_really_exercise_the_cuts() -> None:
+    """Guard against a splitter that never splits (which would pass the test above)."""
+    split_examples = [e for e in EXAMPLES if len(split(list(e["markdown"]))) > 1]
+    assert len(split_examples) > 90
+
+
+@pytest.mark.parametrize(
+    ("chunks", "frozen_before_close"),
+    [
+        (["Foo\n", "bar\n"], []),  # may still become a setext heading
+        (["Foo\n", "---\n", "\nnext\n"], ["Foo\n---\n\n"]),
+        (["| a | b |\n"], []),  # may still become a table
+        (["- a\n", "\n", "- b\n"], []),  # a list turning loose stays open
+        (["```\ncode\n\n", "more\n"], []),  # an open fence
+        (["> quote\n", "lazy\n"], []),  # a lazy continuation
+        (["para\n\n", "# Title\n", "text\n"], ["para\n\n", "# Title\n"]),
+    ],
+)
+def test_only_what_cannot_change_is_frozen(
+    chunks: list[str], frozen_before_close: list[str]
+) -> None:
+    splitter = MarkdownSplitter()
+    for chunk in chunks:
+        splitter.feed(chunk)
+        splitter.advance()
+    assert [p.source for p in splitter.parts] == frozen_before_close
+
+
+def test_a_partial_line_is_never_parsed() -> None:
+    splitter = MarkdownSplitter()
+    splitter.feed("para\n\nsecond para without newline")
+    assert splitter.advance() is None  # "para" is the last *complete* block
+    splitter.feed("\n\nthird\n")
+    assert splitter.advance() == Part(
+        "para\n\nsecond para without newline\n\n", "para\n\nsecond para without newline\n\n"
+    )
+
+
+def test_a_label_not_yet_defined_keeps_its_block_open() -> None:
+    splitter = MarkdownSplitter()
+    splitter.feed("See [the docs].\n\nMore text.\n\nEven more.\n")
+    assert splitter.advance() is None
+    splitter.feed("\n[the docs]: https://example.com\n\nafter\n")
+    part = splitter.advance()
+    assert part is not None and part.source.startswith("See [the docs]")
+    assert '<a href="https://example.com">the docs</a>' in render(part.markdown)
+
+
+def test_a_definition_from_an_earlier_part_is_prepended() -> None:
+    parts = split(["[x]: /url 'T'\n\nfirst\n\n", "second uses [x]\n\n", "end\n"])
+    assert len(parts) == 3
+    assert parts[2 - 1].markdown.startswith('[X]: </url> "T"\n\n')
+    assert faithful(parts, "".join(p.source for p in parts))
+
+
+def test_carriage_returns_are_line_ends_and_a_lone_trailing_one_waits() -> None:
+    text = "a\r\n\r\nb\r\rc\r"
+    assert faithful(split(list(text)), text)
+    splitter = MarkdownSplitter()
+    splitter.feed("a\r\n\r\nb\r\rc\r")
+    part = splitter.advance()
+    assert part is not None and part.source == "a\r\n\r\n"
+    splitter.feed("\n\nd")  # the "\r" became "\r\n": one line end, not two
+    splitter.advance(final=True)
+    assert faithful(splitter.parts, "a\r\n\r\nb\r\rc\r\n\nd")
+
+
+# -- LLM-style Markdown: frozen parts never change --------------------------------------------
+
+blocks = st.sampled_from(
+    [
+        "# Heading\n",
+        "Setext\n===\n",
+        "A paragraph with **bold**, `code` and a [link](https://example.com).\n",
+        "a lazy\ncontinuation line\n",
+        "- item\n- item\n",
+        "- loose\n\n- list\n",
+        "1. one\n2. two\n   continued\n",
+        "```python\nprint('hi')\n\nx = 1\n```\n",
+        "~~~\nunclosed fence\n",
+        "    indented code\n",
+        "> quote\nlazy\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "| not | a table yet |\n",
+        "---\n",
+        "text\n---\n",
+        "<div>\nhtml block\n</div>\n",
+        "[ref]: https://example.com/ref\n",
+        "Uses [ref] and [ref][].\n",
+        "![img](https://example.com/i.png)\n",
+        "\n",
+        "\n\n",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(blocks, max_size=12), cuts=st.lists(st.integers(0, 400), max_size=30))
+def test_frozen_parts_render_as_in_the_final_text(pieces: list[str], cuts: list[int]) -> None:
+    text = "".join(pieces)
+    points = sorted({min(c, len(text)) for c in cuts})
+    chunks = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    splitter = MarkdownSplitter()
+    seen: list[Part] = []
+    for chunk in chunks:
+        splitter.feed(chunk)
+        splitter.advance()
+        assert splitter.parts[: len(seen)] == seen  # never changed, never removed
+        seen = splitter.parts
+    splitter.advance(final=True)
+    assert faithful(splitter.parts, text)
+
+
+def test_a_long_sample_is_cut_into_many_parts() -> None:
+    text = markdown_sample(20_000, 0)
+    tokens = [text[i : i + 4] for i in range(0, len(text), 4)]
+    parts = split(tokens, advance_every=5)
+    assert faithful(parts, text)
+    assert len(parts) > 30
+    assert max(len(p.source) for p in parts) < 3_000
+
+
+# -- the open tail while it is open -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tail", "shown"),
+    [
+        ("```python\nx = 1", "```python\nx = 1\n```"),
+        ("~~~~\ncode\n", "~~~~\ncode\n~~~~"),
+        ("```\ndone\n```\nafter `co", "```\ndone\n```\nafter `co`"),
+        ("some **bold", "some **bold**"),
+        ("a `span` and **b", "a `span` and **b**"),
+        ("fine **b** text", "fine **b** text"),
+        ("``a ` b", "``a ` b``"),
+    ],
+)
+def test_preview_closes_what_is_open(tail: str, shown: str) -> None:
+    assert preview(tail) == shown
+
+
+def test_previews_never_reach_the_final_parts() -> None:
+    parts = split(["some **bold", " text** and ```", "\n"])
+    assert "".join(p.markdown for p in parts) == "some **bold text** and ```\n"
+
+
+# -- safety ----------------------------------------------------------------------------------------
+
+
+def unsafe_tokens(markdown: str) -> list[str]:
+    found = []
+    for token in parser().parse(markdown):
+        if token.type == "html_block":
+            found.append(token.content)
+        for child in token.children or ():
+            if child.type == "html_inline":
+                found.append(child.content)
+            if child.type == "image" and "example" in str(child.attrs.get("src")):
+                found.append(str(child.attrs["src"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "<img src=x onerror=alert(1)>\n",
+        "Click <a href='https://evil.example'>here</a> now.\n",
+        "- item <b>bold</b>\n\n> quoted <i>x</i>\n",
+        "| a | b |\n|---|---|\n| <b>x</b> | <b>x</b> |\n",
+        "![leak](https://evil.example/?q=secret)\n",
+        "[![badge](https://evil.example/b.svg)](https://evil.example)\n",
+        "![ref image][r]\n\n[r]: //evil.example/x.png\n",
+        "already escaped \\<b> and \\\\<b>real</b>\n",
+        "<!-- comment -->\n<script>alert(1)</script>\n",
+    ],
+)
+def test_neutralize_leaves_no_raw_html_and_no_remote_image(markdown: str) -> None:
+    assert unsafe_tokens(markdown)
+    safe = neutralize(markdown)
+    assert unsafe_tokens(safe) == []
+
+
+def test_neutralize_keeps_safe_markdown_and_local_images() -> None:
+    text = "# T\n\n`<b>` in code, a [link](https://x.org), ![local](plot.png)\n\n    <b>\n"
+    assert neutralize(text) == text
+
+
+def test_neutralize_shows_html_as_text() -> None:
+    html = render(neutralize("Hi <b>there</b>\n"))
+    assert html == "<p>Hi &lt;b&gt;there&lt;/b&gt;</p>\n"
+
+
+def test_each_safety_rewrite_can_be_switched_on() -> None:
+    text = "<b>x</b> ![i](https://example.com/i.png)\n"
+    assert "<b>x</b>" in neutralize(text, allow_html=True)
+    assert "![i]" in neutralize(text, allow_remote_images=True)
+    assert neutralize(text, allow_html=True, allow_remote_images=True) == text
+
+
+def test_the_splitter_applies_safety_to_every_part() -> None:
+    splitter = MarkdownSplitter(allow_html=False, allow_remote_images=False)
+    for chunk in ["<b>one</b>\n\n", "![x](https://example.com/x.png)\n\n", "tail <i>"]:
+        splitter.feed(chunk)
+        splitter.advance()
+        assert unsafe_tokens(splitter.preview()) == []
+    splitter.advance(final=True)
+    assert all(unsafe_tokens(p.markdown) == [] for p in splitter.parts)
+    assert "".join(p.source for p in splitter.parts) == splitter.text
