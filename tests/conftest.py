@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .kernel import Kernel
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDINGS = sorted((FIXTURES / "openai-recordings").glob("*.bin"))
@@ -23,3 +26,13 @@ def recording_frames(path: Path) -> list[str]:
 def recording(request: pytest.FixtureRequest) -> Path:
     path: Path = request.param
     return path
+
+
+@pytest.fixture(scope="session")
+def kernel() -> Iterator[Kernel]:
+    """One real IPython kernel for the session, always shut down."""
+    started = Kernel()
+    try:
+        yield started
+    finally:
+        started.close()

