@@ -33,7 +33,15 @@ _EXPORTS = {
     "count_tokens": "tokens",
     "encoding_for": "tokens",
     "model_limits": "tokens",
+    # chatting
+    "Answer": "chatbot",
+    "Chatbot": "chatbot",
+    "ChatUsage": "chatbot",
+    # display
+    "MarkdownStream": "display",
     # errors
+    "APIRequestError": "errors",
+    "AnswerInterrupted": "errors",
     "ChatnbError": "errors",
     "ChunkValidationError": "errors",
     "ContextBudgetError": "errors",
@@ -46,7 +54,11 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
+    from .chatbot import Answer, Chatbot, ChatUsage
+    from .display import MarkdownStream
     from .errors import (
+        AnswerInterrupted,
+        APIRequestError,
         ChatnbError,
         ChunkValidationError,
         ContextBudgetError,

@@ -8,6 +8,8 @@ what happened, in plain words, and where it helps, what to do next.
 from __future__ import annotations
 
 __all__ = [
+    "APIRequestError",
+    "AnswerInterrupted",
     "ChatnbError",
     "ChunkValidationError",
     "ContextBudgetError",
@@ -30,6 +32,11 @@ def shorten(text: str, limit: int = RAW_PREVIEW_CHARS) -> str:
 
 class ChatnbError(Exception):
     """Base class of every error chatnb raises on purpose."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the message already says what happened
+        # and what to do, and the frames inside chatnb and openai would only bury it.
+        return [f"{type(self).__name__}: {self}"]
 
 
 class StreamError(ChatnbError):
@@ -67,6 +74,32 @@ class StreamErrorFrame(StreamError):
 
 class TruncatedStreamError(StreamError):
     """The stream ended before every choice had a ``finish_reason``."""
+
+
+class APIRequestError(ChatnbError):
+    """The server refused or failed a request before answering (an HTTP error, no server).
+
+    ``status`` is the HTTP status (``None`` when the server could not be reached).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class AnswerInterrupted(KeyboardInterrupt):
+    """The user interrupted an answer; what had arrived is kept in ``partial`` and the history.
+
+    A ``KeyboardInterrupt``, so the interrupted cell stops as the user asked.
+    """
+
+    def __init__(self, message: str, *, partial: str = "") -> None:
+        super().__init__(message)
+        self.partial = partial
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 class ContextBudgetError(ChatnbError, ValueError):

@@ -88,6 +88,8 @@ class History:
         self._message_tokens = 0
         self._turns = 0
         self._pending = Dropped()
+        # Notes about messages ("interrupted"), for people; never sent to the model.
+        self._notes: dict[int, str] = {}
         self.system = system
 
     # --- the system prompt ---
@@ -111,9 +113,17 @@ class History:
 
     # --- the messages ---
 
-    def append(self, message: ChatMessage | Mapping[str, Any]) -> ChatMessage:
-        """Add a message (a dict or a :class:`ChatMessage`); returns it validated."""
+    def append(
+        self, message: ChatMessage | Mapping[str, Any], *, note: str | None = None
+    ) -> ChatMessage:
+        """Add a message (a dict or a :class:`ChatMessage`); returns it validated.
+
+        ``note`` marks the message for people (chatnb notes an interrupted answer); notes
+        are never part of the prompt.
+        """
         parsed = _as_message(message)
+        if note is not None:
+            self._notes[id(parsed)] = note
         self._messages.append((parsed, message_tokens(parsed, self._tokenizer, self._rules)))
         self._message_tokens += self._messages[-1][1]
         if parsed.role in _TURN_STARTERS or len(self._messages) == 1:
@@ -130,6 +140,7 @@ class History:
         """Remove and return the newest message."""
         message, tokens = self._messages.pop()
         self._message_tokens -= tokens
+        self._notes.pop(id(message), None)
         if message.role in _TURN_STARTERS or not self._messages:
             self._turns -= 1
         return message
@@ -137,6 +148,7 @@ class History:
     def clear(self) -> None:
         """Forget every message; the system prompt stays."""
         self._messages.clear()
+        self._notes.clear()
         self._message_tokens = self._turns = 0
         self._pending = Dropped()
 
@@ -152,6 +164,10 @@ class History:
     @property
     def turns(self) -> int:
         return self._turns
+
+    def note(self, message: ChatMessage) -> str | None:
+        """The note on ``message`` (for example ``"interrupted"``), if any."""
+        return self._notes.get(id(message))
 
     @property
     def last(self) -> ChatMessage | None:
@@ -177,6 +193,7 @@ class History:
             if messages and message.role in _TURN_STARTERS:
                 break
             self._messages.popleft()
+            self._notes.pop(id(message), None)
             self._message_tokens -= count
             messages += 1
             tokens += count

@@ -37,6 +37,7 @@ __all__ = [
     "Reply",
     "async_client",
     "client",
+    "client_pair",
     "markdown_sample",
 ]
 
@@ -109,6 +110,30 @@ def async_client(
     backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
     transport = AsyncMockTransport(backend)
     return openai.AsyncOpenAI(http_client=httpx2.AsyncClient(transport=transport), **options)
+
+
+def client_pair(
+    reply: Reply = "echo",
+    *,
+    api_key: str | None = None,
+    max_retries: int = 2,
+    timeout: float | None = 60.0,
+    strict: bool = False,
+    **engine_options: Any,
+) -> tuple[openai.OpenAI, openai.AsyncOpenAI]:
+    """A sync and an async client on one mock engine (a scripted reply list is shared)."""
+    import httpx2
+    import openai
+
+    from .transport import AsyncMockTransport, MockTransport
+
+    backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
+    return (
+        openai.OpenAI(http_client=httpx2.Client(transport=MockTransport(backend)), **options),
+        openai.AsyncOpenAI(
+            http_client=httpx2.AsyncClient(transport=AsyncMockTransport(backend)), **options
+        ),
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,557 @@
+"""The Chatbot: ask in a cell, watch the answer stream in, and lose nothing when things fail.
+
+One :meth:`Chatbot.ask` is one :class:`_Exchange`: the question goes into the History, the
+History is fitted to the model's budget, the request goes out through the openai client's own
+transport (auth, base URL, retries, timeouts), and every SSE frame is decoded and validated
+once by :mod:`chatnb.stream` as it arrives. Whatever happens next (the answer, an HTTP error,
+a broken stream, Ctrl-C) ends in exactly one place, so the screen, the History and the error
+always agree: an answer that started is kept, a question that got nothing is taken back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .display import DisplaySink, MarkdownStream, TextSink
+from .errors import AnswerInterrupted, APIRequestError, ChatnbError, StreamError
+from .history import History
+from .schema import ChatCompletionRequest, ChatMessage, Usage
+from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
+from .tokens import model_limits
+
+if TYPE_CHECKING:
+    import openai
+
+    from .mock import Reply
+
+__all__ = ["Answer", "ChatUsage", "Chatbot", "TurnUsage"]
+
+_INTERRUPTED = "interrupted"
+_FAILED = "failed"
+# Options that are not request fields but that the openai client's create() takes.
+_CLIENT_OPTIONS = frozenset({"extra_body", "extra_headers", "extra_query", "timeout"})
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]{6,}")
+
+
+class Answer(str):
+    """The text of an answer, with how it ended.
+
+    Already shown while it streamed, so as the last expression of a cell it is not shown a
+    second time.
+    """
+
+    finish_reason: str | None
+    usage: TurnUsage | None
+    shown: bool
+
+    def __new__(
+        cls,
+        text: str,
+        *,
+        finish_reason: str | None = None,
+        usage: TurnUsage | None = None,
+        shown: bool = False,
+    ) -> Answer:
+        answer = super().__new__(cls, text)
+        answer.finish_reason, answer.usage, answer.shown = finish_reason, usage, shown
+        return answer
+
+    def _ipython_display_(self) -> None:
+        if not self.shown:
+            from IPython.display import Markdown, display
+
+            display(Markdown(str(self)))  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class TurnUsage:
+    """Tokens of one answer: as the server reported them, and as chatnb counted them."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    local_prompt_tokens: int
+    local_completion_tokens: int
+
+
+@dataclass
+class ChatUsage:
+    """Usage of the last answer and running totals since the last :meth:`Chatbot.reset`."""
+
+    last: TurnUsage | None = None
+    answers: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    local_prompt_tokens: int = 0
+    local_completion_tokens: int = 0
+
+    def add(self, turn: TurnUsage) -> None:
+        self.last = turn
+        self.answers += 1
+        self.prompt_tokens += turn.prompt_tokens or 0
+        self.completion_tokens += turn.completion_tokens or 0
+        self.local_prompt_tokens += turn.local_prompt_tokens
+        self.local_completion_tokens += turn.local_completion_tokens
+
+    def _rows(self) -> list[tuple[str, str, str]]:
+        def n(value: int | None) -> str:
+            return "?" if value is None else f"{value:,}"
+
+        rows = []
+        if self.last is not None:
+            last = self.last
+            rows.append(("last prompt", n(last.prompt_tokens), n(last.local_prompt_tokens)))
+            rows.append(("last answer", n(last.completion_tokens), n(last.local_completion_tokens)))
+        rows.append(
+            (
+                f"total prompt ({self.answers} answers)",
+                n(self.prompt_tokens),
+                n(self.local_prompt_tokens),
+            )
+        )
+        rows.append(("total answers", n(self.completion_tokens), n(self.local_completion_tokens)))
+        return rows
+
+    def __str__(self) -> str:
+        return "\n".join(
+            f"{name:>30}: server {server:>9}  chatnb {local:>9}"
+            for name, server, local in self._rows()
+        )
+
+    def _repr_markdown_(self) -> str:
+        lines = ["| tokens | server | chatnb |", "|---|---:|---:|"]
+        lines += [f"| {name} | {server} | {local} |" for name, server, local in self._rows()]
+        return "\n".join(lines)
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` without ``secret`` and without anything shaped like an OpenAI key."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _KEYLIKE.sub(r"\1***", text)
+
+
+@dataclass
+class _Exchange:
+    """One question and its streamed answer: decoding, validation, display, accounting."""
+
+    question: ChatMessage
+    request: dict[str, Any]
+    local_prompt_tokens: int
+    display: MarkdownStream | None
+    decoder: SSEDecoder = field(default_factory=SSEDecoder)
+    accumulator: StreamAccumulator = field(default_factory=StreamAccumulator)
+    saw_done: bool = False
+
+    def receive(self, data: bytes) -> None:
+        for event in self.decoder.feed(data):
+            self._event(event.data)
+
+    def _event(self, data: str) -> None:
+        if data == DONE:
+            self.saw_done = True
+            return
+        chunk = parse_chunk(data)
+        self.accumulator.add(chunk)
+        if self.display is not None:
+            for choice in chunk.choices:
+                if choice.index == 0:
+                    self.display.feed(choice.delta.content or choice.delta.refusal or "")
+
+    def end(self) -> None:
+        for event in self.decoder.flush():
+            self._event(event.data)
+        if not self.accumulator.done:
+            self.accumulator.result()  # raises TruncatedStreamError with the partial text
+
+    @property
+    def text(self) -> str:
+        choice = self.accumulator.choices.get(0)
+        if choice is None:
+            return ""
+        return choice.content or choice.refusal or ""
+
+    def note(self, text: str) -> None:
+        if self.display is not None:
+            self.display.note(text)
+
+
+class Chatbot:
+    """A conversation with an OpenAI-compatible chat model, streamed into the notebook.
+
+    >>> bot = Chatbot.mock()                       # no key, no network
+    >>> bot = Chatbot("gpt-4o", system="Be brief.")  # OPENAI_API_KEY from the environment
+    >>> bot.ask("What is a context window?")       # doctest: +SKIP
+
+    ``client`` takes a configured ``openai.OpenAI`` (Azure, a proxy, custom retries) and
+    ``async_client`` an ``openai.AsyncOpenAI`` for :meth:`aask`; otherwise both are built from
+    ``base_url`` / ``api_key`` or the ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` variables, as
+    the openai library does. ``display`` may be ``False`` (no live display) or a sink of
+    :mod:`chatnb.display`; ``output`` an ``ipywidgets.Output``. ``sampling`` options
+    (``temperature``, ``max_tokens``, ...) go into every request and are checked against the
+    Chat Completions fields.
+    """
+
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini",
+        system: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        client: openai.OpenAI | None = None,
+        async_client: openai.AsyncOpenAI | None = None,
+        context_window: int | None = None,
+        max_output_tokens: int | None = None,
+        max_turns: int | None = None,
+        display: bool | DisplaySink | TextSink = True,
+        safe: bool = True,
+        output: Any = None,
+        **sampling: Any,
+    ) -> None:
+        self.model = model
+        self.history = History(system=system, model=model, max_turns=max_turns)
+        self.usage = ChatUsage()
+        self.limits = model_limits(
+            model, context_window=context_window, max_output_tokens=max_output_tokens
+        )
+        self.sampling = _checked_sampling(sampling)
+        self.display, self.safe, self.output = display, safe, output
+        self._client = client
+        self._async_client = async_client
+        if client is None and async_client is None:
+            self._client = _build_client(base_url, api_key)
+
+    @classmethod
+    def mock(
+        cls,
+        reply: Reply = "echo",
+        *,
+        model: str = "gpt-4o-mini",
+        ttft_ms: float = 0.0,
+        itl_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        chunking: str = "tokens",
+        failure: Any = None,
+        seed: int | None = None,
+        max_retries: int = 2,
+        **options: Any,
+    ) -> Chatbot:
+        """A Chatbot on the embedded mock backend: no key, no network, same code paths.
+
+        ``reply`` is the mock's (``"echo"``, a text, a list of texts, a
+        :class:`~chatnb.mock.MarkdownSample`, a callable); timings are in milliseconds.
+        """
+        from . import mock
+
+        sync, asynchronous = mock.client_pair(
+            reply,
+            max_retries=max_retries,
+            chunking=chunking,
+            ttft_ms=ttft_ms,
+            itl_ms=itl_ms,
+            jitter_ms=jitter_ms,
+            failure=failure,
+            seed=seed,
+        )
+        return cls(model, client=sync, async_client=asynchronous, **options)
+
+    # -- clients ---------------------------------------------------------------------------
+
+    @property
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            raise ChatnbError(
+                "This Chatbot was given only an async client: use `await bot.aask(...)`."
+            )
+        return self._client
+
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        if self._async_client is None:
+            import openai
+
+            sync = self.client
+            self._async_client = openai.AsyncOpenAI(
+                api_key=sync.api_key,
+                base_url=sync.base_url,
+                organization=sync.organization,
+                project=sync.project,
+                timeout=sync.timeout,
+                max_retries=sync.max_retries,
+            )
+        return self._async_client
+
+    @property
+    def _api_key(self) -> str | None:
+        client = self._client or self._async_client
+        return getattr(client, "api_key", None)
+
+    @property
+    def client_max_retries(self) -> int:
+        client = self._client or self._async_client
+        return int(getattr(client, "max_retries", 0))
+
+    @property
+    def base_url(self) -> str:
+        client = self._client or self._async_client
+        return str(getattr(client, "base_url", ""))
+
+    # -- asking ----------------------------------------------------------------------------
+
+    def __call__(self, prompt: str, **sampling: Any) -> Answer:
+        return self.ask(prompt, **sampling)
+
+    def ask(self, prompt: str, **sampling: Any) -> Answer:
+        """Ask, stream the answer into the notebook, remember both, and return the answer."""
+        exchange = self._begin(prompt, sampling)
+        try:
+            create = self.client.chat.completions.with_streaming_response.create
+            with create(**exchange.request) as response:
+                for data in response.iter_bytes():
+                    exchange.receive(data)
+            exchange.end()
+        except BaseException as error:
+            raise self._fail(exchange, error) from None
+        return self._finish(exchange)
+
+    async def aask(self, prompt: str, **sampling: Any) -> Answer:
+        """:meth:`ask` for async code (``await bot.aask(...)``)."""
+        exchange = self._begin(prompt, sampling)
+        try:
+            create = self.async_client.chat.completions.with_streaming_response.create
+            async with create(**exchange.request) as response:
+                async for data in response.iter_bytes():
+                    exchange.receive(data)
+            exchange.end()
+        except asyncio.CancelledError:
+            self._fail(exchange, KeyboardInterrupt())
+            raise
+        except BaseException as error:
+            raise self._fail(exchange, error) from None
+        return self._finish(exchange)
+
+    def reset(self) -> None:
+        """Forget the conversation (the system prompt stays) and the usage totals."""
+        self.history.clear()
+        self.usage = ChatUsage()
+
+    def _begin(self, prompt: str, sampling: dict[str, Any]) -> _Exchange:
+        options = {**self.sampling, **_checked_sampling(sampling)}
+        question = self.history.append({"role": "user", "content": prompt})
+        reserved = options.get("max_completion_tokens") or options.get("max_tokens")
+        try:
+            dropped = self.history.fit(self.limits.prompt_budget(reserved))
+        except ChatnbError:
+            self.history.pop()
+            raise
+        request = {
+            "model": self.model,
+            "messages": self.history.messages(),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            **options,
+        }
+        display = None
+        if self.display is True:
+            display = MarkdownStream(self.safe, output=self.output)
+        elif self.display is not False:
+            display = MarkdownStream(self.safe, sink=self.display)
+        exchange = _Exchange(question, request, self.history.tokens(), display)
+        if dropped:
+            exchange.note(f"({dropped}.)")
+        return exchange
+
+    def _finish(self, exchange: _Exchange) -> Answer:
+        result = exchange.accumulator.result()
+        choice = result.choices[0]
+        self.history.append(choice.message)
+        if exchange.display is not None:
+            exchange.display.close()
+        if choice.finish_reason == "length":
+            exchange.note(
+                "(The answer was cut by the token limit: finish_reason 'length'. Ask it to "
+                "continue, or allow more tokens with max_tokens=.)"
+            )
+        elif not exchange.saw_done:
+            exchange.note(
+                "(The server ended the stream without its closing [DONE]; the answer is complete.)"
+            )
+        usage = self._account(exchange, result.usage)
+        return Answer(
+            exchange.text,
+            finish_reason=choice.finish_reason,
+            usage=usage,
+            shown=exchange.display is not None,
+        )
+
+    def _account(self, exchange: _Exchange, reported: Usage | None) -> TurnUsage:
+        turn = TurnUsage(
+            prompt_tokens=reported.prompt_tokens if reported else None,
+            completion_tokens=reported.completion_tokens if reported else None,
+            local_prompt_tokens=exchange.local_prompt_tokens,
+            local_completion_tokens=self.history.tokenizer.count(exchange.text),
+        )
+        self.usage.add(turn)
+        return turn
+
+    def _fail(self, exchange: _Exchange, error: BaseException) -> BaseException:
+        """Keep what arrived, take back a question that got nothing, and explain."""
+        if exchange.display is not None:
+            exchange.display.close()  # the partial answer stays on screen as it was
+        partial = exchange.text
+        started = bool(partial) or exchange.accumulator.chunk_count > 0
+        if isinstance(error, KeyboardInterrupt):
+            kind, explained = _INTERRUPTED, None
+        else:
+            kind, explained = _FAILED, self._explain(error, partial)
+        if started:
+            message = {"role": "assistant", "content": partial}
+            self.history.append(message, note=kind)
+        elif self.history.last is exchange.question:
+            self.history.pop()
+        if kind == _INTERRUPTED:
+            kept = (
+                f"the partial answer ({len(partial):,} characters) is kept in bot.history"
+                if started
+                else "nothing had arrived; the question was taken back"
+            )
+            return AnswerInterrupted(f"the answer was interrupted: {kept}.", partial=partial)
+        assert explained is not None
+        return explained
+
+    def _explain(self, error: BaseException, partial: str) -> BaseException:
+        """A chatnb error that says what happened in plain words (others pass through)."""
+        import openai
+
+        key = self._api_key
+        kept = (
+            f" The partial answer ({len(partial):,} characters) is kept in bot.history."
+            if partial
+            else " The question was not added to the history; ask again when it is fixed."
+        )
+        if isinstance(error, StreamError):
+            error.partial = partial
+            error.args = (str(error).removesuffix(" The partial answer is kept.") + kept,)
+            return error
+        if isinstance(error, openai.APIStatusError):
+            return APIRequestError(
+                _status_explanation(error, self, redact(_server_message(error), key)) + kept,
+                status=error.status_code,
+                code=_error_code(error),
+            )
+        if isinstance(error, openai.APITimeoutError):
+            return APIRequestError(
+                f"The server at {self.base_url} did not answer in time (after the client's "
+                f"retries). Try again, or pass a client with a longer timeout." + kept
+            )
+        if isinstance(error, openai.APIConnectionError):
+            cause = redact(str(error.__cause__ or error), key)
+            return APIRequestError(
+                f"Could not reach the server at {self.base_url} ({cause}). Is it running, and "
+                "is the base URL right? For a try without a server, use Chatbot.mock()." + kept
+            )
+        if _is_transport_error(error):
+            return StreamError(
+                f"The connection dropped in the middle of the answer "
+                f"({type(error).__name__}: {redact(str(error), key)})." + kept,
+                partial=partial,
+            )
+        return error
+
+    def __repr__(self) -> str:
+        return (
+            f"Chatbot(model={self.model!r}, base_url={self.base_url!r}, history={self.history!r})"
+        )
+
+
+def _build_client(base_url: str | None, api_key: str | None) -> openai.OpenAI:
+    import openai
+
+    try:
+        return openai.OpenAI(base_url=base_url, api_key=api_key)
+    except openai.OpenAIError as missing:
+        raise ChatnbError(
+            "No API key: set the OPENAI_API_KEY environment variable or pass api_key=..., "
+            "or try Chatbot.mock(), which needs none."
+        ) from missing
+
+
+def _checked_sampling(sampling: dict[str, Any]) -> dict[str, Any]:
+    """``sampling`` if every name is a Chat Completions field; a clear error otherwise."""
+    known = set(ChatCompletionRequest.model_fields) | _CLIENT_OPTIONS
+    reserved = {"model", "messages", "stream", "stream_options"}
+    for name in sampling:
+        if name in reserved:
+            raise TypeError(f"{name!r} is set by the Chatbot itself and cannot be passed here")
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise TypeError(
+                f"{name!r} is not a Chat Completions option.{hint} "
+                "Vendor-specific fields go in extra_body={...}."
+            )
+    return sampling
+
+
+def _server_message(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(error.message)
+
+
+def _error_code(error: openai.APIStatusError) -> str | None:
+    code = getattr(error, "code", None)
+    return None if code is None else str(code)
+
+
+def _status_explanation(error: openai.APIStatusError, bot: Chatbot, message: str) -> str:
+    status = error.status_code
+    said = f' The server said: "{message}"' if message else ""
+    retries = (
+        f"after {bot.client_max_retries} retries" if bot.client_max_retries else "with no retries"
+    )
+    if status == 401:
+        return (
+            f"The server refused the API key (401 Unauthorized).{said} Check OPENAI_API_KEY "
+            "(or the api_key= you passed) and that it belongs to this server."
+        )
+    if status == 403:
+        return f"The key may not use this model or endpoint (403 Forbidden).{said}"
+    if status == 404:
+        return (
+            f"The server does not know this model or endpoint (404): model {bot.model!r} at "
+            f"{bot.base_url}.{said} Check the model name and the base URL."
+        )
+    if status == 429:
+        return (
+            f"The server is rate limiting these requests (429) and still refused {retries}."
+            f"{said} Wait a little and ask again, or check your plan's limits."
+        )
+    if status == 400 and _error_code(error) == "context_length_exceeded":
+        return (
+            f"The conversation does not fit the model's context window (400 "
+            f"context_length_exceeded), although chatnb trimmed it to "
+            f"{bot.limits.context_window:,} tokens for {bot.model!r}.{said} This server's "
+            "window is smaller: pass context_window= (and max_output_tokens=) to the Chatbot."
+        )
+    if status == 400:
+        return f"The server rejected the request (400 Bad Request).{said}"
+    if status >= 500:
+        return (
+            f"The server failed ({status}) and still failed {retries}.{said} "
+            "This is on the server's side: try again in a moment."
+        )
+    return f"The server refused the request ({status}).{said}"
+
+
+def _is_transport_error(error: BaseException) -> bool:
+    import httpx2
+
+    return isinstance(error, httpx2.HTTPError)

@@ -1,0 +1,88 @@
+"""The Chatbot in a real kernel: what the notebook shows, interrupts, and errors."""
+
+from __future__ import annotations
+
+import textwrap
+
+from chatnb.markdown import render
+from chatnb.mock.replies import markdown_sample
+
+from .kernel import Kernel
+
+
+def test_ask_as_the_last_expression_is_shown_once(kernel: Kernel) -> None:
+    kernel.run("from chatnb import Chatbot\nbot = Chatbot.mock('Hello **there**!')").ok()
+    run = kernel.run("bot.ask('Hi')").ok()
+    assert run.of_type("execute_result") == []  # not a second time as Out[n]
+    assert run.frontend.markdown() == ["Hello **there**!"]
+    check = kernel.run("print(repr(_), bot.history.last.content)").ok()
+    assert check.frontend.text() == "'Hello **there**!' Hello **there**!\n"
+
+
+def test_an_answer_without_live_display_shows_itself_as_a_result(kernel: Kernel) -> None:
+    run = kernel.run(
+        "from chatnb import Chatbot\nChatbot.mock('Quiet', display=False).ask('x')"
+    ).ok()
+    assert run.frontend.markdown() == ["Quiet"]
+
+
+def test_a_20_kb_answer_costs_the_frontend_at_most_3x_its_size(kernel: Kernel) -> None:
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            from chatnb import Chatbot
+            from chatnb.mock import MarkdownSample
+            bot = Chatbot.mock(MarkdownSample(20_000, 5), itl_ms=1)
+            answer = bot.ask("Write a long answer")
+            """
+        )
+    ).ok()
+    text = markdown_sample(20_000, 5)
+    shown = run.frontend.markdown()
+    assert "".join(shown) == text and "".join(render(s) for s in shown) == render(text)
+    assert run.payload_bytes() <= 3 * len(text.encode())
+
+
+def test_an_interrupt_keeps_the_partial_answer_and_the_next_ask_works(kernel: Kernel) -> None:
+    kernel.run(
+        textwrap.dedent(
+            """
+            from chatnb import Chatbot
+            from chatnb.mock import MarkdownSample
+            bot = Chatbot.mock(MarkdownSample(6_000, 1), itl_ms=10)
+            """
+        )
+    ).ok()
+    # Interrupt once the answer has visibly started.
+    run = kernel.run("bot.ask('Long answer, please')", interrupt_on="text/markdown")
+    assert run.reply["status"] == "error" and run.reply["ename"] == "AnswerInterrupted"
+    assert len(run.reply["traceback"]) == 1  # one paragraph, not a traceback
+    assert "partial answer" in run.reply["traceback"][0]
+    on_screen = "".join(run.frontend.markdown())
+    assert 0 < len(on_screen) < 6_000
+    state = kernel.run(
+        "last = bot.history.last\n"
+        "print(last.role, bot.history.note(last), len(last.content), len(bot.history))"
+    ).ok()
+    role, note, length, count = state.frontend.text().split()
+    assert (role, note, count) == ("assistant", "interrupted", "2")
+    assert on_screen == markdown_sample(6_000, 1)[: int(length)]
+    again = kernel.run(
+        "bot = Chatbot.mock('Fine.')\nprint(bot.ask('Still there?') == 'Fine.')"
+    ).ok()
+    assert again.frontend.text().endswith("True\n")
+
+
+def test_an_http_error_is_one_paragraph_in_the_notebook(kernel: Kernel) -> None:
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            from chatnb import Chatbot
+            bot = Chatbot.mock(failure={"status": 503}, max_retries=0)
+            bot.ask("Hi")
+            """
+        )
+    )
+    assert run.reply["status"] == "error" and run.reply["ename"] == "APIRequestError"
+    (paragraph,) = run.reply["traceback"]
+    assert paragraph.startswith("APIRequestError: The server failed (503)")
