@@ -403,7 +403,7 @@ class Chatbot:
         if exchange.display is not None:
             exchange.display.close()  # the partial answer stays on screen as it was
         partial = exchange.text
-        started = bool(partial) or exchange.accumulator.chunk_count > 0
+        started = bool(partial)  # a role chunk alone is not an answer worth keeping
         if isinstance(error, KeyboardInterrupt):
             kind, explained = _INTERRUPTED, None
         else:

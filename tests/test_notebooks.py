@@ -23,7 +23,9 @@ def shown(cell: Any) -> tuple[str, list[str]]:
     markdown = "".join(
         o["data"]["text/markdown"] for o in cell.outputs if "text/markdown" in o.get("data", {})
     )
-    notes = [o["data"]["text/plain"] for o in cell.outputs if o.get("data", {}).keys() == {"text/plain"}]
+    notes = [
+        o["data"]["text/plain"] for o in cell.outputs if o.get("data", {}).keys() == {"text/plain"}
+    ]
     return markdown, notes
 
 
