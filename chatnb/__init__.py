@@ -36,7 +36,8 @@ _EXPORTS = {
     # chatting
     "Answer": "chatbot",
     "Chatbot": "chatbot",
-    "ChatUsage": "chatbot",
+    "ChatUsage": "usage",
+    "compare": "workbench.compare",
     # display
     "MarkdownStream": "display",
     # errors
@@ -54,7 +55,7 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from .chatbot import Answer, Chatbot, ChatUsage
+    from .chatbot import Answer, Chatbot
     from .display import MarkdownStream
     from .errors import (
         AnswerInterrupted,
@@ -81,6 +82,15 @@ if TYPE_CHECKING:
     )
     from .stream import SSEDecoder, StreamAccumulator, iter_chunks, parse_chunk
     from .tokens import count_tokens, encoding_for, model_limits
+    from .usage import ChatUsage
+    from .workbench.compare import compare
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext chatnb``: the ``%%chat``, ``%chat_reset`` and ``%chat_history`` magics."""
+    from .workbench.magic import load_ipython_extension as load
+
+    load(shell)
 
 
 def __getattr__(name: str) -> Any:

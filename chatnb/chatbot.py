@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import json
 import re
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .display import DisplaySink, MarkdownStream, TextSink
 from .errors import AnswerInterrupted, APIRequestError, ChatnbError, StreamError
 from .history import History
+from .pricing import Price, price_for
 from .schema import ChatCompletionRequest, ChatMessage, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
 from .tokens import model_limits
+from .usage import ChatUsage, TurnUsage, turn_usage
 
 if TYPE_CHECKING:
     import openai
@@ -29,6 +34,9 @@ if TYPE_CHECKING:
     from .mock import Reply
 
 __all__ = ["Answer", "ChatUsage", "Chatbot", "TurnUsage"]
+
+#: The format tag of a saved session (``Chatbot.save``).
+SESSION_FORMAT = "chatnb.session/1"
 
 _INTERRUPTED = "interrupted"
 _FAILED = "failed"
@@ -62,69 +70,10 @@ class Answer(str):
 
     def _ipython_display_(self) -> None:
         if not self.shown:
-            from IPython.display import Markdown, display
+            from IPython.display import display
 
-            display(Markdown(str(self)))  # type: ignore[no-untyped-call]
-
-
-@dataclass(frozen=True)
-class TurnUsage:
-    """Tokens of one answer: as the server reported them, and as chatnb counted them."""
-
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    local_prompt_tokens: int
-    local_completion_tokens: int
-
-
-@dataclass
-class ChatUsage:
-    """Usage of the last answer and running totals since the last :meth:`Chatbot.reset`."""
-
-    last: TurnUsage | None = None
-    answers: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    local_prompt_tokens: int = 0
-    local_completion_tokens: int = 0
-
-    def add(self, turn: TurnUsage) -> None:
-        self.last = turn
-        self.answers += 1
-        self.prompt_tokens += turn.prompt_tokens or 0
-        self.completion_tokens += turn.completion_tokens or 0
-        self.local_prompt_tokens += turn.local_prompt_tokens
-        self.local_completion_tokens += turn.local_completion_tokens
-
-    def _rows(self) -> list[tuple[str, str, str]]:
-        def n(value: int | None) -> str:
-            return "?" if value is None else f"{value:,}"
-
-        rows = []
-        if self.last is not None:
-            last = self.last
-            rows.append(("last prompt", n(last.prompt_tokens), n(last.local_prompt_tokens)))
-            rows.append(("last answer", n(last.completion_tokens), n(last.local_completion_tokens)))
-        rows.append(
-            (
-                f"total prompt ({self.answers} answers)",
-                n(self.prompt_tokens),
-                n(self.local_prompt_tokens),
-            )
-        )
-        rows.append(("total answers", n(self.completion_tokens), n(self.local_completion_tokens)))
-        return rows
-
-    def __str__(self) -> str:
-        return "\n".join(
-            f"{name:>30}: server {server:>9}  chatnb {local:>9}"
-            for name, server, local in self._rows()
-        )
-
-    def _repr_markdown_(self) -> str:
-        lines = ["| tokens | server | chatnb |", "|---|---:|---:|"]
-        lines += [f"| {name} | {server} | {local} |" for name, server, local in self._rows()]
-        return "\n".join(lines)
+            text = str(self)
+            display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -145,6 +94,8 @@ class _Exchange:
     decoder: SSEDecoder = field(default_factory=SSEDecoder)
     accumulator: StreamAccumulator = field(default_factory=StreamAccumulator)
     saw_done: bool = False
+    started_at: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
 
     def receive(self, data: bytes) -> None:
         for event in self.decoder.feed(data):
@@ -156,10 +107,13 @@ class _Exchange:
             return
         chunk = parse_chunk(data)
         self.accumulator.add(chunk)
-        if self.display is not None:
-            for choice in chunk.choices:
-                if choice.index == 0:
-                    self.display.feed(choice.delta.content or choice.delta.refusal or "")
+        for choice in chunk.choices:
+            text = choice.delta.content or choice.delta.refusal
+            if choice.index == 0 and text:
+                if self.first_token_at is None:
+                    self.first_token_at = time.perf_counter()
+                if self.display is not None:
+                    self.display.feed(text)
 
     def end(self) -> None:
         for event in self.decoder.flush():
@@ -210,14 +164,19 @@ class Chatbot:
         display: bool | DisplaySink | TextSink = True,
         safe: bool = True,
         output: Any = None,
+        price: Price | None = None,
         **sampling: Any,
     ) -> None:
-        self.model = model
+        self._model = model
         self.history = History(system=system, model=model, max_turns=max_turns)
         self.usage = ChatUsage()
-        self.limits = model_limits(
-            model, context_window=context_window, max_output_tokens=max_output_tokens
-        )
+        self._price = price
+        self.price = price or price_for(model)
+        self._limit_overrides = {
+            "context_window": context_window,
+            "max_output_tokens": max_output_tokens,
+        }
+        self.limits = model_limits(model, **self._limit_overrides)
         self.sampling = _checked_sampling(sampling)
         self.display, self.safe, self.output = display, safe, output
         self._client = client
@@ -258,6 +217,23 @@ class Chatbot:
             seed=seed,
         )
         return cls(model, client=sync, async_client=asynchronous, **options)
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @model.setter
+    def model(self, model: str) -> None:
+        """Switch models, keeping the conversation (re-counted with the new tokenizer)."""
+        if model == self._model:
+            return
+        old = self.history
+        self.history = History(system=old.system, model=model, max_turns=old.max_turns)
+        for message in old:
+            self.history.append(message, note=old.note(message))
+        self._model = model
+        self.price = self._price or price_for(model)
+        self.limits = model_limits(model, **self._limit_overrides)
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -305,9 +281,13 @@ class Chatbot:
     def __call__(self, prompt: str, **sampling: Any) -> Answer:
         return self.ask(prompt, **sampling)
 
-    def ask(self, prompt: str, **sampling: Any) -> Answer:
-        """Ask, stream the answer into the notebook, remember both, and return the answer."""
-        exchange = self._begin(prompt, sampling)
+    def ask(self, prompt: str, *, output: Any = None, **sampling: Any) -> Answer:
+        """Ask, stream the answer into the notebook, remember both, and return the answer.
+
+        ``sampling`` options apply to this answer only; ``output`` (an ``ipywidgets.Output``)
+        shows it there instead of in the cell.
+        """
+        exchange = self._begin(prompt, sampling, output)
         try:
             create = self.client.chat.completions.with_streaming_response.create
             with create(**exchange.request) as response:
@@ -318,9 +298,10 @@ class Chatbot:
             raise self._fail(exchange, error) from None
         return self._finish(exchange)
 
-    async def aask(self, prompt: str, **sampling: Any) -> Answer:
-        """:meth:`ask` for async code (``await bot.aask(...)``)."""
-        exchange = self._begin(prompt, sampling)
+    async def aask(self, prompt: str, *, output: Any = None, **sampling: Any) -> Answer:
+        """:meth:`ask` for async code (``await bot.aask(...)``); cancelling the task is an
+        interrupt (the partial answer is kept)."""
+        exchange = self._begin(prompt, sampling, output)
         try:
             create = self.async_client.chat.completions.with_streaming_response.create
             async with create(**exchange.request) as response:
@@ -339,7 +320,120 @@ class Chatbot:
         self.history.clear()
         self.usage = ChatUsage()
 
-    def _begin(self, prompt: str, sampling: dict[str, Any]) -> _Exchange:
+    # -- sessions ---------------------------------------------------------------------------
+
+    def copy(self, **changes: Any) -> Chatbot:
+        """A Chatbot with the same clients, settings and conversation so far; ``changes``
+        (``model``, ``system``, ``display``, sampling options, ...) replace settings."""
+        settings: dict[str, Any] = {
+            "model": self.model,
+            "system": self.history.system,
+            "client": self._client,
+            "async_client": self._async_client,
+            "max_turns": self.history.max_turns,
+            "display": self.display,
+            "safe": self.safe,
+            "output": self.output,
+            "price": self._price,
+            **self._limit_overrides,
+            **self.sampling,
+        }
+        settings.update(changes)
+        twin = Chatbot(**settings)
+        for message in self.history:
+            twin.history.append(message, note=self.history.note(message))
+        return twin
+
+    def widget(self) -> Any:
+        """A chat widget on this bot: conversation, prompt box, Send/Stop, model and sampling
+        controls (ipywidgets)."""
+        from .workbench.widget import ChatWidget
+
+        return ChatWidget(self)
+
+    def undo(self) -> list[ChatMessage]:
+        """Remove the last exchange (the last question and all after it); returns it."""
+        removed: list[ChatMessage] = []
+        while len(self.history):
+            removed.append(self.history.pop())
+            if removed[-1].role == "user":
+                break
+        return removed[::-1]
+
+    def regenerate(self, **sampling: Any) -> Answer:
+        """Ask the last question again, replacing its answer."""
+        removed = self.undo()
+        if not removed or removed[0].role != "user" or not isinstance(removed[0].content, str):
+            self.history.extend(removed)
+            raise ChatnbError("There is no question to ask again: the history has none.")
+        return self.ask(removed[0].content, **sampling)
+
+    def to_markdown(self) -> str:
+        """The conversation as a readable Markdown transcript."""
+        sections = [f"**system**\n\n{self.history.system}"] if self.history.system else []
+        for message in self.history:
+            note = self.history.note(message)
+            title = f"**{message.role}**" + (f" ({note})" if note else "")
+            content = message.content if isinstance(message.content, str) else ""
+            sections.append(f"{title}\n\n{content}")
+        return "\n\n---\n\n".join(sections) + "\n"
+
+    def save(self, path: str | Path) -> Path:
+        """Save the conversation and settings as JSON (never the API key)."""
+        notes = {
+            str(index): note
+            for index, message in enumerate(self.history)
+            if (note := self.history.note(message)) is not None
+        }
+        session = {
+            "format": SESSION_FORMAT,
+            "model": self.model,
+            "base_url": self.base_url,
+            "sampling": {k: v for k, v in self.sampling.items() if k not in _CLIENT_OPTIONS},
+            **self._limit_overrides,
+            "max_turns": self.history.max_turns,
+            "messages": self.history.to_list(),
+            "notes": notes,
+        }
+        target = Path(path)
+        target.write_text(json.dumps(session, ensure_ascii=False, indent=1) + "\n")
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path, **options: Any) -> Chatbot:
+        """A Chatbot with a saved conversation and settings.
+
+        ``options`` are the constructor's (``api_key=``, ``client=``, ``display=``, ...) and
+        win over the saved ones. A session saved on the embedded mock loads on an echo mock.
+        """
+        session = json.loads(Path(path).read_text())
+        if session.get("format") != SESSION_FORMAT:
+            raise ChatnbError(f"{path} is not a saved chatnb session ({SESSION_FORMAT}).")
+        settings: dict[str, Any] = {
+            "model": session["model"],
+            "context_window": session.get("context_window"),
+            "max_output_tokens": session.get("max_output_tokens"),
+            "max_turns": session.get("max_turns"),
+            **session.get("sampling", {}),
+        }
+        settings.update(options)
+        from .mock import BASE_URL
+
+        on_mock = session.get("base_url", "").rstrip("/") == BASE_URL
+        if on_mock and "client" not in options and "async_client" not in options:
+            bot = cls.mock(**settings)
+        else:
+            settings.setdefault("base_url", session.get("base_url"))
+            bot = cls(**settings)
+        messages = list(session["messages"])
+        if messages and messages[0].get("role") == "system":
+            bot.history.system = messages.pop(0)["content"]
+        notes = session.get("notes", {})
+        for index, message in enumerate(messages):
+            bot.history.append(message, note=notes.get(str(index)))
+        return bot
+
+    def _begin(self, prompt: str, sampling: dict[str, Any], output: Any = None) -> _Exchange:
         options = {**self.sampling, **_checked_sampling(sampling)}
         question = self.history.append({"role": "user", "content": prompt})
         reserved = options.get("max_completion_tokens") or options.get("max_tokens")
@@ -356,7 +450,9 @@ class Chatbot:
             **options,
         }
         display = None
-        if self.display is True:
+        if output is not None:
+            display = MarkdownStream(self.safe, output=output)
+        elif self.display is True:
             display = MarkdownStream(self.safe, output=self.output)
         elif self.display is not False:
             display = MarkdownStream(self.safe, sink=self.display)
@@ -389,11 +485,15 @@ class Chatbot:
         )
 
     def _account(self, exchange: _Exchange, reported: Usage | None) -> TurnUsage:
-        turn = TurnUsage(
-            prompt_tokens=reported.prompt_tokens if reported else None,
-            completion_tokens=reported.completion_tokens if reported else None,
-            local_prompt_tokens=exchange.local_prompt_tokens,
-            local_completion_tokens=self.history.tokenizer.count(exchange.text),
+        first = exchange.first_token_at
+        turn = turn_usage(
+            reported.prompt_tokens if reported else None,
+            reported.completion_tokens if reported else None,
+            exchange.local_prompt_tokens,
+            self.history.tokenizer.count(exchange.text),
+            price=self.price,
+            ttft_s=None if first is None else first - exchange.started_at,
+            total_s=time.perf_counter() - exchange.started_at,
         )
         self.usage.add(turn)
         return turn

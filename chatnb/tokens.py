@@ -297,9 +297,15 @@ class ModelLimits:
     known: bool = True
 
     def prompt_budget(self, reserved_output: int | None = None) -> int:
-        """Prompt tokens allowed when ``reserved_output`` tokens are kept for the answer."""
-        reserve = self.max_output_tokens if reserved_output is None else reserved_output
-        return max(0, self.context_window - reserve)
+        """Prompt tokens allowed when ``reserved_output`` tokens are kept for the answer.
+
+        By default the model's maximum output is kept, but never more than a quarter of the
+        window: models whose output may fill the whole window (gpt-4, gpt-oss) would
+        otherwise leave no room for the prompt.
+        """
+        if reserved_output is None:
+            reserved_output = min(self.max_output_tokens, self.context_window // 4)
+        return max(0, self.context_window - reserved_output)
 
 
 # Source: OpenAI's model pages (platform.openai.com/docs/models/<model>), read 2025-2026:
@@ -335,10 +341,12 @@ MODEL_LIMITS: dict[str, ModelLimits] = {
 UNKNOWN_MODEL_LIMITS = ModelLimits(8_192, 1_024, known=False)
 
 
-def _family(model: str) -> str | None:
+def model_family(model: str, families: Iterable[str]) -> str | None:
+    """The longest of ``families`` that ``model`` belongs to (``gpt-4o-2024-08-06`` and
+    ``ft:gpt-4o:org::id`` are in ``gpt-4o``), or ``None``."""
     base = _base_model_name(model)
     best = None
-    for family in MODEL_LIMITS:
+    for family in families:
         if (base == family or base.startswith(family + "-")) and (
             best is None or len(family) > len(best)
         ):
@@ -348,7 +356,7 @@ def _family(model: str) -> str | None:
 
 def known_limits(model: str) -> ModelLimits | None:
     """The table's limits for ``model``'s family, or ``None`` if the table does not know it."""
-    family = _family(model)
+    family = model_family(model, MODEL_LIMITS)
     return MODEL_LIMITS[family] if family else None
 
 

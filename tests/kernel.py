@@ -40,6 +40,11 @@ class Frontend:
             o["data"]["text/markdown"] for o in self.outputs if "text/markdown" in o.get("data", {})
         ]
 
+    def stdout(self) -> str:
+        return "".join(
+            o["text"] for o in self.outputs if o["type"] == "stream" and o["name"] == "stdout"
+        )
+
     def text(self) -> str:
         """Plain text shown: stream text and ``text/plain`` of displays."""
         shown = []

@@ -304,3 +304,10 @@ def test_overrides_and_prompt_budget() -> None:
     limits = model_limits("gpt-4o", max_output_tokens=1_000)
     assert limits.prompt_budget() == 127_000
     assert limits.prompt_budget(reserved_output=28_000) == 100_000
+
+
+def test_the_default_reserve_never_takes_more_than_a_quarter_of_the_window() -> None:
+    # gpt-4 may answer with its whole 8,192-token window: reserving all of it would leave
+    # nothing for the prompt.
+    assert model_limits("gpt-4").prompt_budget() == 8_192 - 2_048
+    assert model_limits("gpt-4o").prompt_budget() == 128_000 - 16_384

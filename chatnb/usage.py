@@ -1,0 +1,138 @@
+"""What answers cost: tokens (the server's count next to chatnb's), time, and money."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .pricing import Price
+
+__all__ = ["ChatUsage", "TurnUsage"]
+
+
+@dataclass(frozen=True)
+class TurnUsage:
+    """One answer: tokens as the server reported them and as chatnb counted them, time to
+    first token and in total (seconds), and the estimated cost where the price is known."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    local_prompt_tokens: int
+    local_completion_tokens: int
+    ttft_s: float | None = None
+    total_s: float | None = None
+    cost_usd: float | None = None
+
+    @property
+    def billed_prompt_tokens(self) -> int:
+        """The server's count where it gave one, else chatnb's."""
+        return self.local_prompt_tokens if self.prompt_tokens is None else self.prompt_tokens
+
+    @property
+    def billed_completion_tokens(self) -> int:
+        return (
+            self.local_completion_tokens
+            if self.completion_tokens is None
+            else self.completion_tokens
+        )
+
+
+def turn_usage(
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    local_prompt_tokens: int,
+    local_completion_tokens: int,
+    *,
+    price: Price | None,
+    ttft_s: float | None = None,
+    total_s: float | None = None,
+) -> TurnUsage:
+    turn = TurnUsage(
+        prompt_tokens,
+        completion_tokens,
+        local_prompt_tokens,
+        local_completion_tokens,
+        ttft_s,
+        total_s,
+    )
+    if price is None:
+        return turn
+    cost = price.cost(turn.billed_prompt_tokens, turn.billed_completion_tokens)
+    return TurnUsage(
+        prompt_tokens,
+        completion_tokens,
+        local_prompt_tokens,
+        local_completion_tokens,
+        ttft_s,
+        total_s,
+        cost,
+    )
+
+
+def _tokens(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _dollars(value: float | None) -> str:
+    return "?" if value is None else f"${value:,.6f}"
+
+
+@dataclass(repr=False)
+class ChatUsage:
+    """The last answer and running totals since the last reset; renders as a table."""
+
+    last: TurnUsage | None = None
+    answers: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    local_prompt_tokens: int = 0
+    local_completion_tokens: int = 0
+    cost_usd: float | None = None
+
+    def add(self, turn: TurnUsage) -> None:
+        self.last = turn
+        self.answers += 1
+        self.prompt_tokens += turn.billed_prompt_tokens
+        self.completion_tokens += turn.billed_completion_tokens
+        self.local_prompt_tokens += turn.local_prompt_tokens
+        self.local_completion_tokens += turn.local_completion_tokens
+        if turn.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + turn.cost_usd
+
+    def _rows(self) -> list[tuple[str, str, str, str]]:
+        rows = []
+        if self.last is not None:
+            last = self.last
+            rows.append(
+                (
+                    "last answer",
+                    f"{_tokens(last.prompt_tokens)} + {_tokens(last.completion_tokens)}",
+                    f"{last.local_prompt_tokens:,} + {last.local_completion_tokens:,}",
+                    _dollars(last.cost_usd),
+                )
+            )
+        rows.append(
+            (
+                f"total ({self.answers} answers)",
+                f"{self.prompt_tokens:,} + {self.completion_tokens:,}",
+                f"{self.local_prompt_tokens:,} + {self.local_completion_tokens:,}",
+                _dollars(self.cost_usd),
+            )
+        )
+        return rows
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        return "\n".join(
+            f"{name}: server {server} tokens, chatnb {local}, cost {cost}"
+            for name, server, local, cost in self._rows()
+        )
+
+    def _repr_markdown_(self) -> str:
+        lines = [
+            "| | server: prompt + answer | chatnb: prompt + answer | estimated cost |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self._rows()]
+        return "\n".join(lines)

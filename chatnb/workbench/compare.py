@@ -1,0 +1,176 @@
+"""Side-by-side comparisons: one prompt (or several) against variants of a Chatbot.
+
+    results = await chatnb.compare("Explain SSE.", [
+        {"system": "Be brief."},
+        {"system": "Be brief.", "temperature": 1.2},
+        {"model": "gpt-4o", "system": "You are a teacher."},
+    ])
+    pandas.DataFrame(results.to_records())
+
+Every (prompt, variant) runs at once, each on its own copy of the Chatbot, streaming into its
+own column; a table of latency, tokens and cost follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..chatbot import Chatbot
+from ..display import _kernel_shell
+from ..errors import ChatnbError
+from ..usage import TurnUsage
+from . import default_chatbot
+
+__all__ = ["Comparison", "Result", "compare"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """One answer of a comparison."""
+
+    prompt: str
+    variant: str
+    settings: Mapping[str, Any]
+    answer: str
+    usage: TurnUsage | None
+    error: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        """A flat dict (one row of a DataFrame)."""
+        usage = self.usage
+        return {
+            "prompt": self.prompt,
+            "variant": self.variant,
+            **{f"setting.{k}": v for k, v in self.settings.items()},
+            "answer": self.answer,
+            "error": self.error,
+            "ttft_s": usage.ttft_s if usage else None,
+            "total_s": usage.total_s if usage else None,
+            "prompt_tokens": usage.billed_prompt_tokens if usage else None,
+            "completion_tokens": usage.billed_completion_tokens if usage else None,
+            "cost_usd": usage.cost_usd if usage else None,
+        }
+
+
+class Comparison(list[Result]):
+    """The results, prompt by prompt, variant by variant; renders as a table."""
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [result.record() for result in self]
+
+    def _repr_markdown_(self) -> str:
+        def seconds(value: float | None) -> str:
+            return "?" if value is None else f"{value:.2f} s"
+
+        lines = [
+            "| prompt | variant | first token | total | tokens in | tokens out | cost |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in self:
+            u = r.usage
+            if u is None:
+                lines.append(
+                    f"| {_cell(r.prompt)} | {r.variant} | failed: {_cell(r.error or '')} | | | | |"
+                )
+                continue
+            cost = "?" if u.cost_usd is None else f"${u.cost_usd:,.6f}"
+            lines.append(
+                f"| {_cell(r.prompt)} | {r.variant} | {seconds(u.ttft_s)} | {seconds(u.total_s)} "
+                f"| {u.billed_prompt_tokens:,} | {u.billed_completion_tokens:,} | {cost} |"
+            )
+        return "\n".join(lines)
+
+
+def _cell(text: str, limit: int = 40) -> str:
+    flat = " ".join(text.split()).replace("|", "\\|")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _variant_name(index: int, settings: Mapping[str, Any]) -> str:
+    if "name" in settings:
+        return str(settings["name"])
+    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
+    return shown or f"variant {index + 1}"
+
+
+async def compare(
+    prompts: str | Sequence[str],
+    variants: Sequence[Mapping[str, Any]],
+    *,
+    bot: Chatbot | None = None,
+    display: bool = True,
+) -> Comparison:
+    """Run every prompt against every variant at once and show them side by side.
+
+    A variant is a mapping of what changes: ``system``, ``model``, any sampling option
+    (``temperature``, ``top_p``, ``max_tokens``, ...), and an optional ``name``. ``bot`` gives
+    the client and the conversation to start from (default: :func:`default_chatbot`). In a
+    notebook, ``await`` it in a cell; in a script, ``asyncio.run(compare(...))``.
+    """
+    prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
+    if not prompt_list or not variants:
+        raise ChatnbError("compare needs at least one prompt and one variant.")
+    base = bot if bot is not None else default_chatbot()
+    names = [_variant_name(i, v) for i, v in enumerate(variants)]
+    live = display and _kernel_shell() is not None
+    outputs = _grid(prompt_list, names) if live else None
+
+    async def run(row: int, column: int) -> Result:
+        settings = dict(variants[column])
+        prompt, name = prompt_list[row], names[column]
+        twin = base.copy(display=False, **{k: v for k, v in settings.items() if k != "name"})
+        output = outputs[row][column] if outputs is not None else None
+        try:
+            answer = await twin.aask(prompt, output=output)
+        except ChatnbError as error:
+            if output is not None:
+                with output:
+                    print(f"{type(error).__name__}: {error}")
+            return Result(prompt, name, settings, getattr(error, "partial", ""), None, str(error))
+        return Result(prompt, name, settings, str(answer), answer.usage)
+
+    jobs = [run(r, c) for r in range(len(prompt_list)) for c in range(len(variants))]
+    results = Comparison(await asyncio.gather(*jobs))
+    if live:
+        from IPython.display import display as show
+
+        table = results._repr_markdown_()
+        show({"text/markdown": table, "text/plain": table}, raw=True)  # type: ignore[no-untyped-call]
+    return results
+
+
+def _grid(prompts: list[str], names: list[str]) -> list[list[Any]]:
+    """Shows a grid (a header row of variant names, then a row per prompt) of Outputs."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    columns = len(names)
+    header = [widgets.HTML(f"<b>{_escape(name)}</b>") for name in names]
+    outputs = [[widgets.Output() for _ in names] for _ in prompts]
+    children: list[Any] = []
+    for prompt, row in zip(prompts, outputs, strict=True):
+        if len(prompts) > 1:
+            children.append(
+                widgets.HTML(
+                    f"<i>{_escape(_cell(prompt, 120))}</i>",
+                    layout=widgets.Layout(grid_column=f"1 / span {columns}"),
+                )
+            )
+        children.extend(row)
+    grid = widgets.GridBox(
+        header + children,
+        layout=widgets.Layout(
+            grid_template_columns=f"repeat({columns}, minmax(0, 1fr))", grid_gap="8px"
+        ),
+    )
+    display(grid)  # type: ignore[no-untyped-call]
+    return outputs
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

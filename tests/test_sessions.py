@@ -1,0 +1,135 @@
+"""Sessions: copy, undo, regenerate, transcripts, save and load, cost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chatnb import Chatbot, ChatnbError
+from chatnb.pricing import Price, price_for
+
+SECRET = "sk-proj-never-in-a-file-0123456789"
+
+
+def conversation() -> Chatbot:
+    bot = Chatbot.mock(
+        ["one", "two", "three", "four"], system="Be brief.", display=False, temperature=0.3
+    )
+    bot.ask("first")
+    bot.ask("second")
+    return bot
+
+
+def test_undo_removes_the_last_exchange() -> None:
+    bot = conversation()
+    removed = bot.undo()
+    assert [(m.role, m.content) for m in removed] == [("user", "second"), ("assistant", "two")]
+    assert [m.content for m in bot.history] == ["first", "one"]
+    bot.undo()
+    assert bot.undo() == [] and len(bot.history) == 0
+
+
+def test_regenerate_replaces_the_last_answer() -> None:
+    bot = conversation()
+    assert bot.regenerate() == "three"
+    assert [m.content for m in bot.history] == ["first", "one", "second", "three"]
+    bot.reset()
+    with pytest.raises(ChatnbError, match="no question"):
+        bot.regenerate()
+
+
+def test_transcript_marks_interrupted_answers() -> None:
+    bot = Chatbot.mock("A long answer that breaks.", display=False)
+    with pytest.raises(ChatnbError):
+        bot.ask("Q", extra_body={"mock": {"failure": {"error_after": 3}}})
+    transcript = bot.to_markdown()
+    assert "**user**\n\nQ" in transcript and "**assistant** (failed)" in transcript
+
+
+def test_save_then_load_gives_the_same_history_and_settings(tmp_path: Path) -> None:
+    bot = Chatbot.mock(
+        "An answer that breaks here.",
+        display=False,
+        temperature=0.3,
+        context_window=9_000,
+        max_output_tokens=500,
+    )
+    bot.ask("ok")
+    with pytest.raises(ChatnbError):
+        bot.ask("again", extra_body={"mock": {"failure": {"error_after": 3}}})
+    path = bot.save(tmp_path / "session.json")
+    loaded = Chatbot.load(path, display=False)
+    assert loaded.history.messages() == bot.history.messages()
+    assert loaded.history.note(loaded.history[-1]) == "failed"
+    assert (loaded.model, loaded.sampling, loaded.limits) == (bot.model, bot.sampling, bot.limits)
+    assert loaded.ask("works?") == "works?"  # a session saved on the mock loads on an echo mock
+
+
+def test_a_saved_session_never_contains_the_key(tmp_path: Path) -> None:
+    bot = Chatbot(
+        "gpt-4o",
+        base_url="http://127.0.0.1:9/v1",
+        api_key=SECRET,
+        system="S",
+        extra_headers={"Authorization": f"Bearer {SECRET}"},
+    )
+    bot.history.append({"role": "user", "content": "hi"})
+    path = bot.save(tmp_path / "s.json")
+    assert SECRET not in path.read_text()
+    assert json.loads(path.read_text())["base_url"] == "http://127.0.0.1:9/v1/"
+    loaded = Chatbot.load(path, api_key="sk-another")
+    assert loaded.base_url == "http://127.0.0.1:9/v1/" and loaded.history.system == "S"
+
+
+def test_loading_something_else_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"messages": []}')
+    with pytest.raises(ChatnbError, match="not a saved chatnb session"):
+        Chatbot.load(path)
+
+
+def test_copy_shares_clients_and_changes_settings() -> None:
+    bot = conversation()
+    twin = bot.copy(model="gpt-4o", system="Other.", temperature=1.1)
+    assert twin.client is bot.client and twin.model == "gpt-4o"
+    assert twin.history.system == "Other." and twin.sampling["temperature"] == 1.1
+    assert [m.content for m in twin.history] == [m.content for m in bot.history]
+    twin.ask("more")
+    assert len(twin.history) == len(bot.history) + 2
+
+
+def test_switching_models_recounts_the_history() -> None:
+    bot = Chatbot.mock("echo", model="gpt-4", display=False)
+    bot.ask("Some text to count with two different vocabularies: naïve façade, 東京.")
+    before = bot.history.tokens()
+    bot.model = "gpt-4o"
+    assert bot.history.tokenizer.name == "o200k_base" and bot.history.tokens() != before
+    assert bot.limits.context_window == 128_000 and bot.price == price_for("gpt-4o")
+
+
+def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
+    bot = Chatbot.mock("A reply of a few tokens.", model="gpt-4o", display=False)
+    bot.ask("Hello")
+    last = bot.usage.last
+    assert last is not None and last.cost_usd == pytest.approx(
+        (last.billed_prompt_tokens * 2.5 + last.billed_completion_tokens * 10) / 1e6
+    )
+    assert "$" in bot.usage._repr_markdown_()
+    unknown = Chatbot.mock(
+        "x", model="my-local-llm", display=False, context_window=4096, max_output_tokens=512
+    )
+    unknown.ask("Hi")
+    assert unknown.usage.cost_usd is None and "?" in unknown.usage._repr_markdown_()
+    priced = Chatbot.mock(
+        "x",
+        model="my-local-llm",
+        display=False,
+        context_window=4096,
+        max_output_tokens=512,
+        price=Price(1.0, 2.0),
+    )
+    priced.ask("Hi")
+    assert priced.usage.cost_usd is not None and priced.usage.cost_usd > 0
+    assert price_for("gpt-4o-2024-08-06") == price_for("gpt-4o") != price_for("gpt-4o-mini")

@@ -1,0 +1,171 @@
+"""The workbench in a real kernel: %%chat, the chat widget, and compare."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from chatnb.workbench.magic import interpolate
+
+from .kernel import Kernel
+
+
+@pytest.fixture(scope="module")
+def magic_kernel(kernel: Kernel) -> Kernel:
+    kernel.run(
+        textwrap.dedent(
+            """
+            %load_ext chatnb
+            import warnings, chatnb.workbench.magic as magic
+            from chatnb import Chatbot
+            """
+        )
+    ).ok()
+    return kernel
+
+
+def test_chat_magic_streams_interpolates_and_remembers(magic_kernel: Kernel) -> None:
+    kernel = magic_kernel
+    kernel.run("%chat_reset\ntopic = 'SSE'").ok()
+    first = kernel.run("%%chat -t 0.2\nExplain {topic} and write {{braces}}.").ok()
+    assert first.frontend.markdown() == ["Explain SSE and write {braces}."]  # the echo mock
+    assert first.of_type("execute_result") == []  # shown once, while streaming
+    kernel.run("%%chat\nAnd a second question.").ok()
+    history = kernel.run("%chat_history").ok()
+    (transcript,) = history.frontend.markdown()
+    assert transcript.count("**user**") == 2 and "Explain SSE" in transcript
+    kernel.run("%chat_reset").ok()
+    empty = kernel.run("%chat_history").ok()
+    assert "**user**" not in "".join(empty.frontend.markdown())
+
+
+def test_chat_magic_with_a_named_bot(magic_kernel: Kernel) -> None:
+    kernel = magic_kernel
+    kernel.run("reviewer = Chatbot.mock('Looks good to me.')").ok()
+    run = kernel.run("%%chat -b reviewer -s 'You review code.'\nReview this.").ok()
+    assert run.frontend.markdown() == ["Looks good to me."]
+    state = kernel.run("print(reviewer.history.system, len(reviewer.history))").ok()
+    assert state.frontend.text() == "You review code. 2\n"
+
+
+@pytest.mark.parametrize(
+    ("cell", "words"),
+    [
+        ("%%chat --temprature 1\nHi", "unrecognized arguments: --temprature"),
+        ("%%chat -b nobody\nHi", "the notebook has no variable 'nobody'"),
+        ("%%chat -b topic\nHi", "is a str, not a Chatbot"),
+        ("%%chat\nTell me about {undefined_thing}", "no variable 'undefined_thing'"),
+        ("%%chat\n  \n", "empty"),
+    ],
+)
+def test_chat_magic_usage_errors_are_one_line(magic_kernel: Kernel, cell: str, words: str) -> None:
+    kernel = magic_kernel
+    kernel.run("%chat_reset\ntopic = 'x'").ok()
+    run = kernel.run(cell)
+    assert run.reply["status"] == "error" and run.reply["ename"] == "UsageError"
+    assert words in run.reply["evalue"] and "\n" not in run.reply["evalue"]
+    assert run.frontend.markdown() == []  # nothing was sent
+    count = kernel.run(
+        "print(0 if magic_obj.default is None else len(magic_obj.default.history))".replace(
+            "magic_obj", "get_ipython().magics_manager.registry['ChatMagics']"
+        )
+    ).ok()
+    assert count.frontend.text() == "0\n"
+
+
+def test_interpolate() -> None:
+    ns = {"a": 1, "items": [1, 2], "obj": type("O", (), {"x": "y"})()}
+    assert interpolate("{a} {items[1]} {obj.x} {{a}}", ns) == "1 2 y {a}"
+    for template in ["{}", "{0}", "{a", "{missing}"]:
+        with pytest.raises(Exception, match="prompt"):
+            interpolate(template, ns)
+
+
+WIDGET = """
+import asyncio
+from chatnb import Chatbot
+from chatnb.mock import MarkdownSample
+bot = Chatbot.mock({reply}, itl_ms={itl})
+w = bot.widget()
+w.prompt.value = "Hello there"
+w.temperature.value = 0.4
+w.max_tokens.value = {max_tokens}
+task = w.send.click() or w.task
+"""
+
+
+def test_widget_send_streams_into_the_conversation(kernel: Kernel) -> None:
+    kernel.run(WIDGET.format(reply="'Hi **you**.'", itl=1, max_tokens=0)).ok()
+    run = kernel.run(
+        "answer = await w.task\nprint(repr(answer), w.status.value != '', w.send.disabled, w.stop.disabled)"
+    ).ok()
+    assert run.frontend.text() == "'Hi **you**.' True False True\n"
+    state = kernel.run("print([m.content for m in bot.history], w.prompt.value == '')").ok()
+    assert state.frontend.text() == "['Hello there', 'Hi **you**.'] True\n"
+
+
+def test_widget_stop_keeps_the_partial_answer(kernel: Kernel) -> None:
+    kernel.run(WIDGET.format(reply="MarkdownSample(4000, 2)", itl=10, max_tokens=0)).ok()
+    kernel.run("await asyncio.sleep(0.3)\nw.stop.click()\nresult = await w.task").ok()
+    state = kernel.run(
+        "last = bot.history.last\n"
+        "print(result, bot.history.note(last), 0 < len(last.content) < 4000, w.status.value)"
+    ).ok()
+    assert state.frontend.text() == "None interrupted True stopped: the partial answer is kept\n"
+    again = kernel.run(
+        "w.prompt.value = 'Next?'\nw.max_tokens.value = 5\nw.send.click()\nprint(len(await w.task) > 0)"
+    ).ok()
+    assert again.frontend.text().endswith("True\n")
+    assert "cut by the token limit" in again.frontend.text()  # max tokens 5, said in a note
+
+
+def test_widget_applies_its_settings(kernel: Kernel) -> None:
+    kernel.run(WIDGET.format(reply="'ok'", itl=0, max_tokens=3)).ok()
+    run = kernel.run(
+        "w.model.value = 'gpt-4o'; w.system.value = 'Be nice.'\n"
+        "w.prompt.value = 'x'; w.send.click(); await w.task\n"
+        "print(bot.model, bot.history.system, w.task.result().finish_reason)"
+    ).ok()
+    assert run.frontend.text() == "gpt-4o Be nice. stop\n"
+
+
+COMPARE = """
+import chatnb
+from chatnb import Chatbot
+bot = Chatbot.mock("echo", itl_ms=5, model="gpt-4o")
+results = await chatnb.compare({prompts}, [
+    {{"system": "Be brief."}},
+    {{"system": "Be verbose.", "temperature": 1.2}},
+    {{"model": "gpt-4o-mini", "name": "mini"}},
+    {{"max_tokens": 1}},
+], bot=bot)
+rows = results.to_records()
+print(len(rows), [r["variant"] for r in rows][:4])
+print([r["answer"] for r in rows])
+print(all(r["ttft_s"] > 0 and r["completion_tokens"] > 0 for r in rows), len(bot.history))
+"""
+
+
+def test_compare_runs_variants_side_by_side(kernel: Kernel) -> None:
+    run = kernel.run(COMPARE.format(prompts="'Say hello'")).ok()
+    lines = run.frontend.stdout().splitlines()
+    assert lines[0] == (
+        "4 [\"system='Be brief.'\", \"system='Be verbose.', temperature=1.2\", 'mini', 'max_tokens=1']"
+    )
+    assert lines[1] == "['Say hello', 'Say hello', 'Say hello', 'Say']"
+    assert lines[2] == "True 0"  # the base bot's own conversation is untouched
+    # A grid of widgets, then the table of latency, tokens and cost.
+    assert any(
+        m["content"].get("data", {}).get("state", {}).get("_model_name") == "GridBoxModel"
+        for m in run.of_type("comm_open")
+    )
+    (table,) = run.frontend.markdown()[-1:]
+    assert "| first token | total | tokens in | tokens out | cost |" in table and "mini" in table
+
+
+def test_compare_prompts_times_variants(kernel: Kernel) -> None:
+    run = kernel.run(COMPARE.format(prompts="['One', 'Two']")).ok()
+    lines = run.frontend.stdout().splitlines()
+    assert lines[0].startswith("8 ")
+    assert lines[1] == "['One', 'One', 'One', 'One', 'Two', 'Two', 'Two', 'Two']"
