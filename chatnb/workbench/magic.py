@@ -16,7 +16,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from ..chatbot import Answer, Chatbot
 from . import default_chatbot
@@ -124,7 +124,8 @@ class ChatMagics(Magics):
     def chat_history(self, line: str) -> None:
         """Show the conversation of the default (or ``-b NAME``) bot as a transcript."""
         args = parse_argstring(self.chat_history, line)
-        display(Markdown(self._bot(args.bot).to_markdown()))
+        transcript = self._bot(args.bot).to_markdown()
+        display({"text/markdown": transcript, "text/plain": transcript}, raw=True)
 
 
 def load_ipython_extension(shell: Any) -> None:
