@@ -21,7 +21,15 @@ from typing import Any, Protocol, TextIO
 
 from .markdown import MarkdownSplitter
 
-__all__ = ["DisplaySink", "IPythonSink", "MarkdownStream", "TextSink", "WidgetSink", "auto_sink"]
+__all__ = [
+    "DisplaySink",
+    "IPythonSink",
+    "MarkdownStream",
+    "TextSink",
+    "WidgetSink",
+    "auto_sink",
+    "markdown_widget",
+]
 
 #: Fewest seconds between two renders of the open tail (about 20 renders a second at most).
 RENDER_INTERVAL_S = 0.05
@@ -61,23 +69,67 @@ class IPythonSink:
         display({"text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
 
-class WidgetSink(IPythonSink):
-    """Display outputs captured by an ``ipywidgets.Output``."""
+def markdown_widget(markdown: str, mime: str = "text/markdown") -> Any:
+    """An ``ipywidgets.Output`` showing ``markdown``, set through the widget's state."""
+    import ipywidgets
+
+    child = ipywidgets.Output()
+    child.outputs = ({"output_type": "display_data", "data": {mime: markdown}, "metadata": {}},)
+    return child
+
+
+class WidgetSink:
+    """Outputs inside an ``ipywidgets.Output`` or ``Box``, each a child ``Output`` widget.
+
+    Frontends apply neither display-id updates to what an ``Output`` widget captured
+    (JupyterLab shows the first version forever), nor any display message whose request has
+    finished (a widget callback's task outlives its click). Widget state messages are routed by
+    widget, so here everything goes through state: each display output is a child ``Output``
+    whose ``outputs`` are replaced with just its own Markdown. Children are kept in groups of
+    :data:`GROUP`, so adding one re-sends a short list, never the list of all of them.
+    """
+
+    GROUP = 16
 
     def __init__(self, output: Any) -> None:
         self.output = output
+        self._groups: Any = None
+        self._group: Any = None
+
+    def _attach(self, widget: Any) -> None:
+        import ipywidgets
+        from IPython.display import display
+
+        if isinstance(self.output, ipywidgets.Box):
+            self.output.children = (*self.output.children, widget)
+        else:
+            with self.output:
+                display(widget)  # type: ignore[no-untyped-call]
+
+    def _append(self, child: Any) -> None:
+        import ipywidgets
+
+        if self._group is None or len(self._group.children) >= self.GROUP:
+            self._group = ipywidgets.VBox()
+            if self._groups is None:
+                self._groups = ipywidgets.VBox([self._group])
+                self._attach(self._groups)
+            else:
+                self._groups.children = (*self._groups.children, self._group)
+        self._group.children = (*self._group.children, child)
 
     def show(self, markdown: str) -> Any:
-        with self.output:
-            return super().show(markdown)
+        child = markdown_widget(markdown)
+        self._append(child)
+        return child
 
     def replace(self, handle: Any, markdown: str) -> None:
-        with self.output:
-            super().replace(handle, markdown)
+        handle.outputs = (
+            {"output_type": "display_data", "data": {"text/markdown": markdown}, "metadata": {}},
+        )
 
     def note(self, text: str) -> None:
-        with self.output:
-            super().note(text)
+        self._append(markdown_widget(text, "text/plain"))
 
 
 class TextSink:

@@ -22,9 +22,15 @@ class Frontend:
     """The outputs of one cell as a notebook frontend keeps them."""
 
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    #: Widget states by comm id, in the order the widgets were created.
+    widgets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def receive(self, msg: dict[str, Any]) -> None:
         kind, content = msg["msg_type"], msg["content"]
+        if kind == "comm_open":
+            self.widgets[content["comm_id"]] = dict(content["data"].get("state", {}))
+        elif kind == "comm_msg" and content["data"].get("method") == "update":
+            self.widgets.setdefault(content["comm_id"], {}).update(content["data"]["state"])
         if kind in ("display_data", "execute_result", "stream", "error"):
             self.outputs.append({"type": kind, **content})
         elif kind == "update_display_data":
@@ -38,6 +44,14 @@ class Frontend:
     def markdown(self) -> list[str]:
         return [
             o["data"]["text/markdown"] for o in self.outputs if "text/markdown" in o.get("data", {})
+        ]
+
+    def widget_markdown(self) -> list[str]:
+        """The Markdown each Output widget shows, in the order the widgets were created."""
+        return [
+            "".join(o["data"].get("text/markdown", "") for o in state.get("outputs", []))
+            for state in self.widgets.values()
+            if state.get("_model_name") == "OutputModel" and state.get("outputs")
         ]
 
     def stdout(self) -> str:
@@ -132,6 +146,25 @@ class Kernel:
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.client.get_shell_msg(timeout=remaining())
         return Run(messages, reply["content"])
+
+    def click(self, comm_id: str, *, until: str, timeout: float = 30) -> list[dict[str, Any]]:
+        """Click a button widget as a browser does (a comm message), and collect what IOPub
+        carries, also after the click's request has finished, until ``until`` appears."""
+        msg = self.client.session.msg(
+            "comm_msg",
+            {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}},
+        )
+        self.client.shell_channel.send(msg)
+        deadline = time.monotonic() + timeout
+        messages: list[dict[str, Any]] = []
+        while not any(until in json.dumps(m["content"]) for m in messages):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{until!r} never came")
+            try:
+                messages.append(self.client.get_iopub_msg(timeout=1))
+            except Exception:  # queue.Empty: nothing yet
+                continue
+        return messages
 
     def close(self) -> None:
         self.client.stop_channels()

@@ -8,7 +8,7 @@ import pytest
 
 from chatnb.workbench.magic import interpolate
 
-from .kernel import Kernel
+from .kernel import Frontend, Kernel
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,32 @@ def test_widget_stop_keeps_the_partial_answer(kernel: Kernel) -> None:
         "w.prompt.value = 'Next?'\nw.max_tokens.value = 5\nw.send.click()\nprint(len(await w.task) > 0)"
     ).ok()
     assert again.frontend.text().endswith("True\n")
-    assert "cut by the token limit" in again.frontend.text()  # max tokens 5, said in a note
+    notes = [
+        output["data"].get("text/plain", "")
+        for state in again.frontend.widgets.values()
+        for output in state.get("outputs", [])
+    ]
+    assert any("cut by the token limit" in note for note in notes)  # max tokens 5: a note
+
+
+def test_a_browser_click_answers_through_widget_state(kernel: Kernel) -> None:
+    # A click's task outlives its request: the browser drops display messages that come after
+    # it (it would show "You: ..." and never the answer); widget state always gets through.
+    kernel.run(WIDGET.format(reply="'Answered **through state**.'", itl=2, max_tokens=0)).ok()
+    kernel.run("await w.task").ok()  # the code-driven ask of WIDGET; now a browser click:
+    send = kernel.run("w.prompt.value = 'From the browser'\nprint(w.send.comm.comm_id)").ok()
+    messages = kernel.click(send.frontend.stdout().strip(), until="tokens in")
+    idle = next(
+        i for i, m in enumerate(messages)
+        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
+    )  # fmt: skip
+    after = [m["msg_type"] for m in messages[idle:]]
+    assert "comm_msg" in after and not {"display_data", "update_display_data"} & set(after)
+    shown = Frontend()
+    for m in messages:
+        shown.receive(m)
+    assert "Answered **through state**." in shown.widget_markdown()
+    assert "**You:** From the browser" in shown.widget_markdown()
 
 
 def test_widget_applies_its_settings(kernel: Kernel) -> None:

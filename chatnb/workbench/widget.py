@@ -14,6 +14,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from ..chatbot import Answer, Chatbot
+from ..display import markdown_widget
 from ..errors import ChatnbError
 
 __all__ = ["ChatWidget"]
@@ -29,9 +30,9 @@ class ChatWidget:
     def __init__(self, bot: Chatbot) -> None:
         self.bot = bot
         self.task: asyncio.Task[Answer | None] | None = None
-        self.conversation = widgets.Output(
-            layout=widgets.Layout(max_height="600px", overflow="auto")
-        )
+        # A Box, not an Output: its children are set through widget state, which reaches the
+        # browser even from the task a click starts (display messages would not).
+        self.conversation = widgets.VBox(layout=widgets.Layout(max_height="600px", overflow="auto"))
         self.prompt = widgets.Textarea(
             placeholder="Ask something…", layout=widgets.Layout(width="100%")
         )
@@ -89,8 +90,7 @@ class ChatWidget:
             return None
         sampling = self._apply_settings()
         self.prompt.value = ""
-        with self.conversation:
-            display({"text/markdown": f"**You:** {prompt}"}, raw=True)  # type: ignore[no-untyped-call]
+        self._add(markdown_widget(f"**You:** {prompt}"))
         self.send.disabled, self.stop.disabled = True, False
         self.status.value = "answering…"
         self.task = asyncio.ensure_future(self._answer(prompt, sampling))
@@ -122,5 +122,7 @@ class ChatWidget:
         return answer
 
     def _note(self, text: str) -> None:
-        with self.conversation:
-            display({"text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
+        self._add(markdown_widget(text, "text/plain"))
+
+    def _add(self, child: Any) -> None:
+        self.conversation.children = (*self.conversation.children, child)

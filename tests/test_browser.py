@@ -1,0 +1,182 @@
+"""In a real browser: JupyterLab on 127.0.0.1, driven by Chromium through Playwright.
+
+The notebooks are copied without their outputs into a fresh folder, run there with "Run All
+Cells", and what the page then shows is checked: the streamed answer rendered as Markdown (a
+heading, a table, a code block highlighted by JupyterLab) and the chat widget answering a
+question typed into it. Screenshots go to ``build/screenshots/``.
+
+Chromium comes from the system (Debian's ``chromium``; Playwright's own browser download is
+not reachable here). Without it the test is skipped, except under CI, where it must run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).parents[1]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+try:
+    import jupyterlab  # noqa: F401
+    from playwright.sync_api import Page, sync_playwright
+except ImportError as missing:  # pragma: no cover - the dev extra installs both
+    pytest.skip(f"needs the dev extra ({missing})", allow_module_level=True)
+
+if CHROMIUM is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser test: install Debian's chromium first")
+    pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab on 127.0.0.1 serving output-less copies of the notebooks; always stopped."""
+    folder = tmp_path_factory.mktemp("lab")
+    for name in ["01_quickstart.ipynb", "02_prompt_tuning.ipynb"]:
+        notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(notebook, folder / name)
+    # User settings: every cell in the page (no windowing), and no question about news.
+    settings = folder / "settings"
+    for plugin, values in {
+        "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "none"}',
+        "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false"}',
+    }.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(values)
+    port, token = free_port(), secrets.token_hex(16)
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={folder}", "--LabApp.news_url=", "--allow-root",
+    ]  # fmt: skip
+    log = (folder / "lab.log").open("w")
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),  # not the user's own
+    }
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError((folder / "lab.log").read_text()[-3000:]) from None
+                time.sleep(0.2)
+        # ?reset: a fresh workspace, so that only the notebook asked for is open.
+        yield f"{base}/lab/tree/{{name}}?reset&token={token}"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def run_all(page: Page, url: str) -> None:
+    page.goto(url)
+    # The kernel is started and idle (the status bar says so) before anything is run.
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+    page.locator(".jp-Notebook").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    # Done when every code cell has an execution count and the kernel is idle again.
+    try:
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                      .every(p => /\\[\\d+\\]/.test(p.textContent))""",
+            timeout=120_000,
+        )
+    except Exception as timeout:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "failed_run_all.png"))
+        prompts = page.evaluate(
+            """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                      .map(p => p.textContent)"""
+        )
+        raise AssertionError(f"not every cell ran; prompts: {prompts}") from timeout
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    assert (
+        page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        .filter(has_text="Traceback")
+        .count()
+        == 0
+    )
+
+
+def test_the_streamed_answer_renders_as_markdown(lab: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    run_all(page, lab.format(name="01_quickstart.ipynb"))
+    rendered = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown")
+    heading = rendered.locator("h1", has_text="A sample answer")
+    assert heading.count() == 1
+    assert rendered.locator("table th", has_text="setting").count() == 1
+    code = rendered.locator("pre code.language-python")
+    assert code.count() >= 1 and code.first.locator("span").count() > 3  # highlighted
+    assert "def " in code.first.inner_text()
+    heading.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "quickstart.png"))
+    page.close()
+
+
+def test_the_chat_widget_renders_and_answers(lab: str, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    run_all(page, lab.format(name="02_prompt_tuning.ipynb"))
+    widget = page.locator(".jupyter-widgets").filter(has=page.get_by_placeholder("Ask something…"))
+    widget.first.scroll_into_view_if_needed()
+    answers = widget.first.locator(".jp-RenderedMarkdown h1", has_text="A sample answer")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat_widget_before.png"))
+    assert answers.count() == 1  # the question the notebook's code sent
+    widget.first.get_by_placeholder("Ask something…").fill("Hello from the browser")
+    widget.first.get_by_role("button", name="Send").click()
+    widget.first.get_by_text("Hello from the browser").wait_for(timeout=30_000)
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(SCREENSHOTS / "chat_widget_debug.png"))
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jupyter-widgets .jp-RenderedMarkdown h1')]
+                  .filter(h => h.textContent.includes('A sample answer')).length >= 2""",
+        timeout=30_000,
+    )
+    assert widget.first.get_by_role("button", name="Send").is_enabled()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "chat_widget.png"))
+    page.close()
