@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .display import DisplaySink, MarkdownStream, TextSink
-from .errors import AnswerInterrupted, APIRequestError, ChatnbError, StreamError
+from .errors import AnswerInterrupted, ChatnbError
+from .explain import Where, explain
 from .history import History
 from .pricing import Price, price_for
 from .schema import ChatCompletionRequest, ChatMessage, Usage
@@ -42,7 +42,6 @@ _INTERRUPTED = "interrupted"
 _FAILED = "failed"
 # Options that are not request fields but that the openai client's create() takes.
 _CLIENT_OPTIONS = frozenset({"extra_body", "extra_headers", "extra_query", "timeout"})
-_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]{6,}")
 
 
 class Answer(str):
@@ -74,13 +73,6 @@ class Answer(str):
 
             text = str(self)
             display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` without ``secret`` and without anything shaped like an OpenAI key."""
-    if secret:
-        text = text.replace(secret, "***")
-    return _KEYLIKE.sub(r"\1***", text)
 
 
 @dataclass
@@ -144,7 +136,9 @@ class Chatbot:
     ``async_client`` an ``openai.AsyncOpenAI`` for :meth:`aask`; otherwise both are built from
     ``base_url`` / ``api_key`` or the ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` variables, as
     the openai library does. ``display`` may be ``False`` (no live display) or a sink of
-    :mod:`chatnb.display`; ``output`` an ``ipywidgets.Output``. ``sampling`` options
+    :mod:`chatnb.display`; ``output`` an ``ipywidgets.Output``. ``context_window``,
+    ``max_output_tokens``, ``encoding`` (a tiktoken name) and ``price`` describe a model chatnb
+    does not know, or override what it knows. ``sampling`` options
     (``temperature``, ``max_tokens``, ...) go into every request and are checked against the
     Chat Completions fields.
     """
@@ -165,10 +159,12 @@ class Chatbot:
         safe: bool = True,
         output: Any = None,
         price: Price | None = None,
+        encoding: str | None = None,
         **sampling: Any,
     ) -> None:
         self._model = model
-        self.history = History(system=system, model=model, max_turns=max_turns)
+        self.encoding = encoding
+        self.history = History(system=system, model=model, max_turns=max_turns, encoding=encoding)
         self.usage = ChatUsage()
         self._price = price
         self.price = price or price_for(model)
@@ -228,7 +224,9 @@ class Chatbot:
         if model == self._model:
             return
         old = self.history
-        self.history = History(system=old.system, model=model, max_turns=old.max_turns)
+        self.history = History(
+            system=old.system, model=model, max_turns=old.max_turns, encoding=self.encoding
+        )
         for message in old:
             self.history.append(message, note=old.note(message))
         self._model = model
@@ -335,6 +333,7 @@ class Chatbot:
             "safe": self.safe,
             "output": self.output,
             "price": self._price,
+            "encoding": self.encoding,
             **self._limit_overrides,
             **self.sampling,
         }
@@ -524,43 +523,14 @@ class Chatbot:
         return explained
 
     def _explain(self, error: BaseException, partial: str) -> BaseException:
-        """A chatnb error that says what happened in plain words (others pass through)."""
-        import openai
-
-        key = self._api_key
-        kept = (
-            f" The partial answer ({len(partial):,} characters) is kept in bot.history."
-            if partial
-            else " The question was not added to the history; ask again when it is fixed."
+        where = Where(
+            base_url=self.base_url,
+            model=self.model,
+            context_window=self.limits.context_window,
+            retries=self.client_max_retries,
+            secret=self._api_key,
         )
-        if isinstance(error, StreamError):
-            error.partial = partial
-            error.args = (str(error).removesuffix(" The partial answer is kept.") + kept,)
-            return error
-        if isinstance(error, openai.APIStatusError):
-            return APIRequestError(
-                _status_explanation(error, self, redact(_server_message(error), key)) + kept,
-                status=error.status_code,
-                code=_error_code(error),
-            )
-        if isinstance(error, openai.APITimeoutError):
-            return APIRequestError(
-                f"The server at {self.base_url} did not answer in time (after the client's "
-                f"retries). Try again, or pass a client with a longer timeout." + kept
-            )
-        if isinstance(error, openai.APIConnectionError):
-            cause = redact(str(error.__cause__ or error), key)
-            return APIRequestError(
-                f"Could not reach the server at {self.base_url} ({cause}). Is it running, and "
-                "is the base URL right? For a try without a server, use Chatbot.mock()." + kept
-            )
-        if _is_transport_error(error):
-            return StreamError(
-                f"The connection dropped in the middle of the answer "
-                f"({type(error).__name__}: {redact(str(error), key)})." + kept,
-                partial=partial,
-            )
-        return error
+        return explain(error, partial, where)
 
     def __repr__(self) -> str:
         return (
@@ -595,63 +565,3 @@ def _checked_sampling(sampling: dict[str, Any]) -> dict[str, Any]:
                 "Vendor-specific fields go in extra_body={...}."
             )
     return sampling
-
-
-def _server_message(error: openai.APIStatusError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(error.message)
-
-
-def _error_code(error: openai.APIStatusError) -> str | None:
-    code = getattr(error, "code", None)
-    return None if code is None else str(code)
-
-
-def _status_explanation(error: openai.APIStatusError, bot: Chatbot, message: str) -> str:
-    status = error.status_code
-    said = f' The server said: "{message}"' if message else ""
-    retries = (
-        f"after {bot.client_max_retries} retries" if bot.client_max_retries else "with no retries"
-    )
-    if status == 401:
-        return (
-            f"The server refused the API key (401 Unauthorized).{said} Check OPENAI_API_KEY "
-            "(or the api_key= you passed) and that it belongs to this server."
-        )
-    if status == 403:
-        return f"The key may not use this model or endpoint (403 Forbidden).{said}"
-    if status == 404:
-        return (
-            f"The server does not know this model or endpoint (404): model {bot.model!r} at "
-            f"{bot.base_url}.{said} Check the model name and the base URL."
-        )
-    if status == 429:
-        return (
-            f"The server is rate limiting these requests (429) and still refused {retries}."
-            f"{said} Wait a little and ask again, or check your plan's limits."
-        )
-    if status == 400 and _error_code(error) == "context_length_exceeded":
-        return (
-            f"The conversation does not fit the model's context window (400 "
-            f"context_length_exceeded), although chatnb trimmed it to "
-            f"{bot.limits.context_window:,} tokens for {bot.model!r}.{said} This server's "
-            "window is smaller: pass context_window= (and max_output_tokens=) to the Chatbot."
-        )
-    if status == 400:
-        return f"The server rejected the request (400 Bad Request).{said}"
-    if status >= 500:
-        return (
-            f"The server failed ({status}) and still failed {retries}.{said} "
-            "This is on the server's side: try again in a moment."
-        )
-    return f"The server refused the request ({status}).{said}"
-
-
-def _is_transport_error(error: BaseException) -> bool:
-    import httpx2
-
-    return isinstance(error, httpx2.HTTPError)

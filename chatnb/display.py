@@ -28,6 +28,7 @@ __all__ = [
     "TextSink",
     "WidgetSink",
     "auto_sink",
+    "kernel_shell",
     "markdown_widget",
 ]
 
@@ -147,7 +148,7 @@ class TextSink:
         self.write(text + "\n")
 
 
-def _kernel_shell() -> Any:
+def kernel_shell() -> Any:
     """The IPython kernel shell running this code, if any (never imports IPython itself)."""
     if "IPython" not in sys.modules:
         return None
@@ -162,7 +163,7 @@ def auto_sink(output: Any = None) -> DisplaySink | TextSink:
     """The sink for this environment: ``output`` (a widget) if given, else kernel or text."""
     if output is not None:
         return WidgetSink(output)
-    return IPythonSink() if _kernel_shell() is not None else TextSink()
+    return IPythonSink() if kernel_shell() is not None else TextSink()
 
 
 class MarkdownStream:

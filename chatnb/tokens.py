@@ -163,19 +163,26 @@ def get_tokenizer(encoding_name: str) -> Tokenizer:
     return ApproximateTokenizer(f"approximate:{encoding_name}")
 
 
-def encoding_name_for(model: str) -> str:
-    """tiktoken's encoding name for ``model``; ``o200k_base`` (one warning) if unknown."""
+def _known_encoding_name(model: str) -> str | None:
     from tiktoken.model import encoding_name_for_model
 
     try:
         return encoding_name_for_model(_base_model_name(model))
     except KeyError:
+        return None
+
+
+def encoding_name_for(model: str) -> str:
+    """tiktoken's encoding name for ``model``; ``o200k_base`` (one warning) if unknown."""
+    name = _known_encoding_name(model)
+    if name is None:
         warn_once(
             f"encoding:{model}",
             f"chatnb does not know which tokenizer {model!r} uses; counting with "
             f"{DEFAULT_ENCODING}. Pass encoding=... to name the right one.",
         )
         return DEFAULT_ENCODING
+    return name
 
 
 def encoding_for(model: str, encoding: str | None = None) -> Tokenizer:
@@ -212,7 +219,7 @@ def rules_for(model: str) -> CountingRules:
     base = _base_model_name(model)
     if base == "gpt-3.5-turbo-0301":
         return CountingRules(tokens_per_message=4, tokens_per_name=-1, func_init=10)
-    if encoding_name_for(model) == "cl100k_base":  # gpt-3.5-turbo and gpt-4
+    if _known_encoding_name(model) == "cl100k_base":  # gpt-3.5-turbo and gpt-4
         return CountingRules(func_init=10)
     return CountingRules()
 

@@ -214,6 +214,15 @@ def test_a_bad_key_is_explained_and_never_shown(make_bot: BotFactory) -> None:
     assert not any(SECRET in text or SECRET[8:] in text for text in everything)
 
 
+def test_a_key_the_server_repeats_is_redacted(make_bot: BotFactory) -> None:
+    bot = make_bot()
+    said = f"Incorrect API key provided: {SECRET}. Also sk-proj-abcdefghijklmnop."
+    with pytest.raises(APIRequestError) as caught:
+        bot.ask("Hi", **fail_once(status=401, message=said))
+    assert SECRET not in str(caught.value) and "abcdefghijklmnop" not in str(caught.value)
+    assert "Incorrect API key provided: sk-te***" in str(caught.value)
+
+
 def test_no_server_there() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -109,6 +109,8 @@ def test_switching_models_recounts_the_history() -> None:
     assert bot.limits.context_window == 128_000 and bot.price == price_for("gpt-4o")
 
 
+# The mock server, like a real one, does not know the local model's tokenizer: it says so once.
+@pytest.mark.filterwarnings("ignore:chatnb does not know which tokenizer 'my-local-llm'")
 def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
     bot = Chatbot.mock("A reply of a few tokens.", model="gpt-4o", display=False)
     bot.ask("Hello")
@@ -118,7 +120,12 @@ def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
     )
     assert "$" in bot.usage._repr_markdown_()
     unknown = Chatbot.mock(
-        "x", model="my-local-llm", display=False, context_window=4096, max_output_tokens=512
+        "x",
+        model="my-local-llm",
+        display=False,
+        context_window=4096,
+        max_output_tokens=512,
+        encoding="o200k_base",
     )
     unknown.ask("Hi")
     assert unknown.usage.cost_usd is None and "?" in unknown.usage._repr_markdown_()
@@ -128,6 +135,7 @@ def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
         display=False,
         context_window=4096,
         max_output_tokens=512,
+        encoding="o200k_base",
         price=Price(1.0, 2.0),
     )
     priced.ask("Hi")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..chatbot import Chatbot
-from ..display import _kernel_shell
+from ..display import kernel_shell
 from ..errors import ChatnbError
 from ..usage import TurnUsage
 from . import default_chatbot
@@ -115,7 +115,7 @@ async def compare(
         raise ChatnbError("compare needs at least one prompt and one variant.")
     base = bot if bot is not None else default_chatbot()
     names = [_variant_name(i, v) for i, v in enumerate(variants)]
-    live = display and _kernel_shell() is not None
+    live = display and kernel_shell() is not None
     outputs = _grid(prompt_list, names) if live else None
 
     async def run(row: int, column: int) -> Result:

@@ -1,0 +1,136 @@
+"""Errors in plain words: what happened, what is kept, and what to do next.
+
+The Chatbot hands every failure of an ask here. Server messages are passed on, but never the
+API key: anything shaped like one is redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import APIRequestError, StreamError
+
+if TYPE_CHECKING:
+    import openai
+
+__all__ = ["Where", "explain", "redact"]
+
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]{6,}")
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` without ``secret`` and without anything shaped like an OpenAI key."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _KEYLIKE.sub(r"\1***", text)
+
+
+@dataclass(frozen=True)
+class Where:
+    """What an explanation may mention about the request that failed (and the one secret)."""
+
+    base_url: str
+    model: str
+    context_window: int
+    retries: int
+    secret: str | None
+
+
+def explain(error: BaseException, partial: str, where: Where) -> BaseException:
+    """A chatnb error that says what happened in plain words (others pass through)."""
+    import openai
+
+    key = where.secret
+    kept = (
+        f" The partial answer ({len(partial):,} characters) is kept in bot.history."
+        if partial
+        else " The question was not added to the history; ask again when it is fixed."
+    )
+    if isinstance(error, StreamError):
+        error.partial = partial
+        error.args = (str(error).removesuffix(" The partial answer is kept.") + kept,)
+        return error
+    if isinstance(error, openai.APIStatusError):
+        return APIRequestError(
+            _status_explanation(error, where, redact(_server_message(error), key)) + kept,
+            status=error.status_code,
+            code=_error_code(error),
+        )
+    if isinstance(error, openai.APITimeoutError):
+        return APIRequestError(
+            f"The server at {where.base_url} did not answer in time (after the client's "
+            f"retries). Try again, or pass a client with a longer timeout." + kept
+        )
+    if isinstance(error, openai.APIConnectionError):
+        cause = redact(str(error.__cause__ or error), key)
+        return APIRequestError(
+            f"Could not reach the server at {where.base_url} ({cause}). Is it running, and "
+            "is the base URL right? For a try without a server, use Chatbot.mock()." + kept
+        )
+    if _is_transport_error(error):
+        return StreamError(
+            f"The connection dropped in the middle of the answer "
+            f"({type(error).__name__}: {redact(str(error), key)})." + kept,
+            partial=partial,
+        )
+    return error
+
+
+def _server_message(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(error.message)
+
+
+def _error_code(error: openai.APIStatusError) -> str | None:
+    code = getattr(error, "code", None)
+    return None if code is None else str(code)
+
+
+def _status_explanation(error: openai.APIStatusError, where: Where, message: str) -> str:
+    status = error.status_code
+    said = f' The server said: "{message}"' if message else ""
+    retries = f"after {where.retries} retries" if where.retries else "with no retries"
+    if status == 401:
+        return (
+            f"The server refused the API key (401 Unauthorized).{said} Check OPENAI_API_KEY "
+            "(or the api_key= you passed) and that it belongs to this server."
+        )
+    if status == 403:
+        return f"The key may not use this model or endpoint (403 Forbidden).{said}"
+    if status == 404:
+        return (
+            f"The server does not know this model or endpoint (404): model {where.model!r} at "
+            f"{where.base_url}.{said} Check the model name and the base URL."
+        )
+    if status == 429:
+        return (
+            f"The server is rate limiting these requests (429) and still refused {retries}."
+            f"{said} Wait a little and ask again, or check your plan's limits."
+        )
+    if status == 400 and _error_code(error) == "context_length_exceeded":
+        return (
+            f"The conversation does not fit the model's context window (400 "
+            f"context_length_exceeded), although chatnb trimmed it to "
+            f"{where.context_window:,} tokens for {where.model!r}.{said} This server's "
+            "window is smaller: pass context_window= (and max_output_tokens=) to the Chatbot."
+        )
+    if status == 400:
+        return f"The server rejected the request (400 Bad Request).{said}"
+    if status >= 500:
+        return (
+            f"The server failed ({status}) and still failed {retries}.{said} "
+            "This is on the server's side: try again in a moment."
+        )
+    return f"The server refused the request ({status}).{said}"
+
+
+def _is_transport_error(error: BaseException) -> bool:
+    import httpx2
+
+    return isinstance(error, httpx2.HTTPError)
