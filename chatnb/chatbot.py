@@ -26,7 +26,7 @@ from .pricing import Price, price_for
 from .schema import ChatCompletionRequest, ChatMessage, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
 from .tokens import model_limits
-from .usage import ChatUsage, TurnUsage, turn_usage
+from .usage import ChatUsage, TurnUsage
 
 if TYPE_CHECKING:
     import openai
@@ -485,15 +485,14 @@ class Chatbot:
 
     def _account(self, exchange: _Exchange, reported: Usage | None) -> TurnUsage:
         first = exchange.first_token_at
-        turn = turn_usage(
-            reported.prompt_tokens if reported else None,
-            reported.completion_tokens if reported else None,
-            exchange.local_prompt_tokens,
-            self.history.tokenizer.count(exchange.text),
-            price=self.price,
+        turn = TurnUsage(
+            prompt_tokens=reported.prompt_tokens if reported else None,
+            completion_tokens=reported.completion_tokens if reported else None,
+            local_prompt_tokens=exchange.local_prompt_tokens,
+            local_completion_tokens=self.history.tokenizer.count(exchange.text),
             ttft_s=None if first is None else first - exchange.started_at,
             total_s=time.perf_counter() - exchange.started_at,
-        )
+        ).priced(self.price)
         self.usage.add(turn)
         return turn
 

@@ -324,8 +324,8 @@ def neutralize(
     parser finds none: the guarantee is checked, not hoped for. Text without either is
     returned unchanged.
     """
-    if allow_html and allow_remote_images:
-        return markdown
+    if (allow_html or "<" not in markdown) and (allow_remote_images or "![" not in markdown):
+        return markdown  # nothing that could be raw HTML or an image: no parse needed
     for _ in range(markdown.count("<") + markdown.count("![") + 1):
         tokens = parser().parse(markdown)
         html, images = _unsafe_lines(tokens, allow_html, allow_remote_images)

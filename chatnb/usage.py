@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .pricing import Price
 
@@ -22,6 +22,13 @@ class TurnUsage:
     total_s: float | None = None
     cost_usd: float | None = None
 
+    def priced(self, price: Price | None) -> TurnUsage:
+        """This usage with its cost at ``price`` (unchanged when the price is unknown)."""
+        if price is None:
+            return self
+        cost = price.cost(self.billed_prompt_tokens, self.billed_completion_tokens)
+        return replace(self, cost_usd=cost)
+
     @property
     def billed_prompt_tokens(self) -> int:
         """The server's count where it gave one, else chatnb's."""
@@ -34,38 +41,6 @@ class TurnUsage:
             if self.completion_tokens is None
             else self.completion_tokens
         )
-
-
-def turn_usage(
-    prompt_tokens: int | None,
-    completion_tokens: int | None,
-    local_prompt_tokens: int,
-    local_completion_tokens: int,
-    *,
-    price: Price | None,
-    ttft_s: float | None = None,
-    total_s: float | None = None,
-) -> TurnUsage:
-    turn = TurnUsage(
-        prompt_tokens,
-        completion_tokens,
-        local_prompt_tokens,
-        local_completion_tokens,
-        ttft_s,
-        total_s,
-    )
-    if price is None:
-        return turn
-    cost = price.cost(turn.billed_prompt_tokens, turn.billed_completion_tokens)
-    return TurnUsage(
-        prompt_tokens,
-        completion_tokens,
-        local_prompt_tokens,
-        local_completion_tokens,
-        ttft_s,
-        total_s,
-        cost,
-    )
 
 
 def _tokens(value: int | None) -> str:
