@@ -245,10 +245,16 @@ class Chatbot:
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
+        """The async client of :meth:`aask`: the one given, else one like the sync client."""
         if self._async_client is None:
             import openai
 
             sync = self.client
+            if type(sync) is not openai.OpenAI:  # Azure and other subclasses add their own auth
+                raise ChatnbError(
+                    f"aask needs an async client like this {type(sync).__name__}: pass "
+                    f"async_client=openai.Async{type(sync).__name__}(...) to the Chatbot."
+                )
             self._async_client = openai.AsyncOpenAI(
                 api_key=sync.api_key,
                 base_url=sync.base_url,

@@ -251,6 +251,19 @@ def test_the_key_is_read_from_the_environment_and_not_shown(
     assert SECRET not in repr(bot)
 
 
+def test_aask_builds_an_async_twin_of_a_plain_client_only() -> None:
+    plain = Chatbot(
+        client=openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key=SECRET, max_retries=0)
+    )
+    twin = plain.async_client
+    assert isinstance(twin, openai.AsyncOpenAI) and str(twin.base_url) == "http://127.0.0.1:9/v1/"
+    azure = openai.AzureOpenAI(
+        api_key=SECRET, api_version="2024-06-01", azure_endpoint="http://127.0.0.1:9"
+    )
+    with pytest.raises(ChatnbError, match=r"async_client=openai\.AsyncAzureOpenAI"):
+        _ = Chatbot(client=azure).async_client
+
+
 def test_misspelled_sampling_options_are_caught() -> None:
     with pytest.raises(TypeError, match="Did you mean 'temperature'"):
         Chatbot.mock(templature=0.2)

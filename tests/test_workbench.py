@@ -107,7 +107,13 @@ def test_widget_send_streams_into_the_conversation(kernel: Kernel) -> None:
 
 def test_widget_stop_keeps_the_partial_answer(kernel: Kernel) -> None:
     kernel.run(WIDGET.format(reply="MarkdownSample(4000, 2)", itl=10, max_tokens=0)).ok()
-    kernel.run("await asyncio.sleep(0.3)\nw.stop.click()\nresult = await w.task").ok()
+    # Stop once the answer has visibly started (its box joined the conversation), not on a timer.
+    kernel.run(
+        "for _ in range(400):\n"
+        "    if len(w.conversation.children) >= 2: break\n"
+        "    await asyncio.sleep(0.025)\n"
+        "w.stop.click()\nresult = await w.task"
+    ).ok()
     state = kernel.run(
         "last = bot.history.last\n"
         "print(result, bot.history.note(last), 0 < len(last.content) < 4000, w.status.value)"
