@@ -1,4 +1,4 @@
-"""In a real browser: JupyterLab on 127.0.0.1, driven by Chromium through Playwright.
+"""In a real browser: JupyterLab and Notebook 7 on 127.0.0.1, driven by Chromium (Playwright).
 
 The notebooks are copied without their outputs into a fresh folder, run there with "Run All
 Cells", and what the page then shows is checked: the streamed answer rendered as Markdown (a
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 try:
     import jupyterlab  # noqa: F401
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import Page, expect, sync_playwright
 except ImportError as missing:  # pragma: no cover - the dev extra installs both
     pytest.skip(f"needs the dev extra ({missing})", allow_module_level=True)
 
@@ -50,8 +50,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """JupyterLab on 127.0.0.1 serving output-less copies of the notebooks; always stopped."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """A Jupyter server on 127.0.0.1 (JupyterLab and Notebook 7) serving output-less copies
+    of the notebooks; always stopped. Yields: page path -> URL with the token."""
     folder = tmp_path_factory.mktemp("lab")
     for name in ["01_quickstart.ipynb", "02_prompt_tuning.ipynb"]:
         notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
@@ -92,8 +93,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError((folder / "lab.log").read_text()[-3000:]) from None
                 time.sleep(0.2)
-        # ?reset: a fresh workspace, so that only the notebook asked for is open.
-        yield f"{base}/lab/tree/{{name}}?reset&token={token}"
+        yield lambda path: f"{base}/{path}{'&' if '?' in path else '?'}token={token}"
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -112,11 +112,22 @@ def browser() -> Iterator[Any]:
 
 def run_all(page: Page, url: str) -> None:
     page.goto(url)
-    # The kernel is started and idle (the status bar says so) before anything is run.
-    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
-    page.locator(".jp-Notebook").first.click()
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_text("Run All Cells", exact=True).click()
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    # "Run All Cells" can come before the kernel is connected, and then nothing runs: try again
+    # until the first cell shows that it ran or is running.
+    for _ in range(6):
+        page.locator(".jp-Notebook").first.click()
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(
+                """() => /\\[(\\*|\\d+)\\]/.test(
+                        document.querySelector('.jp-CodeCell .jp-InputPrompt').textContent)""",
+                timeout=15_000,
+            )
+            break
+        except Exception:  # playwright's TimeoutError: not started yet
+            continue
     # Done when every code cell has an execution count and the kernel is idle again.
     try:
         page.wait_for_function(
@@ -141,9 +152,18 @@ def run_all(page: Page, url: str) -> None:
     )
 
 
-def test_the_streamed_answer_renders_as_markdown(lab: str, browser: Any) -> None:
+FRONTENDS = {
+    "jupyterlab": "lab/tree/{name}?reset",  # ?reset: a fresh workspace, only this notebook
+    "notebook7": "notebooks/{name}",
+}
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_the_streamed_answer_renders_as_markdown(
+    server: Callable[[str], str], browser: Any, frontend: str
+) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    run_all(page, lab.format(name="01_quickstart.ipynb"))
+    run_all(page, server(FRONTENDS[frontend].format(name="01_quickstart.ipynb")))
     rendered = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown")
     heading = rendered.locator("h1", has_text="A sample answer")
     assert heading.count() == 1
@@ -153,30 +173,30 @@ def test_the_streamed_answer_renders_as_markdown(lab: str, browser: Any) -> None
     assert "def " in code.first.inner_text()
     heading.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "quickstart.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"quickstart-{frontend}.png"))
     page.close()
 
 
-def test_the_chat_widget_renders_and_answers(lab: str, browser: Any) -> None:
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_the_chat_widget_renders_and_answers(
+    server: Callable[[str], str], browser: Any, frontend: str
+) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    run_all(page, lab.format(name="02_prompt_tuning.ipynb"))
+    run_all(page, server(FRONTENDS[frontend].format(name="02_prompt_tuning.ipynb")))
     widget = page.locator(".jupyter-widgets").filter(has=page.get_by_placeholder("Ask something…"))
     widget.first.scroll_into_view_if_needed()
     answers = widget.first.locator(".jp-RenderedMarkdown h1", has_text="A sample answer")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat_widget_before.png"))
     assert answers.count() == 1  # the question the notebook's code sent
     widget.first.get_by_placeholder("Ask something…").fill("Hello from the browser")
     widget.first.get_by_role("button", name="Send").click()
     widget.first.get_by_text("Hello from the browser").wait_for(timeout=30_000)
-    page.wait_for_timeout(3000)
-    page.screenshot(path=str(SCREENSHOTS / "chat_widget_debug.png"))
     page.wait_for_function(
         """() => [...document.querySelectorAll('.jupyter-widgets .jp-RenderedMarkdown h1')]
                   .filter(h => h.textContent.includes('A sample answer')).length >= 2""",
         timeout=30_000,
     )
-    assert widget.first.get_by_role("button", name="Send").is_enabled()
+    expect(widget.first.get_by_role("button", name="Send")).to_be_enabled(timeout=30_000)
+    expect(widget.first.get_by_text("tokens in")).to_be_visible()  # the status line
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "chat_widget.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"chat_widget-{frontend}.png"))
     page.close()
