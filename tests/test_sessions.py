@@ -119,25 +119,17 @@ def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
         (last.billed_prompt_tokens * 2.5 + last.billed_completion_tokens * 10) / 1e6
     )
     assert "$" in bot.usage._repr_markdown_()
-    unknown = Chatbot.mock(
-        "x",
-        model="my-local-llm",
-        display=False,
-        context_window=4096,
-        max_output_tokens=512,
-        encoding="o200k_base",
-    )
+    local = {
+        "model": "my-local-llm",
+        "display": False,
+        "context_window": 4096,
+        "max_output_tokens": 512,
+        "encoding": "o200k_base",
+    }
+    unknown = Chatbot.mock("x", **local)
     unknown.ask("Hi")
     assert unknown.usage.cost_usd is None and "?" in unknown.usage._repr_markdown_()
-    priced = Chatbot.mock(
-        "x",
-        model="my-local-llm",
-        display=False,
-        context_window=4096,
-        max_output_tokens=512,
-        encoding="o200k_base",
-        price=Price(1.0, 2.0),
-    )
+    priced = Chatbot.mock("x", **local, price=Price(1.0, 2.0))
     priced.ask("Hi")
     assert priced.usage.cost_usd is not None and priced.usage.cost_usd > 0
     assert price_for("gpt-4o-2024-08-06") == price_for("gpt-4o") != price_for("gpt-4o-mini")
