@@ -31,7 +31,7 @@ from .usage import ChatUsage, TurnUsage
 if TYPE_CHECKING:
     import openai
 
-    from .mock import Reply
+    from .mock import Chunking, Reply
 
 __all__ = ["Answer", "ChatUsage", "Chatbot", "TurnUsage"]
 
@@ -189,7 +189,7 @@ class Chatbot:
         ttft_ms: float = 0.0,
         itl_ms: float = 0.0,
         jitter_ms: float = 0.0,
-        chunking: str = "tokens",
+        chunking: Chunking = "tokens",
         failure: Any = None,
         seed: int | None = None,
         max_retries: int = 2,

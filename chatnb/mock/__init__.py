@@ -66,6 +66,25 @@ def _client_options(
     return backend, options
 
 
+def _sync_client(backend: MockBackend, options: dict[str, Any]) -> openai.OpenAI:
+    import httpx2
+    import openai
+
+    from .transport import MockTransport
+
+    return openai.OpenAI(http_client=httpx2.Client(transport=MockTransport(backend)), **options)
+
+
+def _async_client(backend: MockBackend, options: dict[str, Any]) -> openai.AsyncOpenAI:
+    import httpx2
+    import openai
+
+    from .transport import AsyncMockTransport
+
+    transport = AsyncMockTransport(backend)
+    return openai.AsyncOpenAI(http_client=httpx2.AsyncClient(transport=transport), **options)
+
+
 def client(
     reply: Reply = "echo",
     *,
@@ -82,13 +101,8 @@ def client(
     API does (and the client sends it). ``strict`` turns on the client's strict validation of
     responses.
     """
-    import httpx2
-    import openai
-
-    from .transport import MockTransport
-
     backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
-    return openai.OpenAI(http_client=httpx2.Client(transport=MockTransport(backend)), **options)
+    return _sync_client(backend, options)
 
 
 def async_client(
@@ -102,14 +116,8 @@ def async_client(
 ) -> openai.AsyncOpenAI:
     """An ``openai.AsyncOpenAI`` client answered in-process by the mock (options as
     :func:`client`)."""
-    import httpx2
-    import openai
-
-    from .transport import AsyncMockTransport
-
     backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
-    transport = AsyncMockTransport(backend)
-    return openai.AsyncOpenAI(http_client=httpx2.AsyncClient(transport=transport), **options)
+    return _async_client(backend, options)
 
 
 def client_pair(
@@ -122,18 +130,8 @@ def client_pair(
     **engine_options: Any,
 ) -> tuple[openai.OpenAI, openai.AsyncOpenAI]:
     """A sync and an async client on one mock engine (a scripted reply list is shared)."""
-    import httpx2
-    import openai
-
-    from .transport import AsyncMockTransport, MockTransport
-
     backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
-    return (
-        openai.OpenAI(http_client=httpx2.Client(transport=MockTransport(backend)), **options),
-        openai.AsyncOpenAI(
-            http_client=httpx2.AsyncClient(transport=AsyncMockTransport(backend)), **options
-        ),
-    )
+    return _sync_client(backend, options), _async_client(backend, options)
 
 
 def __getattr__(name: str) -> Any:
