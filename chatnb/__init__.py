@@ -11,6 +11,29 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_ERRORS = (
+    "APIConnectionError",
+    "APIRequestError",
+    "APITimeoutError",
+    "AnswerInterrupted",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatnbError",
+    "ChatnbWarning",
+    "ChunkValidationError",
+    "ConnectionDroppedError",
+    "ContextBudgetError",
+    "ContextLengthError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamContradictionError",
+    "StreamError",
+    "StreamErrorFrame",
+    "TruncatedStreamError",
+)
+
 _EXPORTS = {
     # wire format
     "ChatCompletionChunk": "schema",
@@ -33,41 +56,68 @@ _EXPORTS = {
     "count_tokens": "tokens",
     "encoding_for": "tokens",
     "model_limits": "tokens",
+    # events of a stream
+    "ChoiceFinished": "events",
+    "ContentDelta": "events",
+    "ReasoningDelta": "events",
+    "RefusalDelta": "events",
+    "StreamEvent": "events",
+    "ToolCallArgumentsDelta": "events",
+    "ToolCallDone": "events",
+    "ToolCallStarted": "events",
+    "UsageReported": "events",
     # chatting
-    "Answer": "chatbot",
+    "Answer": "exchange",
     "Chatbot": "chatbot",
     "ChatUsage": "usage",
+    # the workbench
+    "ChatWidget": "workbench.widget",
     "compare": "workbench.compare",
     # display
     "MarkdownStream": "display",
-    # errors
-    "APIRequestError": "errors",
-    "AnswerInterrupted": "errors",
-    "ChatnbError": "errors",
-    "ChunkValidationError": "errors",
-    "ContextBudgetError": "errors",
-    "StreamContradictionError": "errors",
-    "StreamError": "errors",
-    "StreamErrorFrame": "errors",
-    "TruncatedStreamError": "errors",
+    # errors and warnings
+    **{name: "errors" for name in _ERRORS},
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 if TYPE_CHECKING:
-    from .chatbot import Answer, Chatbot
+    from .chatbot import Chatbot
     from .display import MarkdownStream
     from .errors import (
         AnswerInterrupted,
+        APIConnectionError,
         APIRequestError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
         ChatnbError,
+        ChatnbWarning,
         ChunkValidationError,
+        ConnectionDroppedError,
         ContextBudgetError,
+        ContextLengthError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ServerError,
         StreamContradictionError,
         StreamError,
         StreamErrorFrame,
         TruncatedStreamError,
     )
+    from .events import (
+        ChoiceFinished,
+        ContentDelta,
+        ReasoningDelta,
+        RefusalDelta,
+        StreamEvent,
+        ToolCallArgumentsDelta,
+        ToolCallDone,
+        ToolCallStarted,
+        UsageReported,
+    )
+    from .exchange import Answer
     from .history import Dropped, History
     from .schema import (
         ChatCompletionChunk,
@@ -84,6 +134,7 @@ if TYPE_CHECKING:
     from .tokens import count_tokens, encoding_for, model_limits
     from .usage import ChatUsage
     from .workbench.compare import compare
+    from .workbench.widget import ChatWidget
 
 
 def load_ipython_extension(shell: Any) -> None:

@@ -1,26 +1,68 @@
-"""The chatnb exception hierarchy.
+"""Every exception and warning chatnb raises on purpose.
 
-Every error chatnb raises on purpose derives from :class:`ChatnbError`, so a notebook can
-catch them all with one ``except``. Messages are written for the person at the keyboard:
-what happened, in plain words, and where it helps, what to do next.
+::
+
+    ChatnbError                      catch them all with one ``except``
+    ├── StreamError                  an answer could not be read to its end (.partial)
+    │   ├── ChunkValidationError     a frame that is not a valid chunk (.raw); also a ValueError
+    │   ├── StreamContradictionError two valid chunks that contradict each other
+    │   ├── StreamErrorFrame         the server sent an error object mid-stream (.code)
+    │   ├── TruncatedStreamError     the stream ended before a finish_reason
+    │   └── ConnectionDroppedError   the connection broke in the middle of the answer
+    ├── APIRequestError              the server refused or failed the request (.status, .code)
+    │   ├── AuthenticationError      401
+    │   ├── PermissionDeniedError    403
+    │   ├── NotFoundError            404
+    │   ├── BadRequestError          400
+    │   │   └── ContextLengthError   400 context_length_exceeded
+    │   ├── RateLimitError           429
+    │   ├── ServerError              5xx
+    │   └── APIConnectionError       no server answered (.status is None)
+    │       └── APITimeoutError      the server did not answer in time
+    ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
+    └── AnswerInterrupted            Ctrl-C or Stop (.partial); also a KeyboardInterrupt
+
+    ChatnbWarning                    a guess was made where a fact was missing
+
+Messages are written for the person at the keyboard: what happened, in plain words, and where
+it helps, what to do next. An error is never edited once raised: context is added by making a
+new one (:meth:`StreamError.with_outcome`).
 """
 
 from __future__ import annotations
 
+import warnings
+from typing import TypeVar
+
 __all__ = [
+    "APIConnectionError",
     "APIRequestError",
+    "APITimeoutError",
     "AnswerInterrupted",
+    "AuthenticationError",
+    "BadRequestError",
     "ChatnbError",
+    "ChatnbWarning",
     "ChunkValidationError",
+    "ConnectionDroppedError",
     "ContextBudgetError",
+    "ContextLengthError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
     "StreamContradictionError",
     "StreamError",
     "StreamErrorFrame",
     "TruncatedStreamError",
+    "shorten",
+    "warn_once",
 ]
 
 #: How much of an offending raw payload an error message shows.
 RAW_PREVIEW_CHARS = 300
+
+_Stream = TypeVar("_Stream", bound="StreamError")
 
 
 def shorten(text: str, limit: int = RAW_PREVIEW_CHARS) -> str:
@@ -39,6 +81,9 @@ class ChatnbError(Exception):
         return [f"{type(self).__name__}: {self}"]
 
 
+# --- reading a stream ----------------------------------------------------------------------
+
+
 class StreamError(ChatnbError):
     """A streamed answer could not be read to its end.
 
@@ -50,6 +95,15 @@ class StreamError(ChatnbError):
     def __init__(self, message: str, *, partial: str = "") -> None:
         super().__init__(message)
         self.partial = partial
+
+    def with_outcome(self: _Stream, outcome: str, partial: str) -> _Stream:
+        """A copy of this error that also says what became of the answer (``outcome``)."""
+        twin = type(self).__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.args = (f"{self}{outcome}",)
+        twin.partial = partial
+        twin.__cause__ = self.__cause__
+        return twin
 
 
 class ChunkValidationError(StreamError, ValueError):
@@ -76,10 +130,18 @@ class TruncatedStreamError(StreamError):
     """The stream ended before every choice had a ``finish_reason``."""
 
 
+class ConnectionDroppedError(StreamError):
+    """The connection broke in the middle of the answer."""
+
+
+# --- the request ---------------------------------------------------------------------------
+
+
 class APIRequestError(ChatnbError):
     """The server refused or failed a request before answering (an HTTP error, no server).
 
-    ``status`` is the HTTP status (``None`` when the server could not be reached).
+    ``status`` is the HTTP status (``None`` when the server could not be reached), ``code``
+    the error code the server gave, if any.
     """
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
@@ -88,19 +150,69 @@ class APIRequestError(ChatnbError):
         self.code = code
 
 
-class AnswerInterrupted(KeyboardInterrupt):
+class AuthenticationError(APIRequestError):
+    """401: the server refused the API key."""
+
+
+class PermissionDeniedError(APIRequestError):
+    """403: the key may not use this model or endpoint."""
+
+
+class NotFoundError(APIRequestError):
+    """404: the server does not know the model or the endpoint."""
+
+
+class BadRequestError(APIRequestError):
+    """400: the server rejected the request."""
+
+
+class ContextLengthError(BadRequestError):
+    """400 ``context_length_exceeded``: the conversation does not fit the server's window."""
+
+
+class RateLimitError(APIRequestError):
+    """429: rate limited, still after the client's retries."""
+
+
+class ServerError(APIRequestError):
+    """5xx: the server failed, still after the client's retries."""
+
+
+class APIConnectionError(APIRequestError):
+    """No server answered at the base URL."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer in time."""
+
+
+# --- the rest ------------------------------------------------------------------------------
+
+
+class ContextBudgetError(ChatnbError, ValueError):
+    """A prompt cannot fit the token budget, whatever is dropped."""
+
+
+class AnswerInterrupted(ChatnbError, KeyboardInterrupt):
     """The user interrupted an answer; what had arrived is kept in ``partial`` and the history.
 
-    A ``KeyboardInterrupt``, so the interrupted cell stops as the user asked.
+    Also a ``KeyboardInterrupt``, so the interrupted cell stops as the user asked.
     """
 
     def __init__(self, message: str, *, partial: str = "") -> None:
         super().__init__(message)
         self.partial = partial
 
-    def _render_traceback_(self) -> list[str]:
-        return [f"{type(self).__name__}: {self}"]
+
+class ChatnbWarning(UserWarning):
+    """A chatnb warning: a guess was made where a fact was missing."""
 
 
-class ContextBudgetError(ChatnbError, ValueError):
-    """A prompt cannot fit the token budget, whatever is dropped."""
+_warned: set[str] = set()
+
+
+def warn_once(key: str, message: str) -> None:
+    """Warn with ``message`` the first time ``key`` is seen in this process."""
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, ChatnbWarning, stacklevel=3)

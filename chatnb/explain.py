@@ -10,7 +10,20 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import APIRequestError, StreamError
+from .errors import (
+    APIConnectionError,
+    APIRequestError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConnectionDroppedError,
+    ContextLengthError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
 
 if TYPE_CHECKING:
     import openai
@@ -39,7 +52,8 @@ class Where:
 
 
 def explain(error: BaseException, partial: str, where: Where) -> BaseException:
-    """A chatnb error that says what happened in plain words (others pass through)."""
+    """A new chatnb error that says what happened in plain words and what became of the answer
+    (errors chatnb does not know pass through)."""
     import openai
 
     key = where.secret
@@ -49,33 +63,46 @@ def explain(error: BaseException, partial: str, where: Where) -> BaseException:
         else " The question was not added to the history; ask again when it is fixed."
     )
     if isinstance(error, StreamError):
-        error.partial = partial
-        error.args = (str(error).removesuffix(" The partial answer is kept.") + kept,)
-        return error
+        return error.with_outcome(kept, partial)
     if isinstance(error, openai.APIStatusError):
-        return APIRequestError(
-            _status_explanation(error, where, redact(_server_message(error), key)) + kept,
-            status=error.status_code,
-            code=_error_code(error),
-        )
+        message = _status_explanation(error, where, redact(_server_message(error), key))
+        kind = _status_error_class(error.status_code, _error_code(error))
+        return kind(message + kept, status=error.status_code, code=_error_code(error))
     if isinstance(error, openai.APITimeoutError):
-        return APIRequestError(
+        return APITimeoutError(
             f"The server at {where.base_url} did not answer in time (after the client's "
             f"retries). Try again, or pass a client with a longer timeout." + kept
         )
     if isinstance(error, openai.APIConnectionError):
         cause = redact(str(error.__cause__ or error), key)
-        return APIRequestError(
+        return APIConnectionError(
             f"Could not reach the server at {where.base_url} ({cause}). Is it running, and "
             "is the base URL right? For a try without a server, use Chatbot.mock()." + kept
         )
     if _is_transport_error(error):
-        return StreamError(
+        return ConnectionDroppedError(
             f"The connection dropped in the middle of the answer "
             f"({type(error).__name__}: {redact(str(error), key)})." + kept,
             partial=partial,
         )
     return error
+
+
+_STATUS_ERRORS: dict[int, type[APIRequestError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def _status_error_class(status: int, code: str | None) -> type[APIRequestError]:
+    if status == 400 and code == "context_length_exceeded":
+        return ContextLengthError
+    if status >= 500:
+        return ServerError
+    return _STATUS_ERRORS.get(status, APIRequestError)
 
 
 def _server_message(error: openai.APIStatusError) -> str:

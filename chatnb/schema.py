@@ -240,6 +240,10 @@ class Delta(WireModel):
     content: str | None = None
     tool_calls: list[ToolCallDelta] | None = None
     refusal: str | None = None
+    # What thinking models stream before the answer: DeepSeek and older vLLM call it
+    # ``reasoning_content``; Ollama, newer vLLM and OpenRouter call it ``reasoning``.
+    reasoning_content: str | None = None
+    reasoning: str | None = None
 
 
 class ChunkChoice(WireModel):

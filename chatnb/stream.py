@@ -6,8 +6,9 @@ Three small pieces, none of which does I/O:
 * :func:`parse_chunk` validates one ``data:`` payload as a :class:`ChatCompletionChunk`
   (or raises a :class:`~chatnb.errors.ChatnbError` that names the field, what was expected and
   shows the raw frame);
-* :class:`StreamAccumulator` folds chunks into the final reply of every choice, and refuses
-  chunks that contradict what came before.
+* :class:`StreamAccumulator` folds chunks into the final reply of every choice, returns the
+  typed :mod:`~chatnb.events` each chunk caused, and refuses chunks that contradict what came
+  before.
 """
 
 from __future__ import annotations
@@ -24,6 +25,17 @@ from .errors import (
     TruncatedStreamError,
     shorten,
 )
+from .events import (
+    ChoiceFinished,
+    ContentDelta,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamEvent,
+    ToolCallArgumentsDelta,
+    ToolCallDone,
+    ToolCallStarted,
+    UsageReported,
+)
 from .schema import (
     ChatCompletionChunk,
     ChatCompletionResponse,
@@ -31,6 +43,7 @@ from .schema import (
     Choice,
     ChoiceLogprobs,
     ChunkChoice,
+    Delta,
     ErrorResponse,
     FinishReason,
     FunctionCall,
@@ -43,6 +56,7 @@ from .schema import (
 
 __all__ = [
     "DONE",
+    "ChoiceState",
     "SSEDecoder",
     "SSEEvent",
     "StreamAccumulator",
@@ -188,6 +202,11 @@ class _ToolCallState:
     id: str
     name: str
     arguments: list[str] = field(default_factory=list)
+    done: bool = False
+
+    def done_event(self, choice: int, index: int) -> ToolCallDone:
+        self.done = True
+        return ToolCallDone(choice, index, self.id, self.name, "".join(self.arguments))
 
 
 @dataclass
@@ -198,6 +217,7 @@ class ChoiceState:
     role: Role | None = None
     content_parts: list[str] | None = None
     refusal_parts: list[str] | None = None
+    reasoning_parts: list[str] = field(default_factory=list)
     tool_calls: dict[int, _ToolCallState] = field(default_factory=dict)
     finish_reason: FinishReason | None = None
     content_logprobs: list[TokenLogprob] | None = None
@@ -210,6 +230,16 @@ class ChoiceState:
     @property
     def refusal(self) -> str | None:
         return None if self.refusal_parts is None else "".join(self.refusal_parts)
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning a thinking model streamed, whichever field carried it."""
+        return "".join(self.reasoning_parts)
+
+    @property
+    def text(self) -> str:
+        """What the reader sees as the answer: the content, or the refusal if there is one."""
+        return self.content or self.refusal or ""
 
     def message(self) -> ChatMessage:
         tool_calls = [
@@ -228,12 +258,27 @@ class ChoiceState:
         )
 
 
+def _has_output(delta: Delta) -> bool:
+    return bool(
+        delta.content
+        or delta.refusal
+        or delta.tool_calls
+        or delta.reasoning_content
+        or delta.reasoning
+    )
+
+
 class StreamAccumulator:
     """Folds validated chunks into the reply of every choice (a pure state machine).
 
+    :meth:`add` returns the typed events each chunk caused:
+
     >>> acc = StreamAccumulator()
-    >>> for chunk in chunks: acc.add(chunk)          # doctest: +SKIP
-    >>> acc.result().choices[0].message.content       # doctest: +SKIP
+    >>> for chunk in chunks:                            # doctest: +SKIP
+    ...     for event in acc.add(chunk):
+    ...         if isinstance(event, ContentDelta):
+    ...             print(event.text, end="")
+    >>> acc.result().choices[0].message.content         # doctest: +SKIP
     """
 
     def __init__(self) -> None:
@@ -251,11 +296,12 @@ class StreamAccumulator:
         return bool(self.choices) and all(c.finish_reason for c in self.choices.values())
 
     def text(self, index: int = 0) -> str:
-        """The content of choice ``index`` received so far ('' before any)."""
+        """What choice ``index`` has shown so far (content, or its refusal; '' before any)."""
         choice = self.choices.get(index)
-        return (choice.content or "") if choice else ""
+        return choice.text if choice else ""
 
-    def add(self, chunk: ChatCompletionChunk) -> None:
+    def add(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
+        """Take one chunk; return the events it caused, in order."""
         if self.id is None:
             self.id, self.model, self.created = chunk.id, chunk.model, chunk.created
         elif chunk.id != self.id:
@@ -266,18 +312,19 @@ class StreamAccumulator:
             )
         if chunk.system_fingerprint is not None:
             self.system_fingerprint = chunk.system_fingerprint
+        events: list[StreamEvent] = []
+        for choice in chunk.choices:
+            self._add_choice(choice, events)
         if chunk.usage is not None:
             self.usage = chunk.usage
-        for choice in chunk.choices:
-            self._add_choice(choice)
+            events.append(UsageReported(chunk.usage))
         self.chunk_count += 1
+        return events
 
-    def _add_choice(self, chunk: ChunkChoice) -> None:
+    def _add_choice(self, chunk: ChunkChoice, events: list[StreamEvent]) -> None:
         state = self.choices.setdefault(chunk.index, ChoiceState(chunk.index))
         delta = chunk.delta
-        if state.finish_reason is not None and (
-            chunk.finish_reason is not None or delta.content or delta.refusal or delta.tool_calls
-        ):
+        if state.finish_reason is not None and (chunk.finish_reason or _has_output(delta)):
             what = "a second finish_reason" if chunk.finish_reason else "more content"
             raise StreamContradictionError(
                 f"Choice {chunk.index} received {what} after it had finished "
@@ -286,22 +333,39 @@ class StreamAccumulator:
             )
         if delta.role is not None:
             state.role = delta.role
+        self._add_text(state, delta, events)
+        for call in delta.tool_calls or ():
+            self._add_tool_call(state, call.index, call.id, call.function, events)
+        if chunk.logprobs is not None:
+            self._add_logprobs(state, chunk.logprobs)
+        if chunk.finish_reason is not None:
+            state.finish_reason = chunk.finish_reason
+            for index, tool in sorted(state.tool_calls.items()):
+                if not tool.done:
+                    events.append(tool.done_event(state.index, index))
+            events.append(ChoiceFinished(state.index, chunk.finish_reason))
+
+    @staticmethod
+    def _add_text(state: ChoiceState, delta: Delta, events: list[StreamEvent]) -> None:
+        index = state.index
+        if delta.reasoning_content:
+            state.reasoning_parts.append(delta.reasoning_content)
+            events.append(ReasoningDelta(index, delta.reasoning_content, "reasoning_content"))
+        if delta.reasoning:
+            state.reasoning_parts.append(delta.reasoning)
+            events.append(ReasoningDelta(index, delta.reasoning, "reasoning"))
         if delta.content is not None:
             if state.content_parts is None:
                 state.content_parts = []
             if delta.content:
                 state.content_parts.append(delta.content)
+                events.append(ContentDelta(index, delta.content))
         if delta.refusal is not None:
             if state.refusal_parts is None:
                 state.refusal_parts = []
             if delta.refusal:
                 state.refusal_parts.append(delta.refusal)
-        for call in delta.tool_calls or ():
-            self._add_tool_call(state, call.index, call.id, call.function)
-        if chunk.logprobs is not None:
-            self._add_logprobs(state, chunk.logprobs)
-        if chunk.finish_reason is not None:
-            state.finish_reason = chunk.finish_reason
+                events.append(RefusalDelta(index, delta.refusal))
 
     def _add_tool_call(
         self,
@@ -309,6 +373,7 @@ class StreamAccumulator:
         index: int,
         call_id: str | None,
         function: FunctionCallDelta | None,
+        events: list[StreamEvent],
     ) -> None:
         name = function.name if function else None
         arguments = function.arguments if function else None
@@ -320,7 +385,11 @@ class StreamAccumulator:
                     "which was never opened (no id came first).",
                     partial=self.text(),
                 )
+            for earlier, call in sorted(state.tool_calls.items()):
+                if not call.done:  # a new call starts: the ones before it are complete
+                    events.append(call.done_event(state.index, earlier))
             current = state.tool_calls[index] = _ToolCallState(id=call_id, name=name or "")
+            events.append(ToolCallStarted(state.index, index, call_id, current.name))
         elif call_id is not None and call_id != current.id:
             raise StreamContradictionError(
                 f"Tool call {index} of choice {state.index} changed its id from "
@@ -331,6 +400,7 @@ class StreamAccumulator:
             current.name += name
         if arguments:
             current.arguments.append(arguments)
+            events.append(ToolCallArgumentsDelta(state.index, index, arguments))
 
     @staticmethod
     def _add_logprobs(state: ChoiceState, logprobs: ChoiceLogprobs) -> None:
@@ -348,23 +418,8 @@ class StreamAccumulator:
         if not self.done and not allow_partial:
             raise TruncatedStreamError(
                 "The stream ended before the answer was finished (no finish_reason): "
-                "the connection may have dropped. The partial answer is kept.",
+                "the connection may have dropped.",
                 partial=self.text(),
-            )
-        choices = []
-        for index, state in sorted(self.choices.items()):
-            logprobs = None
-            if state.content_logprobs is not None or state.refusal_logprobs is not None:
-                logprobs = ChoiceLogprobs(
-                    content=state.content_logprobs, refusal=state.refusal_logprobs
-                )
-            choices.append(
-                Choice(
-                    index=index,
-                    message=state.message(),
-                    logprobs=logprobs,
-                    finish_reason=state.finish_reason or "length",
-                )
             )
         return ChatCompletionResponse(
             id=self.id or "",
@@ -372,6 +427,18 @@ class StreamAccumulator:
             created=self.created or 0,
             model=self.model or "",
             system_fingerprint=self.system_fingerprint,
-            choices=choices,
+            choices=[_choice(state) for _, state in sorted(self.choices.items())],
             usage=self.usage,
         )
+
+
+def _choice(state: ChoiceState) -> Choice:
+    logprobs = None
+    if state.content_logprobs is not None or state.refusal_logprobs is not None:
+        logprobs = ChoiceLogprobs(content=state.content_logprobs, refusal=state.refusal_logprobs)
+    return Choice(
+        index=state.index,
+        message=state.message(),
+        logprobs=logprobs,
+        finish_reason=state.finish_reason or "length",
+    )

@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .errors import warn_once
 from .schema import ChatMessage, Tool
 from .vocab import ensure_vocabulary
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_ENCODING",
     "ApproximateTokenizer",
-    "ChatnbWarning",
     "CountingRules",
     "ModelLimits",
     "TiktokenTokenizer",
@@ -49,19 +48,6 @@ __all__ = [
 DEFAULT_ENCODING = "o200k_base"
 #: Every reply is primed with ``<|start|>assistant<|message|>``.
 REPLY_PRIMING_TOKENS = 3
-
-
-class ChatnbWarning(UserWarning):
-    """A chatnb warning: a guess was made where a fact was missing."""
-
-
-_warned: set[str] = set()
-
-
-def warn_once(key: str, message: str) -> None:
-    if key not in _warned:
-        _warned.add(key)
-        warnings.warn(message, ChatnbWarning, stacklevel=3)
 
 
 # --- tokenizers ---------------------------------------------------------------------------

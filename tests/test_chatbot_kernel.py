@@ -83,6 +83,6 @@ def test_an_http_error_is_one_paragraph_in_the_notebook(kernel: Kernel) -> None:
             """
         )
     )
-    assert run.reply["status"] == "error" and run.reply["ename"] == "APIRequestError"
+    assert run.reply["status"] == "error" and run.reply["ename"] == "ServerError"
     (paragraph,) = run.reply["traceback"]
-    assert paragraph.startswith("APIRequestError: The server failed (503)")
+    assert paragraph.startswith("ServerError: The server failed (503)")

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from chatnb import tokens, vocab
+from chatnb import errors, tokens, vocab
+from chatnb.errors import ChatnbWarning
 from chatnb.tokens import (
     ApproximateTokenizer,
-    ChatnbWarning,
     TiktokenTokenizer,
     count_tokens,
     encoding_for,
@@ -209,7 +209,7 @@ def test_offline_without_a_copy_warns_once_and_counts_approximately(
     monkeypatch.setenv("CHATNB_OFFLINE", "1")
     monkeypatch.delenv("CHATNB_VOCAB_DIR", raising=False)
     monkeypatch.setattr(vocab.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.setattr(tokens, "_warned", set())
+    monkeypatch.setattr(errors, "_warned", set())
     with pytest.warns(ChatnbWarning, match=r"chatnb\[offline\]"):
         tokenizer = encoding_for("gpt-4o")
     assert isinstance(tokenizer, ApproximateTokenizer)
@@ -290,7 +290,7 @@ def test_model_limits_resolve_versioned_names_to_their_family(
 def test_unknown_model_gets_a_conservative_default_and_a_warning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(tokens, "_warned", set())
+    monkeypatch.setattr(errors, "_warned", set())
     with pytest.warns(ChatnbWarning, match="context window of 'my-local-llm'"):
         limits = model_limits("my-local-llm")
     assert not limits.known and limits.context_window <= 8_192

@@ -84,10 +84,10 @@ def test_interpolate() -> None:
 
 WIDGET = """
 import asyncio
-from chatnb import Chatbot
+from chatnb import Chatbot, ChatWidget
 from chatnb.mock import MarkdownSample
 bot = Chatbot.mock({reply}, itl_ms={itl})
-w = bot.widget()
+w = ChatWidget(bot)
 w.prompt.value = "Hello there"
 w.temperature.value = 0.4
 w.max_tokens.value = {max_tokens}

@@ -7,14 +7,17 @@ In-process (no socket)::
     client.chat.completions.create(model="gpt-4o", messages=[...], stream=True)
 
 Over HTTP (``pip install "chatnb[server]"``): ``chatnb serve`` or :class:`MockServer`.
+Both take the same options: :class:`MockOptions`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..clients import ClientSpec, Transports
 from .app import MockBackend, MockResponse
-from .engine import Chunking, Failure, Frame, MockAPIError, MockEngine, MockOverrides
+from .engine import Frame, MockAPIError, MockEngine
+from .options import Chunking, Failure, MockOptions, MockOverrides
 from .replies import MarkdownSample, Reply, markdown_sample
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ __all__ = [
     "MockAPIError",
     "MockBackend",
     "MockEngine",
+    "MockOptions",
     "MockOverrides",
     "MockResponse",
     "MockServer",
@@ -38,6 +42,7 @@ __all__ = [
     "async_client",
     "client",
     "client_pair",
+    "client_spec",
     "markdown_sample",
 ]
 
@@ -47,91 +52,56 @@ BASE_URL = "http://chatnb-mock.invalid/v1"
 PLACEHOLDER_KEY = "sk-chatnb-mock"
 
 
-def _client_options(
-    reply: Reply,
-    api_key: str | None,
-    max_retries: int,
-    timeout: float | None,
-    strict: bool,
-    engine_options: dict[str, Any],
-) -> tuple[MockBackend, dict[str, Any]]:
-    backend = MockBackend(MockEngine(reply, **engine_options), api_key=api_key)
-    options = {
-        "api_key": api_key or PLACEHOLDER_KEY,
-        "base_url": BASE_URL,
-        "max_retries": max_retries,
-        "timeout": timeout,
-        "_strict_response_validation": strict,
-    }
-    return backend, options
-
-
-def _sync_client(backend: MockBackend, options: dict[str, Any]) -> openai.OpenAI:
-    import httpx2
-    import openai
-
-    from .transport import MockTransport
-
-    return openai.OpenAI(http_client=httpx2.Client(transport=MockTransport(backend)), **options)
-
-
-def _async_client(backend: MockBackend, options: dict[str, Any]) -> openai.AsyncOpenAI:
-    import httpx2
-    import openai
-
-    from .transport import AsyncMockTransport
-
-    transport = AsyncMockTransport(backend)
-    return openai.AsyncOpenAI(http_client=httpx2.AsyncClient(transport=transport), **options)
-
-
-def client(
-    reply: Reply = "echo",
+def client_spec(
+    options: MockOptions | None = None,
     *,
     api_key: str | None = None,
     max_retries: int = 2,
     timeout: float | None = 60.0,
     strict: bool = False,
-    **engine_options: Any,
-) -> openai.OpenAI:
+) -> ClientSpec:
+    """The spec of openai clients answered in-process by one mock engine.
+
+    With ``api_key``, the mock checks the key as the real API does (and the clients send it).
+    ``strict`` turns on the openai client's strict validation of responses.
+    """
+    from .transport import AsyncMockTransport, MockTransport
+
+    backend = MockBackend(MockEngine(options=options or MockOptions()), api_key=api_key)
+    return ClientSpec(
+        api_key=api_key or PLACEHOLDER_KEY,
+        base_url=BASE_URL,
+        timeout=timeout,
+        max_retries=max_retries,
+        transports=Transports(MockTransport(backend), AsyncMockTransport(backend)),
+        strict=strict,
+    )
+
+
+def _spec(reply: Reply, settings: dict[str, Any]) -> ClientSpec:
+    options, rest = MockOptions.split(reply=reply, **settings)
+    return client_spec(options, **rest)
+
+
+def client(reply: Reply = "echo", **settings: Any) -> openai.OpenAI:
     """An ``openai.OpenAI`` client answered in-process by the mock.
 
-    ``engine_options`` are :class:`MockEngine`'s: ``chunking``, ``ttft_ms``, ``itl_ms``,
-    ``jitter_ms``, ``failure``, ``seed``. With ``api_key``, the mock checks the key as the real
-    API does (and the client sends it). ``strict`` turns on the client's strict validation of
-    responses.
+    ``settings`` are :class:`MockOptions`' fields (``chunking``, ``ttft_ms``, ``itl_ms``,
+    ``jitter_ms``, ``failure``, ``seed``) and :func:`client_spec`'s (``api_key``,
+    ``max_retries``, ``timeout``, ``strict``).
     """
-    backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
-    return _sync_client(backend, options)
+    return _spec(reply, settings).sync()
 
 
-def async_client(
-    reply: Reply = "echo",
-    *,
-    api_key: str | None = None,
-    max_retries: int = 2,
-    timeout: float | None = 60.0,
-    strict: bool = False,
-    **engine_options: Any,
-) -> openai.AsyncOpenAI:
-    """An ``openai.AsyncOpenAI`` client answered in-process by the mock (options as
-    :func:`client`)."""
-    backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
-    return _async_client(backend, options)
+def async_client(reply: Reply = "echo", **settings: Any) -> openai.AsyncOpenAI:
+    """An ``openai.AsyncOpenAI`` client answered in-process by the mock (as :func:`client`)."""
+    return _spec(reply, settings).asynchronous()
 
 
-def client_pair(
-    reply: Reply = "echo",
-    *,
-    api_key: str | None = None,
-    max_retries: int = 2,
-    timeout: float | None = 60.0,
-    strict: bool = False,
-    **engine_options: Any,
-) -> tuple[openai.OpenAI, openai.AsyncOpenAI]:
+def client_pair(reply: Reply = "echo", **settings: Any) -> tuple[openai.OpenAI, openai.AsyncOpenAI]:
     """A sync and an async client on one mock engine (a scripted reply list is shared)."""
-    backend, options = _client_options(reply, api_key, max_retries, timeout, strict, engine_options)
-    return _sync_client(backend, options), _async_client(backend, options)
+    spec = _spec(reply, settings)
+    return spec.sync(), spec.asynchronous()
 
 
 def __getattr__(name: str) -> Any:

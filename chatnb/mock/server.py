@@ -8,7 +8,6 @@ one write, and a dropped connection is a real one (the socket is closed mid-body
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -18,8 +17,9 @@ from typing import Any
 
 from ..tokens import encoding_for
 from .app import MockBackend
-from .engine import Failure, MockEngine
-from .replies import MarkdownSample, Reply
+from .engine import MockEngine
+from .options import MockOptions
+from .replies import Reply
 
 __all__ = ["MockServer", "create_app", "create_app_from_env", "serve"]
 
@@ -95,9 +95,7 @@ class MockASGIApp:
         await send({"type": "http.response.body", "body": pending})
 
 
-def create_app(
-    reply: Reply = "echo", *, api_key: str | None = None, **engine_options: Any
-) -> MockASGIApp:
+def create_app(options: MockOptions | None = None, *, api_key: str | None = None) -> MockASGIApp:
     """The mock as an ASGI application (serve it with any ASGI server).
 
     The vocabularies are loaded here, before the first request: loading o200k_base takes
@@ -105,21 +103,14 @@ def create_app(
     """
     for model in WARM_MODELS:
         encoding_for(model).count("warm up")
-    return MockASGIApp(MockBackend(MockEngine(reply, **engine_options), api_key=api_key))
-
-
-def _reply_from_text(text: str) -> Reply:
-    """``echo``, ``markdown:20000`` (a Markdown sample of that length), or a fixed text."""
-    if text.startswith("markdown:"):
-        return MarkdownSample(length=int(text.split(":", 1)[1]))
-    return text
+    engine = MockEngine(options=options or MockOptions())
+    return MockASGIApp(MockBackend(engine, api_key=api_key))
 
 
 def create_app_from_env() -> MockASGIApp:
     """Factory for uvicorn's worker processes: the settings travel in the environment."""
-    config = json.loads(os.environ.get(CONFIG_ENV, "{}"))
-    reply = _reply_from_text(config.pop("reply", "echo"))
-    return create_app(reply, api_key=os.environ.get(API_KEY_ENV) or None, **config)
+    options = MockOptions.model_validate_json(os.environ.get(CONFIG_ENV, "{}"))
+    return create_app(options, api_key=os.environ.get(API_KEY_ENV) or None)
 
 
 def _uvicorn_config(app: Any, **options: Any) -> Any:
@@ -130,19 +121,19 @@ def _uvicorn_config(app: Any, **options: Any) -> Any:
 
 
 def serve(
+    options: MockOptions | None = None,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: int = 1,
-    reply: str = "echo",
     api_key: str | None = None,
-    **engine_options: Any,
 ) -> None:
     """Run the mock server in the foreground (what ``chatnb serve`` does)."""
     import uvicorn
 
+    options = options or MockOptions()
     if workers > 1:
-        os.environ[CONFIG_ENV] = json.dumps({"reply": reply, **engine_options})
+        os.environ[CONFIG_ENV] = options.model_dump_json()
         if api_key:
             os.environ[API_KEY_ENV] = api_key
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
@@ -155,7 +146,7 @@ def serve(
             log_level="warning",
         )
         return
-    app = create_app(_reply_from_text(reply), api_key=api_key, **engine_options)
+    app = create_app(options, api_key=api_key)
     uvicorn.Server(_uvicorn_config(app, host=host, port=port)).run()
 
 
@@ -173,10 +164,10 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
-        failure: Failure | dict[str, Any] | None = None,
-        **engine_options: Any,
+        **options: Any,
     ) -> None:
-        self.app = create_app(reply, api_key=api_key, failure=failure, **engine_options)
+        """``reply`` and ``options`` are :class:`~chatnb.mock.MockOptions`' fields."""
+        self.app = create_app(MockOptions(reply=reply, **options), api_key=api_key)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))

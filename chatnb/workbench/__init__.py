@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from ..chatbot import Chatbot
-from ..tokens import warn_once
+from ..errors import warn_once
 
 __all__ = ["default_chatbot"]
 

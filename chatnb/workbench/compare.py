@@ -20,7 +20,7 @@ from typing import Any
 
 from ..chatbot import Chatbot
 from ..display import kernel_shell
-from ..errors import ChatnbError
+from ..errors import AnswerInterrupted, ChatnbError
 from ..usage import TurnUsage
 from . import default_chatbot
 
@@ -125,6 +125,8 @@ async def compare(
         output = outputs[row][column] if outputs is not None else None
         try:
             answer = await twin.aask(prompt, output=output)
+        except AnswerInterrupted:
+            raise  # an interrupt stops the whole comparison, as it stops a cell
         except ChatnbError as error:
             if output is not None:
                 with output:

@@ -18,7 +18,8 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from ..chatbot import Answer, Chatbot
+from ..chatbot import Chatbot
+from ..exchange import Answer
 from . import default_chatbot
 
 __all__ = ["ChatMagics", "interpolate"]

@@ -13,15 +13,16 @@ from typing import Any
 import ipywidgets as widgets
 from IPython.display import display
 
-from ..chatbot import Answer, Chatbot
+from ..chatbot import Chatbot
 from ..display import markdown_widget
 from ..errors import ChatnbError
+from ..exchange import Answer
 
 __all__ = ["ChatWidget"]
 
 
 class ChatWidget:
-    """``bot.widget()``: chat with ``bot`` through buttons and sliders.
+    """``ChatWidget(bot)``: chat with ``bot`` through buttons and sliders.
 
     The parts are attributes, so code (and tests) can drive it as a user would:
     ``w.prompt.value = "Hi"; w.send.click()``, then ``await w.task``.

@@ -1,0 +1,203 @@
+"""The openai clients of a Chatbot: a sync and an async one that agree on everything.
+
+A Chatbot asks with a sync client (``ask``) and an async one (``aask``, the widget,
+``compare``). Both are built from one :class:`ClientSpec`, so nothing (a header, a query
+parameter, a timeout, a transport) can be set on one and lost on the other. A spec is read off
+a client the caller configured (:meth:`ClientSpec.of`), or written by chatnb itself (the
+embedded mock gives its in-process transports here).
+
+The transports are the seam: a spec carries the pair of httpx transports both clients send
+through, so whatever wraps a transport (the mock today) covers every caller of either client.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from .errors import ChatnbError
+
+if TYPE_CHECKING:
+    import httpx2
+    import openai
+
+__all__ = ["ClientSpec", "Clients", "Transports"]
+
+
+@dataclass(frozen=True)
+class Transports:
+    """The sync and async httpx transports that both clients of a spec send through."""
+
+    sync: httpx2.BaseTransport
+    asynchronous: httpx2.AsyncBaseTransport
+
+
+# The specs of the http clients chatnb built, so that a client made from a spec (a mock
+# client handed to a Chatbot) still has its async twin.
+_BUILT: weakref.WeakKeyDictionary[Any, ClientSpec] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """Everything an openai client is built from (the key is never shown in a repr)."""
+
+    api_key: str = field(repr=False)
+    base_url: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    timeout: Any = None
+    max_retries: int = 2
+    default_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    default_query: Mapping[str, object] = field(default_factory=dict)
+    transports: Transports | None = None
+    #: The openai client's strict validation of responses (its ``_strict_response_validation``).
+    strict: bool = False
+
+    def _options(self) -> dict[str, Any]:
+        import openai
+
+        return {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "organization": self.organization,
+            "project": self.project,
+            "timeout": openai.DEFAULT_TIMEOUT if self.timeout is None else self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": dict(self.default_headers) or None,
+            "default_query": dict(self.default_query) or None,
+            "_strict_response_validation": self.strict,
+        }
+
+    def sync(self) -> openai.OpenAI:
+        """A new ``openai.OpenAI`` from this spec."""
+        import httpx2
+        import openai
+
+        if self.transports is None:
+            return openai.OpenAI(**self._options())
+        http = httpx2.Client(transport=self.transports.sync)
+        _BUILT[http] = self
+        return openai.OpenAI(http_client=http, **self._options())
+
+    def asynchronous(self) -> openai.AsyncOpenAI:
+        """A new ``openai.AsyncOpenAI`` from this spec."""
+        import httpx2
+        import openai
+
+        if self.transports is None:
+            return openai.AsyncOpenAI(**self._options())
+        http = httpx2.AsyncClient(transport=self.transports.asynchronous)
+        _BUILT[http] = self
+        return openai.AsyncOpenAI(http_client=http, **self._options())
+
+    @classmethod
+    def of(cls, client: openai.OpenAI | openai.AsyncOpenAI) -> ClientSpec:
+        """The spec of a configured client, so that its twin can be built.
+
+        Raises :class:`ChatnbError` saying what to pass where chatnb cannot copy the client: a
+        subclass with its own auth (Azure) or an http client of the caller's own.
+        """
+        import openai
+
+        kind = type(client).__name__
+        if type(client) not in (openai.OpenAI, openai.AsyncOpenAI):
+            base = kind.removeprefix("Async")
+            raise ChatnbError(
+                f"This needs the twin of your {kind}, which adds its own authentication: pass "
+                f"client=openai.{base}(...) and async_client=openai.Async{base}(...) to the "
+                "Chatbot."
+            )
+        http = client._client
+        built = _BUILT.get(http)
+        if built is None and not _is_default_http_client(http):
+            raise ChatnbError(
+                f"This {kind} sends through an http_client of your own, which chatnb cannot "
+                "copy for its twin: pass both client=openai.OpenAI(http_client=...) and "
+                "async_client=openai.AsyncOpenAI(http_client=...) to the Chatbot."
+            )
+        return replace(
+            built or cls(api_key=""),
+            api_key=client.api_key,
+            base_url=str(client.base_url),
+            organization=client.organization,
+            project=client.project,
+            timeout=client.timeout,
+            max_retries=client.max_retries,
+            default_headers=dict(client._custom_headers),
+            default_query=dict(client._custom_query),
+        )
+
+
+def _is_default_http_client(http: Any) -> bool:
+    from openai._base_client import AsyncHttpxClientWrapper, SyncHttpxClientWrapper
+
+    return isinstance(http, SyncHttpxClientWrapper | AsyncHttpxClientWrapper)
+
+
+class Clients:
+    """A Chatbot's two clients: those given, the missing one built as the other's twin."""
+
+    def __init__(
+        self,
+        sync: openai.OpenAI | None = None,
+        asynchronous: openai.AsyncOpenAI | None = None,
+    ) -> None:
+        if sync is None and asynchronous is None:
+            raise ValueError("Clients needs at least one client")
+        self._sync = sync
+        self._async = asynchronous
+
+    @classmethod
+    def from_settings(cls, base_url: str | None = None, api_key: str | None = None) -> Clients:
+        """Clients for ``base_url`` / ``api_key``, or ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``
+        as the openai library reads them."""
+        import openai
+
+        try:
+            return cls(openai.OpenAI(base_url=base_url, api_key=api_key))
+        except openai.OpenAIError as missing:
+            raise ChatnbError(
+                "No API key: set the OPENAI_API_KEY environment variable or pass api_key=..., "
+                "or try Chatbot.mock(), which needs none."
+            ) from missing
+
+    @classmethod
+    def from_spec(cls, spec: ClientSpec) -> Clients:
+        return cls(spec.sync(), spec.asynchronous())
+
+    @property
+    def sync(self) -> openai.OpenAI:
+        if self._sync is None:
+            assert self._async is not None
+            self._sync = ClientSpec.of(self._async).sync()
+        return self._sync
+
+    @property
+    def asynchronous(self) -> openai.AsyncOpenAI:
+        if self._async is None:
+            assert self._sync is not None
+            self._async = ClientSpec.of(self._sync).asynchronous()
+        return self._async
+
+    @property
+    def _any(self) -> openai.OpenAI | openai.AsyncOpenAI:
+        client = self._sync or self._async
+        assert client is not None
+        return client
+
+    @property
+    def api_key(self) -> str:
+        return self._any.api_key
+
+    @property
+    def base_url(self) -> str:
+        return str(self._any.base_url)
+
+    @property
+    def max_retries(self) -> int:
+        return self._any.max_retries
+
+    def __repr__(self) -> str:
+        return f"Clients(base_url={self.base_url!r})"

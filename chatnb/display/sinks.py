@@ -1,0 +1,172 @@
+"""Where display outputs go: the kernel's display outputs, widgets, or plain text.
+
+A sink shows Markdown outputs one below the other and can replace one it showed. A sink that
+cannot take back what it showed (a terminal) says so with ``appends_only``; it then gets the
+text once, as it arrives.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Protocol, TextIO
+
+__all__ = [
+    "DisplaySink",
+    "IPythonSink",
+    "TextSink",
+    "WidgetSink",
+    "auto_sink",
+    "kernel_shell",
+    "markdown_widget",
+]
+
+
+class DisplaySink(Protocol):
+    """A place that shows Markdown outputs and can replace an output it showed."""
+
+    #: True when what was shown cannot be replaced, only added to (a terminal). A sink
+    #: without this attribute is taken to replace.
+    appends_only: bool
+
+    def show(self, markdown: str) -> Any:
+        """Show a new output below the previous ones; return a handle for :meth:`replace`."""
+
+    def replace(self, handle: Any, markdown: str) -> None:
+        """Replace what the output ``handle`` shows."""
+
+    def note(self, text: str) -> None:
+        """Show one quiet line of plain text (a warning, a notice)."""
+
+
+class IPythonSink:
+    """Display outputs of the running IPython kernel (``text/markdown``, by display id)."""
+
+    appends_only = False
+
+    def show(self, markdown: str) -> Any:
+        from IPython.display import display
+
+        return display({"text/markdown": markdown}, raw=True, display_id=True)  # type: ignore[no-untyped-call]
+
+    def replace(self, handle: Any, markdown: str) -> None:
+        handle.update({"text/markdown": markdown}, raw=True)
+
+    def note(self, text: str) -> None:
+        from IPython.display import display
+
+        display({"text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
+
+
+def markdown_widget(markdown: str, mime: str = "text/markdown") -> Any:
+    """An ``ipywidgets.Output`` showing ``markdown``, set through the widget's state."""
+    import ipywidgets
+
+    child = ipywidgets.Output()
+    child.outputs = ({"output_type": "display_data", "data": {mime: markdown}, "metadata": {}},)
+    return child
+
+
+class WidgetSink:
+    """Outputs inside an ``ipywidgets.Output`` or ``Box``, each a child ``Output`` widget.
+
+    Frontends apply neither display-id updates to what an ``Output`` widget captured
+    (JupyterLab shows the first version forever), nor any display message whose request has
+    finished (a widget callback's task outlives its click). Widget state messages are routed by
+    widget, so here everything goes through state: each display output is a child ``Output``
+    whose ``outputs`` are replaced with just its own Markdown. Children are kept in groups of
+    :data:`GROUP`, so adding one re-sends a short list, never the list of all of them.
+    """
+
+    GROUP = 16
+    appends_only = False
+
+    def __init__(self, output: Any) -> None:
+        self.output = output
+        self._groups: Any = None
+        self._group: Any = None
+
+    def _attach(self, widget: Any) -> None:
+        import ipywidgets
+        from IPython.display import display
+
+        if isinstance(self.output, ipywidgets.Box):
+            self.output.children = (*self.output.children, widget)
+        else:
+            with self.output:
+                display(widget)  # type: ignore[no-untyped-call]
+
+    def _append(self, child: Any) -> None:
+        import ipywidgets
+
+        if self._group is None or len(self._group.children) >= self.GROUP:
+            self._group = ipywidgets.VBox()
+            if self._groups is None:
+                self._groups = ipywidgets.VBox([self._group])
+                self._attach(self._groups)
+            else:
+                self._groups.children = (*self._groups.children, self._group)
+        self._group.children = (*self._group.children, child)
+
+    def show(self, markdown: str) -> Any:
+        child = markdown_widget(markdown)
+        self._append(child)
+        return child
+
+    def replace(self, handle: Any, markdown: str) -> None:
+        handle.outputs = (
+            {"output_type": "display_data", "data": {"text/markdown": markdown}, "metadata": {}},
+        )
+
+    def note(self, text: str) -> None:
+        self._append(markdown_widget(text, "text/plain"))
+
+
+class TextSink:
+    """Plain text, written as it arrives (scripts, terminals, frontends without displays).
+
+    A terminal cannot take back what it printed: :meth:`replace` prints only what the new text
+    adds to the old, or the new text on a line of its own when it is not a continuation.
+    """
+
+    appends_only = True
+
+    def __init__(self, file: TextIO | None = None) -> None:
+        self.file = file
+
+    def _write(self, text: str) -> None:
+        file = self.file or sys.stdout
+        file.write(text)
+        file.flush()
+
+    def show(self, markdown: str) -> list[str]:
+        self._write(markdown)
+        return [markdown]
+
+    def replace(self, handle: list[str], markdown: str) -> None:
+        (shown,) = handle
+        if markdown.startswith(shown):
+            self._write(markdown[len(shown) :])
+        else:
+            self._write(("" if shown.endswith("\n") else "\n") + markdown)
+        handle[0] = markdown
+
+    def note(self, text: str) -> None:
+        self._write(text + "\n")
+
+
+def kernel_shell() -> Any:
+    """The IPython kernel shell running this code, if any (never imports IPython itself)."""
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    # A kernel can update display outputs; terminal IPython cannot.
+    return shell if shell is not None and hasattr(shell, "kernel") else None
+
+
+def auto_sink(output: Any = None) -> DisplaySink:
+    """The sink for this environment: ``output`` (a widget) if given, else kernel or text."""
+    if output is not None:
+        return WidgetSink(output)
+    return IPythonSink() if kernel_shell() is not None else TextSink()

@@ -1,0 +1,88 @@
+"""Views: one small object per channel of an answer, each owning its display outputs.
+
+An exchange hands every :mod:`~chatnb.events` event to :class:`Views`, which passes it to the
+views of that event's channel. The content view shows the answer's text (or a refusal) as
+streaming Markdown. A new channel (reasoning, tool calls, a structured answer) is a new view
+that names the events it takes; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Protocol
+
+from ..events import ContentDelta, RefusalDelta, StreamEvent
+from .markdown_stream import MarkdownStream
+from .sinks import DisplaySink, auto_sink
+
+__all__ = ["ContentView", "View", "Views", "answer_views"]
+
+
+class View(Protocol):
+    """Shows one channel of an answer."""
+
+    #: The event types this view takes.
+    events: ClassVar[tuple[type, ...]]
+
+    def handle(self, event: Any) -> None:
+        """Show what ``event`` adds."""
+
+    def close(self) -> None:
+        """The answer ended (completely or not): show the final state, once."""
+
+
+class ContentView:
+    """The answer's text of one choice (its content, or its refusal), as streaming Markdown."""
+
+    events: ClassVar[tuple[type, ...]] = (ContentDelta, RefusalDelta)
+
+    def __init__(self, stream: MarkdownStream, choice: int = 0) -> None:
+        self.stream = stream
+        self.choice = choice
+
+    def handle(self, event: ContentDelta | RefusalDelta) -> None:
+        if event.choice == self.choice:
+            self.stream.feed(event.text)
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class Views:
+    """Routes each event to the views of its channel; notes go to the sink below them."""
+
+    def __init__(self, views: Sequence[View], sink: DisplaySink) -> None:
+        self.views = list(views)
+        self.sink = sink
+        self._routes: dict[type, list[View]] = {}
+        for view in self.views:
+            for kind in view.events:
+                self._routes.setdefault(kind, []).append(view)
+
+    def handle(self, events: Iterable[StreamEvent]) -> None:
+        for event in events:
+            for view in self._routes.get(type(event), ()):
+                view.handle(event)
+
+    def note(self, text: str) -> None:
+        """One quiet line of plain text below the answer."""
+        self.sink.note(text)
+
+    def close(self) -> None:
+        for view in self.views:
+            view.close()
+
+
+def answer_views(
+    display: bool | DisplaySink, *, safe: bool = True, output: Any = None
+) -> Views | None:
+    """The views of one answer: in ``output`` (a widget) when given, else where ``display``
+    says (``True``: this environment's sink; ``False``: nowhere; or a sink)."""
+    if output is None and display is False:
+        return None
+    if output is not None or display is True:
+        sink = auto_sink(output)
+    else:
+        assert display is not False
+        sink = display
+    return Views([ContentView(MarkdownStream(safe, sink=sink))], sink)

@@ -1,0 +1,122 @@
+"""Typed events: what one streamed chunk changed, channel by channel.
+
+:meth:`chatnb.stream.StreamAccumulator.add` returns these, in the order the chunk caused them,
+for every choice. A consumer (the Chatbot's views, a test, a notebook) reacts to the events it
+knows and ignores the rest, so a new channel is a new event type and nothing else changes.
+
+The shape follows openai-python's ``ChatCompletionStreamState.handle_chunk()``: one small
+immutable object per event, each with a ``type`` literal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from .schema import FinishReason, Usage
+
+__all__ = [
+    "ChoiceFinished",
+    "ContentDelta",
+    "ReasoningDelta",
+    "RefusalDelta",
+    "StreamEvent",
+    "TextDelta",
+    "ToolCallArgumentsDelta",
+    "ToolCallDone",
+    "ToolCallStarted",
+    "UsageReported",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ContentDelta:
+    """More of the answer's text."""
+
+    type: ClassVar[Literal["content.delta"]] = "content.delta"
+    choice: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalDelta:
+    """More of a refusal (the model declined, in its own words)."""
+
+    type: ClassVar[Literal["refusal.delta"]] = "refusal.delta"
+    choice: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """More of a thinking model's reasoning; ``field`` names the dialect that carried it."""
+
+    type: ClassVar[Literal["reasoning.delta"]] = "reasoning.delta"
+    choice: int
+    text: str
+    field: Literal["reasoning_content", "reasoning"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStarted:
+    """The model began tool call ``index`` (its id and, usually, its function name)."""
+
+    type: ClassVar[Literal["tool_call.started"]] = "tool_call.started"
+    choice: int
+    index: int
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallArgumentsDelta:
+    """More of the JSON arguments of tool call ``index``."""
+
+    type: ClassVar[Literal["tool_call.arguments.delta"]] = "tool_call.arguments.delta"
+    choice: int
+    index: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDone:
+    """Tool call ``index`` is complete: the next one started, or the choice finished."""
+
+    type: ClassVar[Literal["tool_call.done"]] = "tool_call.done"
+    choice: int
+    index: int
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceFinished:
+    """The choice has its ``finish_reason``: nothing more will come for it."""
+
+    type: ClassVar[Literal["choice.finished"]] = "choice.finished"
+    choice: int
+    finish_reason: FinishReason
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReported:
+    """The server reported the token usage of the whole request."""
+
+    type: ClassVar[Literal["usage"]] = "usage"
+    usage: Usage
+
+
+#: Events that carry text a reader sees as it arrives.
+TextDelta = ContentDelta | RefusalDelta | ReasoningDelta
+
+StreamEvent = (
+    ContentDelta
+    | RefusalDelta
+    | ReasoningDelta
+    | ToolCallStarted
+    | ToolCallArgumentsDelta
+    | ToolCallDone
+    | ChoiceFinished
+    | UsageReported
+)

@@ -1,0 +1,217 @@
+"""One ask: the question in the History, the streamed answer through the views, one outcome.
+
+:meth:`Exchange.begin` adds the question and fits the History to the budget; :meth:`receive`
+decodes and validates each frame once and hands its events to the views; whatever happens
+next ends in :meth:`finish` (the answer is committed and accounted) or :meth:`fail` (what
+arrived is kept and noted, a question that got nothing is taken back, and the failure is
+explained), so the screen, the History and the error always agree.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from .display import Views
+from .errors import AnswerInterrupted
+from .events import ContentDelta, ReasoningDelta, RefusalDelta, StreamEvent, ToolCallStarted
+from .explain import Where, explain
+from .history import History
+from .pricing import Price
+from .schema import ChatMessage, Tool, Usage
+from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
+from .usage import ChatUsage, TurnUsage
+
+__all__ = ["FAILED", "INTERRUPTED", "Answer", "Exchange"]
+
+#: The History's notes on answers that did not end well.
+INTERRUPTED = "interrupted"
+FAILED = "failed"
+
+# Events that mean the model has started answering (the time to first token).
+_FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
+
+
+class Answer(str):
+    """The text of an answer, with how it ended.
+
+    Already shown while it streamed, so as the last expression of a cell it is not shown a
+    second time.
+    """
+
+    finish_reason: str | None
+    usage: TurnUsage | None
+    shown: bool
+
+    def __new__(
+        cls,
+        text: str,
+        *,
+        finish_reason: str | None = None,
+        usage: TurnUsage | None = None,
+        shown: bool = False,
+    ) -> Answer:
+        answer = super().__new__(cls, text)
+        answer.finish_reason, answer.usage, answer.shown = finish_reason, usage, shown
+        return answer
+
+    def _ipython_display_(self) -> None:
+        if not self.shown:
+            from IPython.display import display
+
+            text = str(self)
+            display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
+
+
+def tool_definitions(options: Mapping[str, Any]) -> list[Tool] | None:
+    """The ``tools`` of a request, validated (they count against the prompt budget)."""
+    tools = options.get("tools")
+    if not tools:
+        return None
+    try:
+        return [Tool.model_validate(tool) for tool in tools]
+    except ValidationError as invalid:
+        raise TypeError(
+            f"tools=: not a list of Chat Completions tool definitions ({invalid})"
+        ) from None
+
+
+@dataclass
+class Exchange:
+    """One question and its streamed answer: decoding, validation, views, outcome."""
+
+    history: History
+    question: ChatMessage
+    request: dict[str, Any]
+    local_prompt_tokens: int
+    views: Views | None
+    where: Where
+    price: Price | None
+    decoder: SSEDecoder = field(default_factory=SSEDecoder)
+    accumulator: StreamAccumulator = field(default_factory=StreamAccumulator)
+    saw_done: bool = False
+    started_at: float = field(default_factory=time.perf_counter)
+    first_token_at: float | None = None
+
+    @classmethod
+    def begin(
+        cls,
+        history: History,
+        prompt: str,
+        request: dict[str, Any],
+        budget: int,
+        *,
+        views: Views | None,
+        where: Where,
+        price: Price | None,
+    ) -> Exchange:
+        """Add the question and fit the History to ``budget``; the History is unchanged if
+        the question cannot fit."""
+        tools = tool_definitions(request)
+        question = history.append({"role": "user", "content": prompt})
+        try:
+            dropped = history.fit(budget, tools)
+        except BaseException:
+            history.pop()
+            raise
+        request = {**request, "messages": history.messages()}
+        exchange = cls(history, question, request, history.tokens(tools), views, where, price)
+        if dropped:
+            exchange.note(f"({dropped}.)")
+        return exchange
+
+    # -- the stream --------------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        for event in self.decoder.feed(data):
+            self._frame(event.data)
+
+    def _frame(self, data: str) -> None:
+        if data == DONE:
+            self.saw_done = True
+            return
+        events = self.accumulator.add(parse_chunk(data))
+        if events:
+            self._events(events)
+
+    def _events(self, events: list[StreamEvent]) -> None:
+        if self.first_token_at is None and any(isinstance(e, _FIRST_TOKEN) for e in events):
+            self.first_token_at = time.perf_counter()
+        if self.views is not None:
+            self.views.handle(events)
+
+    def end(self) -> None:
+        """The body ended: a last frame without its blank line counts; a choice that never
+        finished is a truncated stream."""
+        for event in self.decoder.flush():
+            self._frame(event.data)
+        if not self.accumulator.done:
+            self.accumulator.result()  # raises TruncatedStreamError with the partial text
+
+    @property
+    def text(self) -> str:
+        return self.accumulator.text(0)
+
+    def note(self, text: str) -> None:
+        if self.views is not None:
+            self.views.note(text)
+
+    # -- the outcome -------------------------------------------------------------------------
+
+    def finish(self, usage: ChatUsage) -> Answer:
+        """Commit the answer to the History, note how it ended, and account for it."""
+        result = self.accumulator.result()
+        choice = result.choices[0]
+        self.history.append(choice.message)
+        if self.views is not None:
+            self.views.close()
+        if choice.finish_reason == "length":
+            self.note(
+                "(The answer was cut by the token limit: finish_reason 'length'. Ask it to "
+                "continue, or allow more tokens with max_tokens=.)"
+            )
+        elif not self.saw_done:
+            self.note(
+                "(The server ended the stream without its closing [DONE]; the answer is complete.)"
+            )
+        turn = self._account(result.usage)
+        usage.add(turn)
+        return Answer(
+            self.text, finish_reason=choice.finish_reason, usage=turn, shown=self.views is not None
+        )
+
+    def _account(self, reported: Usage | None) -> TurnUsage:
+        first = self.first_token_at
+        return TurnUsage(
+            prompt_tokens=reported.prompt_tokens if reported else None,
+            completion_tokens=reported.completion_tokens if reported else None,
+            local_prompt_tokens=self.local_prompt_tokens,
+            local_completion_tokens=self.history.tokenizer.count(self.text),
+            ttft_s=None if first is None else first - self.started_at,
+            total_s=time.perf_counter() - self.started_at,
+        ).priced(self.price)
+
+    def fail(self, error: BaseException) -> BaseException:
+        """Keep what arrived, take back a question that got nothing; the error to raise."""
+        if self.views is not None:
+            self.views.close()  # the partial answer stays on screen as it was
+        partial = self.text
+        started = bool(partial)  # a role chunk alone is not an answer worth keeping
+        interrupted = isinstance(error, KeyboardInterrupt)
+        if started:
+            message = {"role": "assistant", "content": partial}
+            self.history.append(message, note=INTERRUPTED if interrupted else FAILED)
+        elif self.history.last is self.question:
+            self.history.pop()
+        if not interrupted:
+            return explain(error, partial, self.where)
+        kept = (
+            f"the partial answer ({len(partial):,} characters) is kept in bot.history"
+            if started
+            else "nothing had arrived; the question was taken back"
+        )
+        return AnswerInterrupted(f"the answer was interrupted: {kept}.", partial=partial)

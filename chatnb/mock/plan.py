@@ -1,0 +1,56 @@
+"""What the mock will answer, before any wire format: a plan of typed steps per choice.
+
+The engine decides the answer (which text, cut into which pieces, how it finishes, what it
+costs); an encoder (:mod:`~chatnb.mock.chat_completions`) turns the plan into the frames of
+one wire format. A new kind of answer (reasoning, tool calls, JSON) is a new step type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..schema import FinishReason
+
+__all__ = ["AnswerPlan", "ChoicePlan", "Step", "Text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Answer text, in the pieces it streams as."""
+
+    pieces: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+#: One step of a choice's answer.
+Step = Text
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicePlan:
+    """One choice: its steps in order, and how it finishes."""
+
+    steps: tuple[Step, ...]
+    finish_reason: FinishReason
+
+    @property
+    def text(self) -> str:
+        return "".join(step.text for step in self.steps if isinstance(step, Text))
+
+    @property
+    def pieces(self) -> int:
+        """How many deltas the choice streams."""
+        return sum(len(step.pieces) for step in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPlan:
+    """The whole answer to one request."""
+
+    model: str
+    choices: tuple[ChoicePlan, ...]
+    prompt_tokens: int
+    completion_tokens: int

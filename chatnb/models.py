@@ -1,0 +1,49 @@
+"""A model's profile: what chatnb knows of it, with the caller's overrides resolved once.
+
+The context window and maximum output (:func:`~chatnb.tokens.model_limits`), the tokenizer's
+encoding, and the price (:func:`~chatnb.pricing.price_for`) come from chatnb's tables unless
+the caller named them. Switching models keeps the caller's overrides and looks up the rest
+again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .pricing import Price, price_for
+from .tokens import ModelLimits, model_limits
+
+__all__ = ["ModelProfile", "Overrides"]
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the caller said about a model, where chatnb's tables are missing or wrong."""
+
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    encoding: str | None = None
+    price: Price | None = None
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """A model's name, limits, encoding and price (``None``: not known)."""
+
+    name: str
+    limits: ModelLimits
+    encoding: str | None
+    price: Price | None
+    overrides: Overrides
+
+    @classmethod
+    def resolve(cls, name: str, overrides: Overrides | None = None) -> ModelProfile:
+        given = overrides or Overrides()
+        limits = model_limits(
+            name, context_window=given.context_window, max_output_tokens=given.max_output_tokens
+        )
+        return cls(name, limits, given.encoding, given.price or price_for(name), given)
+
+    def switched(self, name: str) -> ModelProfile:
+        """The profile of another model, with the same overrides."""
+        return self if name == self.name else self.resolve(name, self.overrides)

@@ -1,0 +1,91 @@
+"""A conversation on disk and on paper: the saved-session file and the Markdown transcript.
+
+A saved session is JSON: the format tag, the model and its limits, the request options, the
+base URL it talked to (information only) and the messages with their notes. It never holds a
+key: the client options that could carry one (``extra_headers``, ...) are not request fields
+and are not saved.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ChatnbError
+from .history import History
+
+__all__ = ["SESSION_FORMAT", "Session", "transcript"]
+
+#: The format tag of a saved session.
+SESSION_FORMAT = "chatnb.session/1"
+
+
+class Session(BaseModel):
+    """The contents of a saved session file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    format: Literal["chatnb.session/1"]
+    model: str
+    base_url: str = ""
+    sampling: dict[str, Any] = {}
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    max_turns: int | None = None
+    messages: list[dict[str, Any]] = []
+    notes: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, history: History, **settings: Any) -> Session:
+        """The session of ``history`` (its messages and notes) with the Chatbot's settings."""
+        notes = {
+            str(index): note
+            for index, message in enumerate(history)
+            if (note := history.note(message)) is not None
+        }
+        return cls(format=SESSION_FORMAT, messages=history.to_list(), notes=notes, **settings)
+
+    def restore(self, history: History) -> None:
+        """Put the saved system prompt and messages, with their notes, into ``history``."""
+        messages = list(self.messages)
+        if messages and messages[0].get("role") == "system":
+            history.system = messages.pop(0)["content"]
+        for index, message in enumerate(messages):
+            history.append(message, note=self.notes.get(str(index)))
+
+    def write(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.write_text(self.model_dump_json(indent=1) + "\n")
+        return target
+
+    @classmethod
+    def read(cls, path: str | Path) -> Session:
+        """The session saved at ``path``; a clear error when it is not one."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except ValueError as invalid:
+            raise ChatnbError(f"{path} is not a saved chatnb session: {invalid}.") from None
+        if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
+            raise ChatnbError(f"{path} is not a saved chatnb session ({SESSION_FORMAT}).")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as invalid:
+            first = invalid.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ChatnbError(
+                f"{path} is a damaged chatnb session: {where}: {first['msg']}."
+            ) from None
+
+
+def transcript(history: History) -> str:
+    """The conversation as a readable Markdown transcript (noted answers marked)."""
+    sections = [f"**system**\n\n{history.system}"] if history.system else []
+    for message in history:
+        note = history.note(message)
+        title = f"**{message.role}**" + (f" ({note})" if note else "")
+        content = message.content if isinstance(message.content, str) else ""
+        sections.append(f"{title}\n\n{content}")
+    return "\n\n---\n\n".join(sections) + "\n"
