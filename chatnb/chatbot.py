@@ -11,6 +11,7 @@ views), :mod:`~chatnb.session` (save, load, transcript).
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,6 @@ from .clients import Clients
 from .display import DisplaySink, answer_views
 from .errors import ChatnbError
 from .exchange import Answer, Exchange
-from .explain import Where
 from .history import History
 from .models import ModelProfile, Overrides
 from .options import checked_options, request_fields
@@ -101,6 +101,9 @@ class Chatbot:
         from . import mock
 
         options, rest = mock.MockOptions.split(reply=reply, **settings)
+        own = inspect.signature(cls).parameters
+        sampling = {name: value for name, value in rest.items() if name not in own}
+        checked_options(sampling, also_known=mock.MockOptions.model_fields)
         clients = Clients.from_spec(mock.client_spec(options, max_retries=max_retries))
         return cls(model, client=clients.sync, async_client=clients.asynchronous, **rest)
 
@@ -113,15 +116,11 @@ class Chatbot:
     @model.setter
     def model(self, model: str) -> None:
         """Switch models, keeping the conversation (re-counted with the new tokenizer)."""
-        if model == self.model:
-            return
-        old = self.history
-        self.history = History(
-            system=old.system, model=model, max_turns=old.max_turns, encoding=self.encoding
-        )
-        for message in old:
-            self.history.append(message, note=old.note(message))
-        self.profile = self.profile.switched(model)
+        if model != self.model:
+            old = self.history
+            self.history = History(old.system, model, old.max_turns, encoding=self.encoding)
+            self.history.extend(old)
+            self.profile = self.profile.switched(model)
 
     @property
     def limits(self) -> ModelLimits:
@@ -188,30 +187,15 @@ class Chatbot:
         return exchange.finish(self.usage)
 
     def _begin(self, prompt: str, sampling: dict[str, Any], output: Any) -> Exchange:
-        options = {**self.sampling, **checked_options(sampling)}
         request = {
             "model": self.model,
             "stream": True,
             "stream_options": {"include_usage": True},
-            **options,
+            **self.sampling,
+            **checked_options(sampling),
         }
-        reserved = options.get("max_completion_tokens") or options.get("max_tokens")
-        where = Where(
-            base_url=self.base_url,
-            model=self.model,
-            context_window=self.limits.context_window,
-            retries=self.clients.max_retries,
-            secret=self.clients.api_key,
-        )
-        return Exchange.begin(
-            self.history,
-            prompt,
-            request,
-            self.limits.prompt_budget(reserved),
-            views=answer_views(self.display, safe=self.safe, output=output or self.output),
-            where=where,
-            price=self.price,
-        )
+        views = answer_views(self.display, safe=self.safe, output=output or self.output)
+        return Exchange.begin(self.history, prompt, request, self.profile, self.clients, views)
 
     # -- the conversation ------------------------------------------------------------------
 
@@ -240,7 +224,6 @@ class Chatbot:
     def copy(self, **changes: Any) -> Chatbot:
         """A Chatbot with the same clients, settings and conversation so far; ``changes``
         (``model``, ``system``, ``display``, sampling options, ...) replace settings."""
-        overrides = self.profile.overrides
         settings: dict[str, Any] = {
             "model": self.model,
             "system": self.history.system,
@@ -250,16 +233,12 @@ class Chatbot:
             "display": self.display,
             "safe": self.safe,
             "output": self.output,
-            "price": overrides.price,
-            "encoding": overrides.encoding,
-            "context_window": overrides.context_window,
-            "max_output_tokens": overrides.max_output_tokens,
+            **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
             **self.sampling,
         }
         settings.update(changes)
         twin = Chatbot(**settings)
-        for message in self.history:
-            twin.history.append(message, note=self.history.note(message))
+        twin.history.extend(self.history)
         return twin
 
     # -- sessions --------------------------------------------------------------------------
@@ -291,14 +270,7 @@ class Chatbot:
         from .mock import BASE_URL
 
         session = Session.read(path)
-        settings: dict[str, Any] = {
-            "model": session.model,
-            "context_window": session.context_window,
-            "max_output_tokens": session.max_output_tokens,
-            "max_turns": session.max_turns,
-            **session.sampling,
-            **options,
-        }
+        settings = {**session.settings(), **options}
         on_mock = session.base_url.rstrip("/") == BASE_URL
         if on_mock and "client" not in options and "async_client" not in options:
             bot = cls.mock(**settings)

@@ -16,11 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .clients import Clients
 from .display import Views
 from .errors import AnswerInterrupted
 from .events import ContentDelta, ReasoningDelta, RefusalDelta, StreamEvent, ToolCallStarted
 from .explain import Where, explain
 from .history import History
+from .models import ModelProfile
 from .pricing import Price
 from .schema import ChatMessage, Tool, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
@@ -103,23 +105,31 @@ class Exchange:
         history: History,
         prompt: str,
         request: dict[str, Any],
-        budget: int,
-        *,
+        profile: ModelProfile,
+        clients: Clients,
         views: Views | None,
-        where: Where,
-        price: Price | None,
     ) -> Exchange:
-        """Add the question and fit the History to ``budget``; the History is unchanged if
-        the question cannot fit."""
+        """Add the question and fit the History to the model's budget (the output the request
+        reserves kept free); the History is unchanged if the question cannot fit."""
         tools = tool_definitions(request)
+        reserved = request.get("max_completion_tokens") or request.get("max_tokens")
         question = history.append({"role": "user", "content": prompt})
         try:
-            dropped = history.fit(budget, tools)
+            dropped = history.fit(profile.limits.prompt_budget(reserved), tools)
         except BaseException:
             history.pop()
             raise
+        where = Where(
+            base_url=clients.base_url,
+            model=profile.name,
+            context_window=profile.limits.context_window,
+            retries=clients.max_retries,
+            secret=clients.api_key,
+        )
         request = {**request, "messages": history.messages()}
-        exchange = cls(history, question, request, history.tokens(tools), views, where, price)
+        exchange = cls(
+            history, question, request, history.tokens(tools), views, where, profile.price
+        )
         if dropped:
             exchange.note(f"({dropped}.)")
         return exchange

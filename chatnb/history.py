@@ -132,9 +132,15 @@ class History:
                 self._pending = self._merge(self._pending, self._drop_oldest_turn(), None)
         return parsed
 
-    def extend(self, messages: Iterable[ChatMessage | Mapping[str, Any]]) -> None:
-        for message in messages:
-            self.append(message)
+    def extend(self, messages: Iterable[ChatMessage | Mapping[str, Any]] | History) -> None:
+        """Append messages; those of another History keep their notes (and are re-counted
+        with this History's tokenizer)."""
+        if isinstance(messages, History):
+            for message in messages:
+                self.append(message, note=messages.note(message))
+            return
+        for item in messages:
+            self.append(item)
 
     def pop(self) -> ChatMessage:
         """Remove and return the newest message."""

@@ -8,7 +8,7 @@ itself cannot be passed.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .schema import ChatCompletionRequest
@@ -21,14 +21,19 @@ CLIENT_OPTIONS = frozenset({"extra_body", "extra_headers", "extra_query", "timeo
 SET_BY_CHATBOT = frozenset({"model", "messages", "stream", "stream_options"})
 
 
-def checked_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """``options`` as a dict if every name is accepted; a ``TypeError`` that says why not."""
+def checked_options(
+    options: Mapping[str, Any], *, also_known: Iterable[str] = ()
+) -> dict[str, Any]:
+    """``options`` as a dict if every name is accepted; a ``TypeError`` that says why not.
+
+    ``also_known`` are other names the caller accepts, offered as "did you mean" too.
+    """
     known = set(ChatCompletionRequest.model_fields) | CLIENT_OPTIONS
     for name in options:
         if name in SET_BY_CHATBOT:
             raise TypeError(f"{name!r} is set by the Chatbot itself and cannot be passed here")
         if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
+            close = difflib.get_close_matches(name, sorted(known | set(also_known)), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise TypeError(
                 f"{name!r} is not a Chat Completions option.{hint} "

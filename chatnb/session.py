@@ -48,6 +48,16 @@ class Session(BaseModel):
         }
         return cls(format=SESSION_FORMAT, messages=history.to_list(), notes=notes, **settings)
 
+    def settings(self) -> dict[str, Any]:
+        """The Chatbot settings saved in the session."""
+        return {
+            "model": self.model,
+            "context_window": self.context_window,
+            "max_output_tokens": self.max_output_tokens,
+            "max_turns": self.max_turns,
+            **self.sampling,
+        }
+
     def restore(self, history: History) -> None:
         """Put the saved system prompt and messages, with their notes, into ``history``."""
         messages = list(self.messages)

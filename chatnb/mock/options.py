@@ -88,11 +88,11 @@ class MockOptions(BaseModel):
         return cls(**mine), {k: v for k, v in settings.items() if k not in cls.model_fields}
 
     def overridden(self, overrides: MockOverrides) -> MockOptions:
-        """These options with a request's overrides applied."""
+        """These options with a request's overrides applied (and checked as options are)."""
         changes = overrides.model_dump(exclude_unset=True, exclude_none=True)
         if not changes:
             return self
-        return self.model_copy(update={name: getattr(overrides, name) for name in changes})
+        return MockOptions(**{**dict(self), **{name: getattr(overrides, name) for name in changes}})
 
 
 def _per_request(name: str, field: FieldInfo) -> tuple[Any, None]:
