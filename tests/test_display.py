@@ -198,3 +198,21 @@ def test_text_sink_closes_with_a_newline_only_when_needed(capsys: object) -> Non
     with MarkdownStream(sink=TextSink(buffer)) as stream:
         stream.feed("no newline")
     assert buffer.getvalue() == "no newline\n"
+
+
+def test_text_sink_is_a_sink_that_only_appends() -> None:
+    import io
+
+    buffer = io.StringIO()
+    sink = TextSink(buffer)
+    assert sink.appends_only
+    handle = sink.show("Hello")
+    sink.replace(handle, "Hello, world")  # a continuation: only the new text is printed
+    sink.replace(handle, "Something else")  # a terminal cannot take back: on a line of its own
+    sink.note("(a note)")
+    assert buffer.getvalue() == "Hello, world\nSomething else\n(a note)\n"
+    with MarkdownStream(sink=TextSink(buffer)) as stream:
+        stream.feed("**raw** as it arrives,")  # not rendered, not held back by the throttle
+        assert buffer.getvalue().endswith("**raw** as it arrives,")
+        stream.feed(" never twice")
+    assert buffer.getvalue().endswith("(a note)\n**raw** as it arrives, never twice\n")

@@ -132,11 +132,15 @@ class TextSink:
 
     def __init__(self, file: TextIO | None = None) -> None:
         self.file = file
+        self._line_open = False
 
     def _write(self, text: str) -> None:
+        if not text:
+            return
         file = self.file or sys.stdout
         file.write(text)
         file.flush()
+        self._line_open = not text.endswith("\n")
 
     def show(self, markdown: str) -> list[str]:
         self._write(markdown)
@@ -147,11 +151,12 @@ class TextSink:
         if markdown.startswith(shown):
             self._write(markdown[len(shown) :])
         else:
-            self._write(("" if shown.endswith("\n") else "\n") + markdown)
+            self._write(("\n" if self._line_open else "") + markdown)
         handle[0] = markdown
 
     def note(self, text: str) -> None:
-        self._write(text + "\n")
+        """A line of its own, also after text that did not end one."""
+        self._write(("\n" if self._line_open else "") + text + "\n")
 
 
 def kernel_shell() -> Any:
