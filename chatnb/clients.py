@@ -6,8 +6,9 @@ parameter, a timeout, a transport) can be set on one and lost on the other. A sp
 a client the caller configured (:meth:`ClientSpec.of`), or written by chatnb itself (the
 embedded mock gives its in-process transports here).
 
-The transports are the seam: a spec carries the pair of httpx transports both clients send
-through, so whatever wraps a transport (the mock today) covers every caller of either client.
+The transports are the seam: a spec carries the pair of transports (of the HTTP library the
+installed openai uses, :mod:`chatnb.http`) both clients send through, so whatever wraps a
+transport (the mock today) covers every caller of either client.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ChatnbError
+from .http import library
 
 if TYPE_CHECKING:
     import httpx2
@@ -28,7 +30,7 @@ __all__ = ["ClientSpec", "Clients", "Transports"]
 
 @dataclass(frozen=True)
 class Transports:
-    """The sync and async httpx transports that both clients of a spec send through."""
+    """The sync and async transports that both clients of a spec send through."""
 
     sync: httpx2.BaseTransport
     asynchronous: httpx2.AsyncBaseTransport
@@ -72,23 +74,21 @@ class ClientSpec:
 
     def sync(self) -> openai.OpenAI:
         """A new ``openai.OpenAI`` from this spec."""
-        import httpx2
         import openai
 
         if self.transports is None:
             return openai.OpenAI(**self._options())
-        http = httpx2.Client(transport=self.transports.sync)
+        http = library().Client(transport=self.transports.sync)
         _BUILT[http] = self
         return openai.OpenAI(http_client=http, **self._options())
 
     def asynchronous(self) -> openai.AsyncOpenAI:
         """A new ``openai.AsyncOpenAI`` from this spec."""
-        import httpx2
         import openai
 
         if self.transports is None:
             return openai.AsyncOpenAI(**self._options())
-        http = httpx2.AsyncClient(transport=self.transports.asynchronous)
+        http = library().AsyncClient(transport=self.transports.asynchronous)
         _BUILT[http] = self
         return openai.AsyncOpenAI(http_client=http, **self._options())
 

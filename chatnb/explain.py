@@ -158,6 +158,6 @@ def _status_explanation(error: openai.APIStatusError, where: Where, message: str
 
 
 def _is_transport_error(error: BaseException) -> bool:
-    import httpx2
+    from .http import library
 
-    return isinstance(error, httpx2.HTTPError)
+    return isinstance(error, library().HTTPError)

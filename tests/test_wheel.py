@@ -30,12 +30,16 @@ def run(*command: str | Path, env: dict[str, str] | None = None, cwd: Path | Non
     return result.stdout
 
 
-@pytest.mark.timeout(1200)
-def test_the_wheel_runs_the_quickstart_in_a_fresh_environment(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, ROOT)
-    (wheel,) = dist.glob("chatnb-*.whl")
+    (built,) = dist.glob("chatnb-*.whl")
+    return built
 
+
+@pytest.mark.timeout(1200)
+def test_the_wheel_runs_the_quickstart_in_a_fresh_environment(tmp_path: Path, wheel: Path) -> None:
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
@@ -59,3 +63,24 @@ def test_the_wheel_runs_the_quickstart_in_a_fresh_environment(tmp_path: Path) ->
         env=env, cwd=tmp_path,
     )  # fmt: skip
     assert " passed" in report and "failed" not in report, report
+
+
+OPENAI_2_CHECK = """
+import asyncio, openai, chatnb.http
+from chatnb import Chatbot
+bot = Chatbot.mock("Hello from the mock.", display=False)
+assert bot.ask("hi") == "Hello from the mock."
+assert asyncio.run(bot.aask("again")) == "Hello from the mock."
+print(openai.__version__, chatnb.http.library().__name__)
+"""
+
+
+@pytest.mark.timeout(1200)
+def test_installing_next_to_openai_2_leaves_it_there(tmp_path: Path, wheel: Path) -> None:
+    env_dir = tmp_path / "env"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    run(python, "-m", "pip", "install", "-q", "openai<3")
+    run(python, "-m", "pip", "install", "-q", f"chatnb @ {wheel.as_uri()}")
+    version, library = run(python, "-c", OPENAI_2_CHECK, cwd=tmp_path).split()
+    assert version.startswith("2.") and library == "httpx"

@@ -1,6 +1,7 @@
 """The mock served in-process to the official openai client, through its HTTP transport.
 
-No socket, no thread, no extra dependency: the openai client builds its requests, applies its
+No socket, no thread, no extra dependency (a transport of the HTTP library the installed
+openai uses, see :mod:`chatnb.http`): the openai client builds its requests, applies its
 auth, retries and timeouts as usual, and this transport answers them with the mock backend's
 bytes, sleeping where the real API would make it wait.
 """
@@ -10,11 +11,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-
-import httpx2
+from typing import TYPE_CHECKING
 
 from .app import MockBackend, MockResponse
 from .engine import Frame
+
+if TYPE_CHECKING:
+    import httpx2
+else:  # the HTTP library of the installed openai client: httpx2 (3.x) or httpx (2.x)
+    from ..http import library
+
+    httpx2 = library()
 
 __all__ = ["AsyncMockTransport", "MockTransport"]
 
@@ -60,7 +67,7 @@ class _AsyncFrames(httpx2.AsyncByteStream):
 
 
 class MockTransport(httpx2.BaseTransport):
-    """A synchronous httpx2 transport answered by a :class:`MockBackend`."""
+    """A synchronous transport (of openai's HTTP library) answered by a :class:`MockBackend`."""
 
     def __init__(self, backend: MockBackend) -> None:
         self.backend = backend
@@ -76,7 +83,7 @@ class MockTransport(httpx2.BaseTransport):
 
 
 class AsyncMockTransport(httpx2.AsyncBaseTransport):
-    """An asynchronous httpx2 transport answered by a :class:`MockBackend`."""
+    """An asynchronous transport (of openai's HTTP library) answered by a :class:`MockBackend`."""
 
     def __init__(self, backend: MockBackend) -> None:
         self.backend = backend
