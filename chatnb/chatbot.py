@@ -41,16 +41,15 @@ class Chatbot:
     >>> bot = Chatbot("gpt-4o", system="Be brief.")  # OPENAI_API_KEY from the environment
     >>> bot.ask("What is a context window?")       # doctest: +SKIP
 
-    ``client`` takes a configured ``openai.OpenAI`` (Azure, a proxy, custom retries) and
-    ``async_client`` an ``openai.AsyncOpenAI`` for :meth:`aask`; a missing one is built as the
-    twin of the other (same key, URL, headers, query, timeout, retries). Otherwise both are
-    built from ``base_url`` / ``api_key`` or the ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``
-    variables, as the openai library does. ``display`` may be ``False`` (no live display) or a
-    sink of :mod:`chatnb.display`; ``output`` an ``ipywidgets.Output``. ``context_window``,
-    ``max_output_tokens``, ``encoding`` (a tiktoken name) and ``price`` describe a model chatnb
-    does not know, or override what it knows. ``sampling`` options (``temperature``,
-    ``max_tokens``, ...) go into every request and are checked against the Chat Completions
-    fields.
+    ``client`` / ``async_client`` take configured openai clients (Azure, a proxy, retries); a
+    missing one is built as the other's twin (same key, URL, headers, query, timeout,
+    retries). Otherwise both come from ``base_url`` / ``api_key`` or ``OPENAI_BASE_URL`` /
+    ``OPENAI_API_KEY``, as the openai library reads them. ``display`` may be ``False`` or a
+    sink of :mod:`chatnb.display`; ``output`` an ``ipywidgets.Output``; ``show_reasoning``
+    shows a thinking model's reasoning above the answer. ``context_window``,
+    ``max_output_tokens``, ``encoding`` and ``price`` describe a model chatnb does not know,
+    or override what it knows. ``sampling`` options (``temperature``, ``reasoning_effort``,
+    ...) go into every request, checked against the Chat Completions fields.
     """
 
     def __init__(
@@ -68,6 +67,7 @@ class Chatbot:
         display: bool | DisplaySink = True,
         safe: bool = True,
         output: Any = None,
+        show_reasoning: bool = True,
         price: Price | None = None,
         encoding: str | None = None,
         **sampling: Any,
@@ -78,6 +78,7 @@ class Chatbot:
         self.usage = ChatUsage()
         self.sampling = checked_options(sampling)
         self.display, self.safe, self.output = display, safe, output
+        self.show_reasoning = show_reasoning
         if client is None and async_client is None:
             self.clients = Clients.from_settings(base_url, api_key)
         else:
@@ -118,7 +119,7 @@ class Chatbot:
         """Switch models, keeping the conversation (re-counted with the new tokenizer)."""
         if model != self.model:
             old = self.history
-            self.history = History(old.system, model, old.max_turns, encoding=self.encoding)
+            self.history = History(old.system, model, old.max_turns, encoding=self.profile.encoding)
             self.history.extend(old)
             self.profile = self.profile.switched(model)
 
@@ -129,10 +130,6 @@ class Chatbot:
     @property
     def price(self) -> Price | None:
         return self.profile.price
-
-    @property
-    def encoding(self) -> str | None:
-        return self.profile.encoding
 
     @property
     def client(self) -> openai.OpenAI:
@@ -194,7 +191,12 @@ class Chatbot:
             **self.sampling,
             **checked_options(sampling),
         }
-        views = answer_views(self.display, safe=self.safe, output=output or self.output)
+        views = answer_views(
+            self.display,
+            safe=self.safe,
+            output=output or self.output,
+            reasoning=self.show_reasoning,
+        )
         return Exchange.begin(self.history, prompt, request, self.profile, self.clients, views)
 
     # -- the conversation ------------------------------------------------------------------
@@ -206,16 +208,11 @@ class Chatbot:
 
     def undo(self) -> list[ChatMessage]:
         """Remove the last exchange (the last question and all after it); returns it."""
-        removed: list[ChatMessage] = []
-        while len(self.history):
-            removed.append(self.history.pop())
-            if removed[-1].role == "user":
-                break
-        return removed[::-1]
+        return self.history.pop_turn()
 
     def regenerate(self, **sampling: Any) -> Answer:
         """Ask the last question again, replacing its answer."""
-        removed = self.undo()
+        removed = self.history.pop_turn()
         if not removed or removed[0].role != "user" or not isinstance(removed[0].content, str):
             self.history.extend(removed)
             raise ChatnbError("There is no question to ask again: the history has none.")
@@ -233,6 +230,7 @@ class Chatbot:
             "display": self.display,
             "safe": self.safe,
             "output": self.output,
+            "show_reasoning": self.show_reasoning,
             **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
             **self.sampling,
         }

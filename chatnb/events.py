@@ -49,12 +49,13 @@ class RefusalDelta:
 
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
-    """More of a thinking model's reasoning; ``field`` names the dialect that carried it."""
+    """More of a thinking model's reasoning; ``field`` names the dialect that carried it:
+    ``delta.reasoning_content``, ``delta.reasoning``, or a leading ``<think>`` in the content."""
 
     type: ClassVar[Literal["reasoning.delta"]] = "reasoning.delta"
     choice: int
     text: str
-    field: Literal["reasoning_content", "reasoning"]
+    field: Literal["reasoning_content", "reasoning", "think"]
 
 
 @dataclass(frozen=True, slots=True)

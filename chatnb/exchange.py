@@ -39,7 +39,7 @@ _FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
 
 
 class Answer(str):
-    """The text of an answer, with how it ended.
+    """The text of an answer, with how it ended and what the model reasoned before it.
 
     Already shown while it streamed, so as the last expression of a cell it is not shown a
     second time.
@@ -48,6 +48,7 @@ class Answer(str):
     finish_reason: str | None
     usage: TurnUsage | None
     shown: bool
+    reasoning: str
 
     def __new__(
         cls,
@@ -56,9 +57,11 @@ class Answer(str):
         finish_reason: str | None = None,
         usage: TurnUsage | None = None,
         shown: bool = False,
+        reasoning: str = "",
     ) -> Answer:
         answer = super().__new__(cls, text)
         answer.finish_reason, answer.usage, answer.shown = finish_reason, usage, shown
+        answer.reasoning = reasoning
         return answer
 
     def _ipython_display_(self) -> None:
@@ -166,6 +169,11 @@ class Exchange:
     def text(self) -> str:
         return self.accumulator.text(0)
 
+    @property
+    def reasoning(self) -> str:
+        choice = self.accumulator.choices.get(0)
+        return choice.reasoning if choice else ""
+
     def note(self, text: str) -> None:
         if self.views is not None:
             self.views.note(text)
@@ -176,13 +184,18 @@ class Exchange:
         """Commit the answer to the History, note how it ended, and account for it."""
         result = self.accumulator.result()
         choice = result.choices[0]
-        self.history.append(choice.message)
+        self.history.append(choice.message, reasoning=self.reasoning)
         if self.views is not None:
             self.views.close()
         if choice.finish_reason == "length":
             self.note(
                 "(The answer was cut by the token limit: finish_reason 'length'. Ask it to "
                 "continue, or allow more tokens with max_tokens=.)"
+            )
+        elif choice.finish_reason == "content_filter":
+            self.note(
+                "(The provider's content filter stopped this answer: finish_reason "
+                "'content_filter'. What arrived before it is kept.)"
             )
         elif not self.saw_done:
             self.note(
@@ -191,14 +204,20 @@ class Exchange:
         turn = self._account(result.usage)
         usage.add(turn)
         return Answer(
-            self.text, finish_reason=choice.finish_reason, usage=turn, shown=self.views is not None
+            self.text,
+            finish_reason=choice.finish_reason,
+            usage=turn,
+            shown=self.views is not None,
+            reasoning=self.reasoning,
         )
 
     def _account(self, reported: Usage | None) -> TurnUsage:
         first = self.first_token_at
+        details = (reported.completion_tokens_details or {}) if reported else {}
         return TurnUsage(
             prompt_tokens=reported.prompt_tokens if reported else None,
             completion_tokens=reported.completion_tokens if reported else None,
+            reasoning_tokens=details.get("reasoning_tokens"),
             local_prompt_tokens=self.local_prompt_tokens,
             local_completion_tokens=self.history.tokenizer.count(self.text),
             ttft_s=None if first is None else first - self.started_at,
@@ -209,12 +228,13 @@ class Exchange:
         """Keep what arrived, take back a question that got nothing; the error to raise."""
         if self.views is not None:
             self.views.close()  # the partial answer stays on screen as it was
-        partial = self.text
-        started = bool(partial)  # a role chunk alone is not an answer worth keeping
+        partial, reasoning = self.text, self.reasoning
+        started = bool(partial or reasoning)  # a role chunk alone is not worth keeping
         interrupted = isinstance(error, KeyboardInterrupt)
         if started:
             message = {"role": "assistant", "content": partial}
-            self.history.append(message, note=INTERRUPTED if interrupted else FAILED)
+            note = INTERRUPTED if interrupted else FAILED
+            self.history.append(message, note=note, reasoning=reasoning)
         elif self.history.last is self.question:
             self.history.pop()
         if not interrupted:

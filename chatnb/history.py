@@ -88,8 +88,10 @@ class History:
         self._message_tokens = 0
         self._turns = 0
         self._pending = Dropped()
-        # Notes about messages ("interrupted"), for people; never sent to the model.
+        # Notes about messages ("interrupted") and the reasoning a thinking model showed before
+        # an answer: for people, never sent to the model.
         self._notes: dict[int, str] = {}
+        self._reasoning: dict[int, str] = {}
         self.system = system
 
     # --- the system prompt ---
@@ -114,16 +116,23 @@ class History:
     # --- the messages ---
 
     def append(
-        self, message: ChatMessage | Mapping[str, Any], *, note: str | None = None
+        self,
+        message: ChatMessage | Mapping[str, Any],
+        *,
+        note: str | None = None,
+        reasoning: str | None = None,
     ) -> ChatMessage:
         """Add a message (a dict or a :class:`ChatMessage`); returns it validated.
 
-        ``note`` marks the message for people (chatnb notes an interrupted answer); notes
-        are never part of the prompt.
+        ``note`` marks the message for people (chatnb notes an interrupted answer);
+        ``reasoning`` is what a thinking model reasoned before this answer. Neither is ever
+        part of the prompt.
         """
         parsed = _as_message(message)
         if note is not None:
             self._notes[id(parsed)] = note
+        if reasoning:
+            self._reasoning[id(parsed)] = reasoning
         self._messages.append((parsed, message_tokens(parsed, self._tokenizer, self._rules)))
         self._message_tokens += self._messages[-1][1]
         if parsed.role in _TURN_STARTERS or len(self._messages) == 1:
@@ -133,11 +142,12 @@ class History:
         return parsed
 
     def extend(self, messages: Iterable[ChatMessage | Mapping[str, Any]] | History) -> None:
-        """Append messages; those of another History keep their notes (and are re-counted
-        with this History's tokenizer)."""
+        """Append messages; those of another History keep their notes and reasoning (and are
+        re-counted with this History's tokenizer)."""
         if isinstance(messages, History):
             for message in messages:
-                self.append(message, note=messages.note(message))
+                note, reasoning = messages.note(message), messages.reasoning(message)
+                self.append(message, note=note, reasoning=reasoning)
             return
         for item in messages:
             self.append(item)
@@ -146,15 +156,25 @@ class History:
         """Remove and return the newest message."""
         message, tokens = self._messages.pop()
         self._message_tokens -= tokens
-        self._notes.pop(id(message), None)
+        self._forget(message)
         if message.role in _TURN_STARTERS or not self._messages:
             self._turns -= 1
         return message
+
+    def pop_turn(self) -> list[ChatMessage]:
+        """Remove and return the newest turn: the last user message and all after it."""
+        removed: list[ChatMessage] = []
+        while self._messages:
+            removed.append(self.pop())
+            if removed[-1].role == "user":
+                break
+        return removed[::-1]
 
     def clear(self) -> None:
         """Forget every message; the system prompt stays."""
         self._messages.clear()
         self._notes.clear()
+        self._reasoning.clear()
         self._message_tokens = self._turns = 0
         self._pending = Dropped()
 
@@ -170,6 +190,14 @@ class History:
     @property
     def turns(self) -> int:
         return self._turns
+
+    def _forget(self, message: ChatMessage) -> None:
+        self._notes.pop(id(message), None)
+        self._reasoning.pop(id(message), None)
+
+    def reasoning(self, message: ChatMessage) -> str | None:
+        """The reasoning shown before ``message`` (an answer of a thinking model), if any."""
+        return self._reasoning.get(id(message))
 
     def note(self, message: ChatMessage) -> str | None:
         """The note on ``message`` (for example ``"interrupted"``), if any."""
@@ -199,7 +227,7 @@ class History:
             if messages and message.role in _TURN_STARTERS:
                 break
             self._messages.popleft()
-            self._notes.pop(id(message), None)
+            self._forget(message)
             self._message_tokens -= count
             messages += 1
             tokens += count

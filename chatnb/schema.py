@@ -5,6 +5,10 @@ One model of the wire format serves the client (validating streamed chunks), the
 not a finish reason) and keep unknown vendor fields instead of rejecting them, so that a
 vLLM or llama.cpp extension passes through untouched.
 
+Tolerances: where a real provider differs from OpenAI, the models accept exactly that
+difference, each noted where it is declared with the provider that needs it; everywhere else
+they are as strict as the OpenAI spec.
+
 Fields are declared in the order the real API sends them, and the mock builds models with
 exactly the fields the API sets, so ``model.model_dump_json(exclude_unset=True)`` reproduces
 the API's frames byte for byte (see :func:`to_json`).
@@ -113,6 +117,13 @@ class Tool(WireModel):
     function: FunctionDefinition
 
 
+class ResponseFormat(WireModel):
+    """``{"type": "text" | "json_object" | "json_schema", "json_schema": {...}}``."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+
 Temperature = Annotated[float, Field(ge=0, le=2)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 Penalty = Annotated[float, Field(ge=-2, le=2)]
@@ -140,6 +151,27 @@ class ChatCompletionRequest(WireModel):
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
     user: str | None = None
+    # Newer options, with the values openai-python 3.x allows.
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = (
+        None
+    )
+    response_format: ResponseFormat | None = None
+    logit_bias: dict[str, Annotated[int, Field(ge=-100, le=100)]] | None = None
+    parallel_tool_calls: bool | None = None
+    service_tier: Literal["auto", "default", "flex", "scale", "priority", "fast"] | None = None
+    prediction: dict[str, Any] | None = None
+    store: bool | None = None
+    metadata: dict[str, str] | None = None
+    modalities: list[Literal["text", "audio"]] | None = None
+    audio: dict[str, Any] | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    safety_identifier: str | None = None
+    web_search_options: dict[str, Any] | None = None
+    # Deprecated by OpenAI in favour of tools, still accepted by it.
+    functions: list[dict[str, Any]] | None = None
+    function_call: Literal["none", "auto"] | dict[str, Any] | None = None
     # Beyond the spec: sampling knobs that vLLM and other compatible servers accept.
     top_k: Annotated[int, Field(ge=-1)] | None = None
     repetition_penalty: Annotated[float, Field(gt=0)] | None = None
@@ -248,7 +280,9 @@ class Delta(WireModel):
 
 class ChunkChoice(WireModel):
     index: Annotated[int, Field(ge=0)]
-    delta: Delta
+    # Azure OpenAI (asynchronous content filter) sends choices that carry only
+    # content_filter_results / content_filter_offsets and no delta.
+    delta: Delta = Field(default_factory=Delta)
     logprobs: ChoiceLogprobs | None = None
     finish_reason: FinishReason | None = None
 
@@ -257,12 +291,28 @@ class ChatCompletionChunk(WireModel):
     """One ``data:`` frame of a streamed completion."""
 
     id: str
-    object: Literal["chat.completion.chunk"]
+    # Azure OpenAI opens a stream with a frame of prompt_filter_results whose id, object and
+    # model are empty and whose choices are empty: that frame alone may have object "".
+    object: Literal["chat.completion.chunk", ""]
     created: int
     model: str
     system_fingerprint: str | None = None
     choices: list[ChunkChoice]
     usage: Usage | None = None
+
+    @model_validator(mode="after")
+    def _empty_object_only_before_the_answer(self) -> ChatCompletionChunk:
+        if self.object == "" and self.choices:
+            raise ValueError(
+                "object must be 'chat.completion.chunk' (only a frame without choices, such as "
+                "Azure's prompt-filter frame, may leave it empty)"
+            )
+        return self
+
+    @property
+    def is_annotation(self) -> bool:
+        """A frame that annotates the stream (Azure's prompt filter) but is no part of it."""
+        return self.object == "" and not self.id
 
 
 # --- errors -------------------------------------------------------------------------------

@@ -37,16 +37,20 @@ class Session(BaseModel):
     max_turns: int | None = None
     messages: list[dict[str, Any]] = []
     notes: dict[str, str] = {}
+    reasoning: dict[str, str] = {}
 
     @classmethod
     def of(cls, history: History, **settings: Any) -> Session:
         """The session of ``history`` (its messages and notes) with the Chatbot's settings."""
-        notes = {
-            str(index): note
-            for index, message in enumerate(history)
-            if (note := history.note(message)) is not None
-        }
-        return cls(format=SESSION_FORMAT, messages=history.to_list(), notes=notes, **settings)
+        notes = {str(i): note for i, m in enumerate(history) if (note := history.note(m))}
+        reasoning = {str(i): text for i, m in enumerate(history) if (text := history.reasoning(m))}
+        return cls(
+            format=SESSION_FORMAT,
+            messages=history.to_list(),
+            notes=notes,
+            reasoning=reasoning,
+            **settings,
+        )
 
     def settings(self) -> dict[str, Any]:
         """The Chatbot settings saved in the session."""
@@ -64,7 +68,8 @@ class Session(BaseModel):
         if messages and messages[0].get("role") == "system":
             history.system = messages.pop(0)["content"]
         for index, message in enumerate(messages):
-            history.append(message, note=self.notes.get(str(index)))
+            key = str(index)
+            history.append(message, note=self.notes.get(key), reasoning=self.reasoning.get(key))
 
     def write(self, path: str | Path) -> Path:
         target = Path(path)
@@ -97,5 +102,10 @@ def transcript(history: History) -> str:
         note = history.note(message)
         title = f"**{message.role}**" + (f" ({note})" if note else "")
         content = message.content if isinstance(message.content, str) else ""
+        reasoning = history.reasoning(message)
+        if reasoning:
+            content = (
+                f"<details><summary>Thinking</summary>\n\n{reasoning}\n\n</details>\n\n{content}"
+            )
         sections.append(f"{title}\n\n{content}")
     return "\n\n---\n\n".join(sections) + "\n"

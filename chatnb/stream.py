@@ -53,6 +53,7 @@ from .schema import (
     ToolCall,
     Usage,
 )
+from .think_tags import Piece, ThinkTags
 
 __all__ = [
     "DONE",
@@ -220,6 +221,8 @@ class ChoiceState:
     reasoning_parts: list[str] = field(default_factory=list)
     tool_calls: dict[int, _ToolCallState] = field(default_factory=dict)
     finish_reason: FinishReason | None = None
+    #: Splits a leading <think>...</think> out of the content; None once the answer began.
+    think: ThinkTags | None = field(default_factory=ThinkTags)
     content_logprobs: list[TokenLogprob] | None = None
     refusal_logprobs: list[TokenLogprob] | None = None
 
@@ -268,6 +271,20 @@ def _has_output(delta: Delta) -> bool:
     )
 
 
+def _split_content(state: ChoiceState, pieces: list[Piece], events: list[StreamEvent]) -> None:
+    """Content pieces as content, a leading <think> block's as reasoning."""
+    for kind, text in pieces:
+        if kind == "reasoning":
+            state.reasoning_parts.append(text)
+            events.append(ReasoningDelta(state.index, text, "think"))
+        else:
+            assert state.content_parts is not None
+            state.content_parts.append(text)
+            events.append(ContentDelta(state.index, text))
+    if state.think is not None and state.think.decided:
+        state.think = None
+
+
 class StreamAccumulator:
     """Folds validated chunks into the reply of every choice (a pure state machine).
 
@@ -302,6 +319,8 @@ class StreamAccumulator:
 
     def add(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
         """Take one chunk; return the events it caused, in order."""
+        if chunk.is_annotation:  # Azure's prompt-filter frame: before the stream, no id
+            return []
         if self.id is None:
             self.id, self.model, self.created = chunk.id, chunk.model, chunk.created
         elif chunk.id != self.id:
@@ -339,6 +358,8 @@ class StreamAccumulator:
         if chunk.logprobs is not None:
             self._add_logprobs(state, chunk.logprobs)
         if chunk.finish_reason is not None:
+            if state.think is not None:
+                _split_content(state, state.think.finish(), events)
             state.finish_reason = chunk.finish_reason
             for index, tool in sorted(state.tool_calls.items()):
                 if not tool.done:
@@ -358,8 +379,11 @@ class StreamAccumulator:
             if state.content_parts is None:
                 state.content_parts = []
             if delta.content:
-                state.content_parts.append(delta.content)
-                events.append(ContentDelta(index, delta.content))
+                if state.think is None:  # the answer began: no tag can come any more
+                    state.content_parts.append(delta.content)
+                    events.append(ContentDelta(index, delta.content))
+                else:
+                    _split_content(state, state.think.feed(delta.content), events)
         if delta.refusal is not None:
             if state.refusal_parts is None:
                 state.refusal_parts = []

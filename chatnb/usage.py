@@ -18,6 +18,8 @@ class TurnUsage:
     completion_tokens: int | None
     local_prompt_tokens: int
     local_completion_tokens: int
+    #: Of the completion tokens, those a thinking model spent reasoning (when reported).
+    reasoning_tokens: int | None = None
     ttft_s: float | None = None
     total_s: float | None = None
     cost_usd: float | None = None
@@ -47,6 +49,10 @@ def _tokens(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
 
 
+def _reasoning(tokens: int | None) -> str:
+    return f" ({tokens:,} reasoning)" if tokens else ""
+
+
 def _dollars(value: float | None) -> str:
     return "?" if value is None else f"${value:,.6f}"
 
@@ -61,11 +67,13 @@ class ChatUsage:
     completion_tokens: int = 0
     local_prompt_tokens: int = 0
     local_completion_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float | None = None
 
     def add(self, turn: TurnUsage) -> None:
         self.last = turn
         self.answers += 1
+        self.reasoning_tokens += turn.reasoning_tokens or 0
         self.prompt_tokens += turn.billed_prompt_tokens
         self.completion_tokens += turn.billed_completion_tokens
         self.local_prompt_tokens += turn.local_prompt_tokens
@@ -80,7 +88,8 @@ class ChatUsage:
             rows.append(
                 (
                     "last answer",
-                    f"{_tokens(last.prompt_tokens)} + {_tokens(last.completion_tokens)}",
+                    f"{_tokens(last.prompt_tokens)} + {_tokens(last.completion_tokens)}"
+                    + _reasoning(last.reasoning_tokens),
                     f"{last.local_prompt_tokens:,} + {last.local_completion_tokens:,}",
                     _dollars(last.cost_usd),
                 )
@@ -88,7 +97,8 @@ class ChatUsage:
         rows.append(
             (
                 f"total ({self.answers} answers)",
-                f"{self.prompt_tokens:,} + {self.completion_tokens:,}",
+                f"{self.prompt_tokens:,} + {self.completion_tokens:,}"
+                + _reasoning(self.reasoning_tokens),
                 f"{self.local_prompt_tokens:,} + {self.local_completion_tokens:,}",
                 _dollars(self.cost_usd),
             )

@@ -14,6 +14,7 @@ from .markdown_stream import (
     RENDER_INTERVAL_S,
     MarkdownStream,
 )
+from .reasoning_view import ReasoningView
 from .sinks import (
     DisplaySink,
     IPythonSink,
@@ -33,6 +34,7 @@ __all__ = [
     "DisplaySink",
     "IPythonSink",
     "MarkdownStream",
+    "ReasoningView",
     "TextSink",
     "View",
     "Views",

@@ -2,8 +2,9 @@
 
 An exchange hands every :mod:`~chatnb.events` event to :class:`Views`, which passes it to the
 views of that event's channel. The content view shows the answer's text (or a refusal) as
-streaming Markdown. A new channel (reasoning, tool calls, a structured answer) is a new view
-that names the events it takes; nothing else changes.
+streaming Markdown; the reasoning view a thinking model's reasoning above it
+(:mod:`~chatnb.display.reasoning_view`). A new channel (tool calls, a structured answer) is
+a new view that names the events it takes; nothing else changes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 from ..events import ContentDelta, RefusalDelta, StreamEvent
 from .markdown_stream import MarkdownStream
+from .reasoning_view import ReasoningView
 from .sinks import DisplaySink, auto_sink
 
 __all__ = ["ContentView", "View", "Views", "answer_views"]
@@ -74,10 +76,11 @@ class Views:
 
 
 def answer_views(
-    display: bool | DisplaySink, *, safe: bool = True, output: Any = None
+    display: bool | DisplaySink, *, safe: bool = True, output: Any = None, reasoning: bool = True
 ) -> Views | None:
     """The views of one answer: in ``output`` (a widget) when given, else where ``display``
-    says (``True``: this environment's sink; ``False``: nowhere; or a sink)."""
+    says (``True``: this environment's sink; ``False``: nowhere; or a sink). ``reasoning``
+    shows a thinking model's reasoning above the answer."""
     if output is None and display is False:
         return None
     if output is not None or display is True:
@@ -85,4 +88,5 @@ def answer_views(
     else:
         assert display is not False
         sink = display
-    return Views([ContentView(MarkdownStream(safe, sink=sink))], sink)
+    views: list[View] = [ReasoningView(sink, safe=safe)] if reasoning else []
+    return Views([*views, ContentView(MarkdownStream(safe, sink=sink))], sink)
