@@ -219,7 +219,8 @@ class Exchange:
             completion_tokens=reported.completion_tokens if reported else None,
             reasoning_tokens=details.get("reasoning_tokens"),
             local_prompt_tokens=self.local_prompt_tokens,
-            local_completion_tokens=self.history.tokenizer.count(self.text),
+            # The reasoning a model streamed is billed as completion tokens too.
+            local_completion_tokens=self.history.tokenizer.count(self.text + self.reasoning),
             ttft_s=None if first is None else first - self.started_at,
             total_s=time.perf_counter() - self.started_at,
         ).priced(self.price)

@@ -31,7 +31,8 @@ class ThinkTags:
     def __init__(self) -> None:
         self._state: Literal["start", "thinking", "answer"] = "start"
         self._held = ""
-        self._trim = False  # the newlines that follow </think> are not part of the answer
+        # The newlines right after <think> and </think> belong to neither side.
+        self._trim = False
 
     @property
     def decided(self) -> bool:
@@ -39,10 +40,10 @@ class ThinkTags:
         return self._state == "answer" and not self._trim
 
     def feed(self, text: str) -> list[Piece]:
+        if self._trim:
+            text = text.lstrip("\n")
+            self._trim = not text
         if self._state == "answer":
-            if self._trim:
-                text = text.lstrip("\n")
-                self._trim = not text
             return [("content", text)] if text else []
         text, self._held = self._held + text, ""
         if self._state == "start":
@@ -52,8 +53,8 @@ class ThinkTags:
     def _start(self, text: str) -> list[Piece]:
         stripped = text.lstrip()
         if stripped.startswith(_OPEN):
-            self._state = "thinking"
-            return self._thinking(stripped[len(_OPEN) :])
+            self._state, self._trim = "thinking", True
+            return self.feed(stripped[len(_OPEN) :])
         if _OPEN.startswith(stripped):  # blank so far, or "<thi": not decided yet
             self._held = text
             return []
@@ -63,12 +64,15 @@ class ThinkTags:
     def _thinking(self, text: str) -> list[Piece]:
         end = text.find(_CLOSE)
         if end < 0:
+            # Held back: what could begin the closing tag, and the newlines before it (the
+            # reasoning does not end in the newline that precedes </think>).
             keep = _partial_suffix(text, _CLOSE)
-            self._held = text[len(text) - keep :]
-            reasoning = text[: len(text) - keep]
-            return [("reasoning", reasoning)] if reasoning else []
+            cut = len(text[: len(text) - keep].rstrip("\n"))
+            self._held = text[cut:]
+            return [("reasoning", text[:cut])] if cut else []
         self._state, self._trim = "answer", True
-        pieces: list[Piece] = [("reasoning", text[:end])] if end else []
+        reasoning = text[:end].rstrip("\n")
+        pieces: list[Piece] = [("reasoning", reasoning)] if reasoning else []
         return pieces + self.feed(text[end + len(_CLOSE) :])
 
     def finish(self) -> list[Piece]:

@@ -4,6 +4,7 @@ canned body (a recorded stream, say), then is always stopped by its context mana
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -21,10 +22,15 @@ class Seen:
 
 @dataclass
 class RecordingServer:
-    """Answers every POST with ``body`` (``content_type``), remembering what it was sent."""
+    """Answers every POST with ``body`` (``content_type``), remembering what it was sent.
+
+    With ``frame_delay_s``, an event stream is sent one frame at a time, that long apart, as a
+    model's server sends it while it generates.
+    """
 
     body: bytes
     content_type: str = "text/event-stream"
+    frame_delay_s: float = 0.0
     requests: list[Seen] = field(default_factory=list)
 
     def __enter__(self) -> RecordingServer:
@@ -43,9 +49,16 @@ class RecordingServer:
                 )
                 self.send_response(200)
                 self.send_header("content-type", owner.content_type)
-                self.send_header("content-length", str(len(owner.body)))
+                if not owner.frame_delay_s:
+                    self.send_header("content-length", str(len(owner.body)))
                 self.end_headers()
-                self.wfile.write(owner.body)
+                if not owner.frame_delay_s:
+                    self.wfile.write(owner.body)
+                    return
+                for frame in owner.body.split(b"\n\n"):
+                    self.wfile.write(frame + b"\n\n")
+                    self.wfile.flush()
+                    time.sleep(owner.frame_delay_s)
 
             def log_message(self, *args: object) -> None:
                 pass

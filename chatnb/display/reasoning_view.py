@@ -22,8 +22,9 @@ from .sinks import DisplaySink
 
 __all__ = ["ReasoningView"]
 
-#: Characters of the newest reasoning shown while the model thinks.
-WINDOW_CHARS = 1_500
+#: Characters of the newest reasoning shown while the model thinks: small, so that the byte
+#: budget allows frequent updates.
+WINDOW_CHARS = 800
 
 
 def _window(text: str, size: int = WINDOW_CHARS) -> str:

@@ -24,7 +24,7 @@ from ..schema import (
     Usage,
     to_json,
 )
-from .plan import AnswerPlan, Text
+from .plan import AnswerPlan, ChoicePlan, Reasoning, Text
 
 __all__ = ["FINGERPRINT", "completion", "completion_id", "stream_frames"]
 
@@ -37,11 +37,39 @@ def completion_id() -> str:
 
 
 def _usage(plan: AnswerPlan) -> Usage:
-    return Usage(
+    usage = Usage(
         prompt_tokens=plan.prompt_tokens,
         completion_tokens=plan.completion_tokens,
         total_tokens=plan.prompt_tokens + plan.completion_tokens,
     )
+    if plan.reasoning_tokens:
+        usage.completion_tokens_details = {"reasoning_tokens": plan.reasoning_tokens}
+    return usage
+
+
+def _deltas(choice: ChoicePlan) -> list[tuple[str, str]]:
+    """(delta field, text) of each delta a choice streams, in order."""
+    deltas: list[tuple[str, str]] = []
+    for step in choice.steps:
+        if isinstance(step, Text):
+            deltas += [("content", piece) for piece in step.pieces]
+        elif step.dialect == "think-tags":
+            pieces = ["<think>\n", *step.pieces, "\n</think>\n\n"]
+            deltas += [("content", piece) for piece in pieces]
+        else:
+            deltas += [(step.dialect, piece) for piece in step.pieces]
+    return deltas
+
+
+def _message(choice: ChoicePlan) -> ChatMessage:
+    reasoning = next((s for s in choice.steps if isinstance(s, Reasoning)), None)
+    if reasoning is None:
+        return ChatMessage(role="assistant", content=choice.text, refusal=None)
+    if reasoning.dialect == "think-tags":
+        content = f"<think>\n{reasoning.text}\n</think>\n\n{choice.text}"
+        return ChatMessage(role="assistant", content=content, refusal=None)
+    fields = {"role": "assistant", "content": choice.text, "refusal": None}
+    return ChatMessage.model_validate({**fields, reasoning.dialect: reasoning.text})
 
 
 def completion(plan: AnswerPlan) -> ChatCompletionResponse:
@@ -55,7 +83,7 @@ def completion(plan: AnswerPlan) -> ChatCompletionResponse:
         choices=[
             Choice(
                 index=index,
-                message=ChatMessage(role="assistant", content=choice.text, refusal=None),
+                message=_message(choice),
                 logprobs=None,
                 finish_reason=choice.finish_reason,
             )
@@ -76,7 +104,7 @@ class _ChunkWriter:
             "model": plan.model,
             "system_fingerprint": FINGERPRINT,
         }
-        self._content: dict[int, tuple[bytes, bytes]] = {}
+        self._templates: dict[tuple[int, str], tuple[bytes, bytes]] = {}
 
     def frame(self, choices: list[ChunkChoice], usage: Usage | None = None) -> bytes:
         # Only the fields the API sets are set, so that the dump matches its frames.
@@ -84,17 +112,16 @@ class _ChunkWriter:
         chunk = ChatCompletionChunk.model_construct(**fields)
         return b"data: " + to_json(chunk).encode() + b"\n\n"
 
-    def content(self, index: int, piece: str) -> bytes:
-        """A content delta: one chunk is dumped by the model, each piece only fills it in."""
-        if index not in self._content:
+    def delta(self, index: int, name: str, piece: str) -> bytes:
+        """A delta of one field: one chunk is dumped by the model, each piece only fills it."""
+        key = (index, name)
+        if key not in self._templates:
             marker = "\x00chatnb\x00"
-            delta = Delta(content=marker)
-            data = self.frame(
-                [ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)]
-            )
-            before, after = data.split(json.dumps(marker).encode())
-            self._content[index] = before, after
-        before, after = self._content[index]
+            delta = Delta.model_validate({name: marker})
+            choice = ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)
+            before, after = self.frame([choice]).split(json.dumps(marker).encode())
+            self._templates[key] = before, after
+        before, after = self._templates[key]
         return before + json.dumps(piece, ensure_ascii=False).encode() + after
 
 
@@ -109,14 +136,11 @@ def stream_frames(plan: AnswerPlan, *, include_usage: bool) -> Iterator[tuple[bo
                 [ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)]
             ),
         )
-    deltas = [
-        [piece for step in choice.steps if isinstance(step, Text) for piece in step.pieces]
-        for choice in plan.choices
-    ]
+    deltas = [_deltas(choice) for choice in plan.choices]
     for position in range(max((len(d) for d in deltas), default=0)):
         for index, pieces in enumerate(deltas):
             if position < len(pieces):
-                yield True, writer.content(index, pieces[position])
+                yield True, writer.delta(index, *pieces[position])
     for index, choice in enumerate(plan.choices):
         end = ChunkChoice(
             index=index, delta=Delta(), logprobs=None, finish_reason=choice.finish_reason

@@ -30,7 +30,7 @@ from ..schema import (
 from ..tokens import Tokenizer, count_tokens, encoding_for, known_limits
 from . import chat_completions
 from .options import Chunking, Failure, MockOptions, MockOverrides
-from .plan import AnswerPlan, ChoicePlan, Text
+from .plan import AnswerPlan, ChoicePlan, Reasoning, Step, Text
 from .replies import ReplySource
 
 __all__ = ["Frame", "MockAPIError", "MockEngine"]
@@ -135,24 +135,23 @@ class MockEngine:
     def _plan(
         self, request: ChatCompletionRequest, options: MockOptions, prompt_tokens: int
     ) -> AnswerPlan:
-        """Each choice's text, cut at stop sequences and the output limit, in its pieces."""
+        """Each choice's reasoning and text, cut at stop sequences and the output limit."""
         tokenizer = encoding_for(request.model)
         source = self.replies if options.reply is self.options.reply else ReplySource(options.reply)
+        reasoning: tuple[Step, ...] = ()
+        if options.reasoning:
+            pieces = _pieces(options.reasoning, options.chunking, tokenizer)
+            reasoning = (Reasoning(tuple(pieces), options.reasoning_dialect),)
         choices = []
         for _ in range(request.n or 1):
-            text = source.answer(request)
-            cuts = [text.find(s) for s in request.stop_sequences if s and s in text]
-            if cuts:
-                text = text[: min(cuts)]
-            tokens = _token_pieces(tokenizer, text)
-            limit = request.output_limit
-            finish: FinishReason = "stop"
-            if limit is not None and len(tokens) > limit:
-                text, finish, tokens = "".join(tokens[:limit]), "length", tokens[:limit]
-            pieces = tokens if options.chunking == "tokens" else _pieces(text, options.chunking)
-            choices.append(ChoicePlan((Text(tuple(pieces)),), finish))
-        completion_tokens = sum(tokenizer.count(choice.text) for choice in choices)
-        return AnswerPlan(request.model, tuple(choices), prompt_tokens, completion_tokens)
+            text, finish = _limited(source.answer(request), request, tokenizer)
+            text_step = Text(tuple(_pieces(text, options.chunking, tokenizer)))
+            choices.append(ChoicePlan((*reasoning, text_step), finish))
+        thinking = tokenizer.count(options.reasoning) * len(choices) if options.reasoning else 0
+        answers = sum(tokenizer.count(choice.text) for choice in choices)
+        return AnswerPlan(
+            request.model, tuple(choices), prompt_tokens, answers + thinking, thinking
+        )
 
     # --- answering ---
 
@@ -248,7 +247,24 @@ def _error_frame(failure: Failure) -> bytes:
     return b"data: " + to_json(ErrorResponse(error=detail)).encode() + b"\n\n"
 
 
-def _pieces(text: str, chunking: Chunking) -> list[str]:
+def _limited(
+    text: str, request: ChatCompletionRequest, tokenizer: Tokenizer
+) -> tuple[str, FinishReason]:
+    """``text`` cut at the first stop sequence and at the output limit, and how it ends."""
+    cuts = [text.find(s) for s in request.stop_sequences if s and s in text]
+    if cuts:
+        text = text[: min(cuts)]
+    limit = request.output_limit
+    if limit is not None:
+        tokens = _token_pieces(tokenizer, text)
+        if len(tokens) > limit:
+            return "".join(tokens[:limit]), "length"
+    return text, "stop"
+
+
+def _pieces(text: str, chunking: Chunking, tokenizer: Tokenizer) -> list[str]:
+    if chunking == "tokens":
+        return _token_pieces(tokenizer, text)
     return list(text) if chunking == "chars" else _WORD.findall(text)
 
 

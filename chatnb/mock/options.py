@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.fields import FieldInfo
 
+from .plan import ReasoningDialect
 from .replies import MarkdownSample
 
 __all__ = [
@@ -62,6 +63,15 @@ class MockOptions(BaseModel):
         description="'echo' (repeat the last user message), 'markdown:N' (a Markdown sample "
         "of about N characters), a fixed text, a list of texts (one per request, cycling), or "
         "a function of the request",
+    )
+    reasoning: str | None = Field(
+        default=None,
+        description="answer as a thinking model: this reasoning streams before the answer",
+    )
+    reasoning_dialect: ReasoningDialect = Field(
+        default="reasoning_content",
+        description="how the reasoning streams: delta.reasoning_content (DeepSeek), "
+        "delta.reasoning (Ollama, vLLM, OpenRouter) or <think> tags in the content",
     )
     chunking: Chunking = Field(default="tokens", description="how the answer is cut into deltas")
     ttft_ms: float = Field(default=0.0, ge=0, description="time to first token (ms)")

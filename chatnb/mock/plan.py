@@ -8,10 +8,13 @@ one wire format. A new kind of answer (reasoning, tool calls, JSON) is a new ste
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ..schema import FinishReason
 
-__all__ = ["AnswerPlan", "ChoicePlan", "Step", "Text"]
+__all__ = ["AnswerPlan", "ChoicePlan", "Reasoning", "ReasoningDialect", "Step", "Text"]
+
+ReasoningDialect = Literal["reasoning_content", "reasoning", "think-tags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +28,22 @@ class Text:
         return "".join(self.pieces)
 
 
+@dataclass(frozen=True, slots=True)
+class Reasoning:
+    """A thinking model's reasoning before the answer, in its pieces, and the dialect it
+    streams in: ``delta.reasoning_content`` (DeepSeek), ``delta.reasoning`` (Ollama, vLLM,
+    OpenRouter) or ``<think>`` tags inline in the content (distills served raw)."""
+
+    pieces: tuple[str, ...]
+    dialect: ReasoningDialect
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
 #: One step of a choice's answer.
-Step = Text
+Step = Text | Reasoning
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +56,10 @@ class ChoicePlan:
     @property
     def text(self) -> str:
         return "".join(step.text for step in self.steps if isinstance(step, Text))
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(step.text for step in self.steps if isinstance(step, Reasoning))
 
     @property
     def pieces(self) -> int:
@@ -54,3 +75,5 @@ class AnswerPlan:
     choices: tuple[ChoicePlan, ...]
     prompt_tokens: int
     completion_tokens: int
+    #: Of the completion tokens, those spent reasoning.
+    reasoning_tokens: int = 0
