@@ -220,7 +220,9 @@ class Exchange:
             reasoning_tokens=details.get("reasoning_tokens"),
             local_prompt_tokens=self.local_prompt_tokens,
             # The reasoning a model streamed is billed as completion tokens too.
-            local_completion_tokens=self.history.tokenizer.count(self.text + self.reasoning),
+            local_completion_tokens=sum(
+                map(self.history.tokenizer.count, (self.text, self.reasoning))
+            ),
             ttft_s=None if first is None else first - self.started_at,
             total_s=time.perf_counter() - self.started_at,
         ).priced(self.price)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from .pricing import Price
 
-__all__ = ["ChatUsage", "TurnUsage"]
+__all__ = ["ChatUsage", "TurnUsage", "dollars"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,13 @@ def _reasoning(tokens: int | None) -> str:
     return f" ({tokens:,} reasoning)" if tokens else ""
 
 
-def _dollars(value: float | None) -> str:
-    return "?" if value is None else f"${value:,.6f}"
+def dollars(value: float | None, *, markdown: bool = False) -> str:
+    """``$0.000123``, or ``?`` when unknown. In Markdown the ``$`` is escaped: Jupyter's
+    frontends take two dollar signs as the ends of a math span (a table of costs became one
+    garbled equation)."""
+    if value is None:
+        return "?"
+    return ("\\$" if markdown else "$") + f"{value:,.6f}"
 
 
 @dataclass(repr=False)
@@ -81,7 +86,7 @@ class ChatUsage:
         if turn.cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + turn.cost_usd
 
-    def _rows(self) -> list[tuple[str, str, str, str]]:
+    def _rows(self, markdown: bool = False) -> list[tuple[str, str, str, str]]:
         rows = []
         if self.last is not None:
             last = self.last
@@ -91,7 +96,7 @@ class ChatUsage:
                     f"{_tokens(last.prompt_tokens)} + {_tokens(last.completion_tokens)}"
                     + _reasoning(last.reasoning_tokens),
                     f"{last.local_prompt_tokens:,} + {last.local_completion_tokens:,}",
-                    _dollars(last.cost_usd),
+                    dollars(last.cost_usd, markdown=markdown),
                 )
             )
         rows.append(
@@ -100,7 +105,7 @@ class ChatUsage:
                 f"{self.prompt_tokens:,} + {self.completion_tokens:,}"
                 + _reasoning(self.reasoning_tokens),
                 f"{self.local_prompt_tokens:,} + {self.local_completion_tokens:,}",
-                _dollars(self.cost_usd),
+                dollars(self.cost_usd, markdown=markdown),
             )
         )
         return rows
@@ -119,5 +124,5 @@ class ChatUsage:
             "| | server: prompt + answer | chatnb: prompt + answer | estimated cost |",
             "|---|---:|---:|---:|",
         ]
-        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self._rows()]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self._rows(markdown=True)]
         return "\n".join(lines)

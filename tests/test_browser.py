@@ -174,6 +174,22 @@ def test_the_streamed_answer_renders_as_markdown(
     heading.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"quickstart-{frontend}.png"))
+    # The thinking model's reasoning: folded into a closed <details> above its answer.
+    thought = rendered.locator("details", has=page.locator("summary", has_text="Thought for"))
+    assert thought.count() == 1 and thought.get_attribute("open") is None
+    answer = rendered.locator("strong", has_text="1.5 hours")
+    assert thought.evaluate(
+        "(details, answer) => !!(details.compareDocumentPosition(answer) & 4)",
+        answer.element_handle(),
+    )  # the reasoning comes first
+    thought.locator("summary").click()  # a reader opens it
+    expect(thought.get_by_text("close the gap at 60 + 40 = 100 km/h")).to_be_visible()
+    thought.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"thinking-{frontend}.png"))
+    # A table of costs shows dollars, not one garbled equation between two "$" signs.
+    costs = rendered.locator("table", has=page.locator("th", has_text="estimated cost"))
+    assert costs.count() >= 2 and costs.locator("mjx-container, .MathJax").count() == 0
+    assert costs.first.locator("td", has_text="$0.0").count() == 2
     page.close()
 
 

@@ -91,7 +91,8 @@ def test_the_view_shows_the_latest_reasoning_within_budget_then_folds_once() -> 
     (folded,) = sink.outputs
     started = 0.05  # the first reasoning delta; the answer came at the clock's last reading
     assert folded.startswith(f"<details><summary>Thought for {now[0] - started:.1f} s</summary>")
-    assert reasoning.strip() in folded and view.payload_bytes == sink.sent
+    quoted = "\n".join(f"> {line}" if line else ">" for line in reasoning.strip().split("\n"))
+    assert quoted in folded and view.payload_bytes == sink.sent
     view.close()  # folding again sends nothing new
     assert view.payload_bytes == sink.sent
 
@@ -104,7 +105,7 @@ def test_the_reasoning_is_untrusted_text_in_safe_mode() -> None:
     (folded,) = sink.outputs
     assert "<img" not in folded.replace("\\<img", "")  # escaped, shown as text
     assert "Step two:" in folded  # the rest of the line stays
-    assert folded.rstrip().endswith("```\n\n</details>")  # the open fence is closed first
+    assert folded.rstrip().endswith("> ```\n\n</details>")  # the open fence is closed first
 
 
 def test_in_a_terminal_the_reasoning_is_printed_as_it_comes() -> None:

@@ -4,7 +4,8 @@ While the model thinks, one output shows an open ``<details>`` block titled "Thi
 with the latest part of the reasoning (a window of the last lines, so each update costs a
 bounded size), at most about 20 times a second and within the same byte budget as the answer.
 When the answer starts (or the stream ends), that output is replaced once by a closed
-``<details>`` block, "Thought for 12.3 s", holding all of the reasoning. The reasoning is the
+``<details>`` block, "Thought for 12.3 s", holding all of the reasoning (as a quote, so that it
+does not read as part of the answer when opened). The reasoning is the
 model's text, so in safe mode it goes through the same rewrites as the answer; only the
 ``<details>`` wrapper is chatnb's own HTML.
 """
@@ -118,6 +119,8 @@ class ReasoningView:
 
     def _block(self, reasoning: str, title: str, live: bool) -> str:
         body = preview(reasoning.strip("\n"))  # an unclosed fence must not swallow </details>
+        # Quoted, so that an opened block does not read as part of the answer below it.
+        body = "\n".join(f"> {line}" if line else ">" for line in body.split("\n"))
         if self.safe:
             body = neutralize(body)
         opened = " open" if live else ""

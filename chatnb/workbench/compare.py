@@ -21,7 +21,7 @@ from typing import Any
 from ..chatbot import Chatbot
 from ..display import kernel_shell
 from ..errors import AnswerInterrupted, ChatnbError
-from ..usage import TurnUsage
+from ..usage import TurnUsage, dollars
 from . import default_chatbot
 
 __all__ = ["Comparison", "Result", "compare"]
@@ -76,7 +76,7 @@ class Comparison(list[Result]):
                     f"| {_cell(r.prompt)} | {r.variant} | failed: {_cell(r.error or '')} | | | | |"
                 )
                 continue
-            cost = "?" if u.cost_usd is None else f"${u.cost_usd:,.6f}"
+            cost = dollars(u.cost_usd, markdown=True)
             lines.append(
                 f"| {_cell(r.prompt)} | {r.variant} | {seconds(u.ttft_s)} | {seconds(u.total_s)} "
                 f"| {u.billed_prompt_tokens:,} | {u.billed_completion_tokens:,} | {cost} |"
