@@ -139,13 +139,23 @@ answer = bot.ask("Question")
 """
 
 
-@pytest.mark.parametrize("name", ["deepseek.sse", "ollama.sse", "lmstudio.sse", "llamacpp.sse"])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_in_a_kernel_the_reasoning_streams_open_then_folds_above_the_answer(
     kernel: Kernel, name: str
 ) -> None:
     expected = EXPECTED[name]
     with RecordingServer((DIALECTS / name).read_bytes(), frame_delay_s=0.06) as server:
         run = kernel.run(textwrap.dedent(LIVE.format(url=server.url))).ok()
+    kept = kernel.run(
+        "print(repr(bot.history[-1].content), repr(bot.history.reasoning(bot.history[-1])))"
+    )
+    assert (
+        kept.ok().frontend.text() == f"{expected['content']!r} {expected['reasoning'] or None!r}\n"
+    )
+    shown = run.frontend.markdown()
+    if not expected["reasoning"]:  # Azure: an answer like any other
+        assert "".join(shown) == expected["content"]
+        return
     sent = [
         m["content"]["data"]["text/markdown"]
         for m in run.display_messages()
@@ -154,8 +164,25 @@ def test_in_a_kernel_the_reasoning_streams_open_then_folds_above_the_answer(
     live = [s for s in sent if s.startswith("<details open><summary>Thinking…")]
     assert live, sent  # shown while the model thinks
     assert expected["reasoning"].split()[0] in live[0]
-    folded, *answer = run.frontend.markdown()
+    folded, *answer = shown
     assert folded.startswith("<details><summary>Thought for ")
     assert expected["reasoning"].split("\n")[0] in folded
     assert "".join(answer) == expected["content"]
     assert sent.index(live[0]) < sent.index(answer[0])  # the reasoning came first, above
+
+
+def test_in_a_widget_the_reasoning_folds_above_the_answer(kernel: Kernel) -> None:
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            import ipywidgets
+            from chatnb import Chatbot
+            box = ipywidgets.VBox()
+            bot = Chatbot.mock("The answer.", reasoning="Careful thought.", itl_ms=5)
+            answer = await bot.aask("Q", output=box)
+            """
+        )
+    ).ok()
+    folded, answer = run.frontend.widget_markdown()
+    assert folded.startswith("<details><summary>Thought for ") and "> Careful thought." in folded
+    assert answer == "The answer."
