@@ -1,18 +1,39 @@
-"""The ``chatnb`` command: ``chatnb serve`` runs the mock OpenAI-compatible server."""
+"""The ``chatnb`` command: ``chatnb demo`` streams an answer from the embedded mock into the
+terminal; ``chatnb serve`` runs the mock OpenAI-compatible server."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
+
+__version__ = version("chatnb")
+
+DEMO_QUESTION = "How should I stream an LLM's answer into a Jupyter notebook?"
+DEMO_REASONING = (
+    "The user wants streaming in a notebook. Re-rendering the whole answer on every token is "
+    "quadratic; finished Markdown blocks can be sent once."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     from .mock.options import add_arguments
 
     parser = argparse.ArgumentParser(prog="chatnb", description="chatnb command-line tools.")
+    parser.add_argument("--version", action="version", version=f"chatnb {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo",
+        help="stream an answer from the embedded mock into this terminal (no key, no network)",
+        description="Ask the embedded mock a question and stream its Markdown answer here.",
+    )
+    demo.add_argument("--itl-ms", type=float, default=12.0, help="time between tokens (ms)")
+    demo.add_argument("--length", type=int, default=1_200, help="answer length (characters)")
+    demo.add_argument("--thinking", action="store_true", help="answer as a thinking model")
     serve = commands.add_parser(
         "serve",
         help="run the mock OpenAI-compatible server",
@@ -32,6 +53,39 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo(args)
+    return _serve(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .chatbot import Chatbot
+    from .mock import MarkdownSample
+
+    reasoning = DEMO_REASONING if args.thinking else None
+    bot = Chatbot.mock(MarkdownSample(args.length, seed=1), itl_ms=args.itl_ms, reasoning=reasoning)
+    print(f"chatnb {__version__} demo: the embedded mock answers (no key, no network).\n")
+    print(f"> {DEMO_QUESTION}\n", flush=True)
+    try:
+        bot.ask(DEMO_QUESTION)
+    except KeyboardInterrupt:
+        print("\n(stopped: the partial answer is kept)")
+        return 130
+    if bot.usage.last is not None:
+        print(f"\n{bot.usage.last.line()}")
+    return 0
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.errno == errno.EADDRINUSE
+    return False
+
+
+def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn  # noqa: F401
     except ImportError:
@@ -40,6 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .mock.options import from_arguments
     from .mock.server import serve
 
+    if _port_taken(args.host, args.port):
+        print(
+            f"chatnb serve: port {args.port} on {args.host} is already in use; "
+            "choose another with --port.",
+            file=sys.stderr,
+        )
+        return 1
     options = from_arguments(args)
     api_key = args.api_key or os.environ.get("CHATNB_MOCK_API_KEY") or None
     print(

@@ -13,6 +13,7 @@ transport (the mock today) covers every caller of either client.
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,10 @@ if TYPE_CHECKING:
     import httpx2
     import openai
 
-__all__ = ["ClientSpec", "Clients", "Transports"]
+__all__ = ["DEFAULT_BASE_URL", "ClientSpec", "Clients", "Transports"]
+
+#: Where the openai client sends requests when no base URL is set.
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True)
@@ -137,17 +141,25 @@ def _is_default_http_client(http: Any) -> bool:
 
 
 class Clients:
-    """A Chatbot's two clients: those given, the missing one built as the other's twin."""
+    """A Chatbot's two clients: those given, the missing one built as the other's twin.
+
+    Clients from settings with no key are refused only when a request is about to go out, so
+    that a saved conversation can be loaded and read without one.
+    """
 
     def __init__(
         self,
         sync: openai.OpenAI | None = None,
         asynchronous: openai.AsyncOpenAI | None = None,
+        *,
+        missing: ChatnbError | None = None,
+        base_url: str | None = None,
     ) -> None:
-        if sync is None and asynchronous is None:
+        if sync is None and asynchronous is None and missing is None:
             raise ValueError("Clients needs at least one client")
         self._sync = sync
         self._async = asynchronous
+        self._missing, self._base_url = missing, base_url
 
     @classmethod
     def from_settings(cls, base_url: str | None = None, api_key: str | None = None) -> Clients:
@@ -157,11 +169,13 @@ class Clients:
 
         try:
             return cls(openai.OpenAI(base_url=base_url, api_key=api_key))
-        except openai.OpenAIError as missing:
-            raise ChatnbError(
+        except openai.OpenAIError:
+            missing = ChatnbError(
                 "No API key: set the OPENAI_API_KEY environment variable or pass api_key=..., "
                 "or try Chatbot.mock(), which needs none."
-            ) from missing
+            )
+            where = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+            return cls(missing=missing, base_url=where)
 
     @classmethod
     def from_spec(cls, spec: ClientSpec) -> Clients:
@@ -169,6 +183,8 @@ class Clients:
 
     @property
     def sync(self) -> openai.OpenAI:
+        if self._missing is not None:
+            raise self._missing
         if self._sync is None:
             assert self._async is not None
             self._sync = ClientSpec.of(self._async).sync()
@@ -176,28 +192,31 @@ class Clients:
 
     @property
     def asynchronous(self) -> openai.AsyncOpenAI:
+        if self._missing is not None:
+            raise self._missing
         if self._async is None:
             assert self._sync is not None
             self._async = ClientSpec.of(self._sync).asynchronous()
         return self._async
 
     @property
-    def _any(self) -> openai.OpenAI | openai.AsyncOpenAI:
-        client = self._sync or self._async
-        assert client is not None
-        return client
+    def _any(self) -> openai.OpenAI | openai.AsyncOpenAI | None:
+        return self._sync or self._async
 
     @property
-    def api_key(self) -> str:
-        return self._any.api_key
+    def api_key(self) -> str | None:
+        client = self._any
+        return None if client is None else client.api_key
 
     @property
     def base_url(self) -> str:
-        return str(self._any.base_url)
+        client = self._any
+        return str(client.base_url) if client is not None else str(self._base_url)
 
     @property
     def max_retries(self) -> int:
-        return self._any.max_retries
+        client = self._any
+        return 0 if client is None else client.max_retries
 
     def __repr__(self) -> str:
         return f"Clients(base_url={self.base_url!r})"

@@ -203,6 +203,8 @@ class Exchange:
             )
         turn = self._account(result.usage)
         usage.add(turn)
+        if self.views is not None and self.views.usage_line:
+            self.note(turn.line())
         return Answer(
             self.text,
             finish_reason=choice.finish_reason,

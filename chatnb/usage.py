@@ -31,6 +31,19 @@ class TurnUsage:
         cost = price.cost(self.billed_prompt_tokens, self.billed_completion_tokens)
         return replace(self, cost_usd=cost)
 
+    def line(self) -> str:
+        """One quiet line for under the answer: tokens, time, speed and cost."""
+        tokens = f"{self.billed_prompt_tokens:,} + {self.billed_completion_tokens:,} tokens"
+        parts = [tokens + _reasoning(self.reasoning_tokens)]
+        if self.total_s is not None:
+            parts.append(f"{self.total_s:.1f} s")
+            streaming = self.total_s - (self.ttft_s or 0.0)
+            if streaming > 0 and self.billed_completion_tokens:
+                parts.append(f"{self.billed_completion_tokens / streaming:,.0f} tokens/s")
+        if self.cost_usd is not None:
+            parts.append(dollars(self.cost_usd))
+        return "(" + ", ".join(parts) + ")"
+
     @property
     def billed_prompt_tokens(self) -> int:
         """The server's count where it gave one, else chatnb's."""
@@ -101,7 +114,7 @@ class ChatUsage:
             )
         rows.append(
             (
-                f"total ({self.answers} answers)",
+                f"total ({self.answers:,} answer{'' if self.answers == 1 else 's'})",
                 f"{self.prompt_tokens:,} + {self.completion_tokens:,}"
                 + _reasoning(self.reasoning_tokens),
                 f"{self.local_prompt_tokens:,} + {self.local_completion_tokens:,}",

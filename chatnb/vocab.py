@@ -8,7 +8,8 @@ file's URL. chatnb keeps that one mechanism and only fills the cache, in this or
    copies (``bpe-openai``, installed by ``pip install "chatnb[offline]"``); it is checked
    against the sha256 that tiktoken itself expects, then written to the cache;
 3. otherwise, unless ``CHATNB_OFFLINE=1``, the file is downloaded once with a short timeout
-   and checked the same way.
+   and checked the same way. A failed download leaves a marker in the cache folder, so that
+   for a day no other kernel on the machine waits for the network again.
 
 If all three fail, :mod:`chatnb.tokens` falls back to an approximate count with one warning.
 """
@@ -20,6 +21,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -29,7 +31,9 @@ from typing import NamedTuple
 __all__ = ["VOCABULARIES", "Vocabulary", "ensure_vocabulary", "tiktoken_cache_path"]
 
 #: Seconds a download may take before chatnb gives up and counts approximately.
-DOWNLOAD_TIMEOUT_S = 10.0
+DOWNLOAD_TIMEOUT_S = 3.0
+#: After a failed download, other kernels on the machine do not try again for this long.
+RETRY_DOWNLOAD_AFTER_S = 24 * 3600.0
 
 
 class Vocabulary(NamedTuple):
@@ -91,6 +95,23 @@ def _download(url: str) -> bytes:
         return data
 
 
+def _failed_recently(marker: Path) -> bool:
+    """A download failed on this machine within the last day (a stalled network should cost
+    one short wait per machine and day, not one per kernel and vocabulary)."""
+    try:
+        return time.time() - marker.stat().st_mtime < RETRY_DOWNLOAD_AFTER_S
+    except OSError:
+        return False
+
+
+def _remember_failure(marker: Path) -> None:
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only cache: the next kernel tries again, no harm done
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
@@ -119,12 +140,15 @@ def ensure_vocabulary(encoding_name: str, *, allow_download: bool | None = None)
     sources: list[tuple[str, object]] = [(str(p), p) for p in _local_copies(cache_key(vocabulary))]
     if allow_download is None:
         allow_download = os.environ.get("CHATNB_OFFLINE", "") in ("", "0")
-    if allow_download:
+    marker = cache.with_name(f"chatnb-download-failed-{cache_key(vocabulary)}")
+    if allow_download and not _failed_recently(marker):
         sources.append((vocabulary.url, vocabulary.url))
     for label, source in sources:
         try:
             data = _read(source) if isinstance(source, Path) else _download(str(source))
         except (OSError, ValueError):
+            if not isinstance(source, Path):
+                _remember_failure(marker)
             continue
         if _sha256(data) != vocabulary.sha256:
             continue

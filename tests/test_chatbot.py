@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from chatnb import Chatbot
+from chatnb.clients import DEFAULT_BASE_URL
 from chatnb.errors import (
     APIRequestError,
     ChatnbError,
@@ -235,10 +236,18 @@ def test_no_server_there() -> None:
     assert len(bot.history) == 0
 
 
-def test_no_key_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_key_at_all_is_said_when_a_request_would_go_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    bot = Chatbot(display=False)  # no key needed to build it, read it, or show it
+    assert DEFAULT_BASE_URL in repr(bot) and len(bot.history) == 0
     with pytest.raises(ChatnbError, match=r"Chatbot\.mock"):
-        Chatbot()
+        bot.ask("Hello?")
+    with pytest.raises(ChatnbError, match="No API key"):
+        asyncio.run(bot.aask("Hello?"))
+    assert len(bot.history) == 0  # the question was taken back
 
 
 def test_the_key_is_read_from_the_environment_and_not_shown(

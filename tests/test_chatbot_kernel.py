@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from chatnb.markdown import render
@@ -86,3 +87,32 @@ def test_an_http_error_is_one_paragraph_in_the_notebook(kernel: Kernel) -> None:
     assert run.reply["status"] == "error" and run.reply["ename"] == "ServerError"
     (paragraph,) = run.reply["traceback"]
     assert paragraph.startswith("ServerError: The server failed (503)")
+
+
+def test_a_progress_line_rides_under_the_answer_and_becomes_the_usage_line(kernel: Kernel) -> None:
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            from chatnb import Chatbot
+            from chatnb.mock import MarkdownSample
+            bot = Chatbot.mock(MarkdownSample(8_000, 2), model="gpt-4o", itl_ms=2)
+            answer = bot.ask("A long answer, please")
+            """
+        )
+    ).ok()
+    sent = [m["content"]["data"].get("text/markdown", "") for m in run.display_messages()]
+    progress = [
+        s for s in sent if re.search(r"\n\n\*[\d,]+ tokens · [\d,]+ tokens/s · [\d.]+ s\*$", s)
+    ]
+    assert len(progress) >= 3  # it moves while the answer streams
+    counts = [int(re.findall(r"\*([\d,]+) tokens", s)[0].replace(",", "")) for s in progress]
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+    shown = run.frontend.markdown()
+    assert "".join(shown) == markdown_sample(8_000, 2)  # no trace left in the answer
+    (usage_line,) = [
+        o["data"]["text/plain"] for o in run.frontend.outputs if "text/plain" in o.get("data", {})
+    ]
+    assert re.fullmatch(
+        r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$[\d.]+\)", usage_line
+    )
+    assert run.payload_bytes() <= 3 * len(markdown_sample(8_000, 2).encode())

@@ -134,3 +134,16 @@ def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
     priced.ask("Hi")
     assert priced.usage.cost_usd is not None and priced.usage.cost_usd > 0
     assert price_for("gpt-4o-2024-08-06") == price_for("gpt-4o") != price_for("gpt-4o-mini")
+
+
+def test_a_saved_conversation_loads_and_reads_without_a_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = Chatbot("gpt-4o", base_url="http://127.0.0.1:9/v1", api_key=SECRET, display=False)
+    bot.history.append({"role": "user", "content": "hi"})
+    path = bot.save(tmp_path / "s.json")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    loaded = Chatbot.load(path, display=False)
+    assert "**user**\n\nhi" in loaded.to_markdown() and loaded.base_url == "http://127.0.0.1:9/v1/"
+    with pytest.raises(ChatnbError, match="No API key"):
+        loaded.ask("more")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import inspect
+import os
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,6 +238,15 @@ def test_download_is_tried_with_a_timeout_and_failure_is_not_fatal(
     monkeypatch.delenv("CHATNB_OFFLINE", raising=False)
     assert vocab.ensure_vocabulary("o200k_base") is None
     assert calls == [vocab.VOCABULARIES["o200k_base"].url]
+    # The failure is remembered on the machine: the next kernel does not wait again today...
+    assert vocab.ensure_vocabulary("o200k_base") is None
+    assert len(calls) == 1
+    # ...and tries again tomorrow.
+    (marker,) = empty_cache.rglob("chatnb-download-failed-o200k_base")
+    a_day_ago = time.time() - vocab.RETRY_DOWNLOAD_AFTER_S - 1
+    os.utime(marker, (a_day_ago, a_day_ago))
+    assert vocab.ensure_vocabulary("o200k_base") is None
+    assert len(calls) == 2
 
 
 def test_a_download_with_the_right_hash_is_cached(

@@ -200,3 +200,14 @@ def test_compare_prompts_times_variants(kernel: Kernel) -> None:
     lines = run.frontend.stdout().splitlines()
     assert lines[0].startswith("8 ")
     assert lines[1] == "['One', 'One', 'One', 'One', 'Two', 'Two', 'Two', 'Two']"
+
+
+def test_the_workbench_says_why_it_chose_the_mock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatnb.errors import ChatnbWarning
+    from chatnb.workbench import default_chatbot
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    with pytest.warns(ChatnbWarning, match=r"OPENAI_BASE_URL is set \(http://127.0.0.1:11434/v1\)"):
+        bot = default_chatbot(display=False)
+    assert bot.ask("hi") == "hi"  # the mock, which echoes

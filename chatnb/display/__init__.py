@@ -14,6 +14,7 @@ from .markdown_stream import (
     RENDER_INTERVAL_S,
     MarkdownStream,
 )
+from .progress import Progress
 from .reasoning_view import ReasoningView
 from .sinks import (
     DisplaySink,
@@ -34,6 +35,7 @@ __all__ = [
     "DisplaySink",
     "IPythonSink",
     "MarkdownStream",
+    "Progress",
     "ReasoningView",
     "TextSink",
     "View",

@@ -42,7 +42,9 @@ class MarkdownStream:
 
     ``safe=True`` (the default) shows raw HTML as text and remote images as links; switch
     either back on with ``allow_html`` / ``allow_remote_images``. ``output`` renders into an
-    ``ipywidgets.Output``; ``sink`` takes any :class:`~chatnb.display.DisplaySink`.
+    ``ipywidgets.Output``; ``sink`` takes any :class:`~chatnb.display.DisplaySink`. ``footer``
+    gives a line shown under the open tail while it streams (never in a finished output); it
+    is paid for from the same byte budget as the tail.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class MarkdownStream:
         sink: DisplaySink | None = None,
         interval_s: float = RENDER_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        footer: Callable[[], str] | None = None,
     ) -> None:
         self._splitter = MarkdownSplitter(
             allow_html=not safe if allow_html is None else allow_html,
@@ -65,6 +68,7 @@ class MarkdownStream:
         self._appends_only = bool(getattr(self.sink, "appends_only", False))
         self.interval_s = interval_s
         self._clock = clock
+        self._footer = footer
         self._last_render = -float("inf")
         self._tail: Any = None
         self._tail_shown = ""
@@ -144,6 +148,8 @@ class MarkdownStream:
         if final:
             return
         preview = self._splitter.preview()
+        if preview and self._footer is not None:
+            preview += f"\n\n{self._footer()}"
         if not preview or (preview == self._tail_shown and self._tail is not None):
             return
         cost = len(preview.encode())

@@ -14,8 +14,9 @@ from typing import Any, ClassVar, Protocol
 
 from ..events import ContentDelta, RefusalDelta, StreamEvent
 from .markdown_stream import MarkdownStream
+from .progress import Progress
 from .reasoning_view import ReasoningView
-from .sinks import DisplaySink, auto_sink
+from .sinks import DisplaySink, IPythonSink, auto_sink
 
 __all__ = ["ContentView", "View", "Views", "answer_views"]
 
@@ -51,11 +52,18 @@ class ContentView:
 
 
 class Views:
-    """Routes each event to the views of its channel; notes go to the sink below them."""
+    """Routes each event to the views of its channel; notes go to the sink below them.
 
-    def __init__(self, views: Sequence[View], sink: DisplaySink) -> None:
+    ``usage_line``: the answer's usage goes under it when it ends (where a line of progress
+    stood while it streamed).
+    """
+
+    def __init__(
+        self, views: Sequence[View], sink: DisplaySink, *, usage_line: bool = False
+    ) -> None:
         self.views = list(views)
         self.sink = sink
+        self.usage_line = usage_line
         self._routes: dict[type, list[View]] = {}
         for view in self.views:
             for kind in view.events:
@@ -89,4 +97,10 @@ def answer_views(
         assert display is not False
         sink = display
     views: list[View] = [ReasoningView(sink, safe=safe)] if reasoning else []
-    return Views([*views, ContentView(MarkdownStream(safe, sink=sink))], sink)
+    # The progress line and the usage line: in the kernel's outputs, not in a widget (which
+    # has a status of its own) nor in plain text (where they would spoil a transcript).
+    progress = Progress() if isinstance(sink, IPythonSink) else None
+    if progress is not None:
+        views.append(progress)
+    stream = MarkdownStream(safe, sink=sink, footer=progress.line if progress else None)
+    return Views([*views, ContentView(stream)], sink, usage_line=progress is not None)

@@ -15,13 +15,23 @@ __all__ = ["default_chatbot"]
 
 
 def default_chatbot(**options: Any) -> Chatbot:
-    """The Chatbot the workbench uses when none is given: OpenAI when ``OPENAI_API_KEY`` is set,
-    else the embedded mock (so that notebooks run anywhere), saying which."""
+    """The Chatbot the workbench uses when none is given: OpenAI (or ``OPENAI_BASE_URL``) when
+    ``OPENAI_API_KEY`` is set, else the embedded mock (so that notebooks run anywhere), saying
+    what it found and why it chose the mock."""
     if os.environ.get("OPENAI_API_KEY"):
         return Chatbot(**options)
-    warn_once(
-        "workbench:mock",
-        "No OPENAI_API_KEY is set: the workbench answers with chatnb's embedded mock. Set the "
-        "key (then %chat_reset), or pass a Chatbot of your own.",
-    )
+    base_url = os.environ.get("OPENAI_BASE_URL")
+    if base_url:
+        found = (
+            f"OPENAI_BASE_URL is set ({base_url}) but OPENAI_API_KEY is not, so the workbench "
+            "answers with chatnb's embedded mock instead. Local servers (Ollama, vLLM, "
+            "llama.cpp, LM Studio) accept any key: set OPENAI_API_KEY to anything, then "
+            "%chat_reset."
+        )
+    else:
+        found = (
+            "No OPENAI_API_KEY is set, so the workbench answers with chatnb's embedded mock. "
+            "Set the key (then %chat_reset), or pass a Chatbot of your own."
+        )
+    warn_once(f"workbench:mock:{base_url}", found)
     return Chatbot.mock(**options)
