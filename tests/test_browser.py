@@ -12,6 +12,7 @@ not reachable here). Without it the test is skipped, except under CI, where it m
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -54,6 +55,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     """A Jupyter server on 127.0.0.1 (JupyterLab and Notebook 7) serving output-less copies
     of the notebooks; always stopped. Yields: page path -> URL with the token."""
     folder = tmp_path_factory.mktemp("lab")
+    live = nbformat.v4.new_notebook()
+    live.cells = [nbformat.v4.new_code_cell(LIVE_CELL)]
+    live.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(live, folder / "live.ipynb")
     for name in ["01_quickstart.ipynb", "02_prompt_tuning.ipynb"]:
         notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
         for cell in notebook.cells:
@@ -110,7 +115,8 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
-def run_all(page: Page, url: str) -> None:
+def start_run_all(page: Page, url: str) -> None:
+    """Open ``url`` and Run All Cells, once the first cell shows that it ran or is running."""
     page.goto(url)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     # "Run All Cells" can come before the kernel is connected, and then nothing runs: try again
@@ -125,9 +131,13 @@ def run_all(page: Page, url: str) -> None:
                         document.querySelector('.jp-CodeCell .jp-InputPrompt').textContent)""",
                 timeout=15_000,
             )
-            break
+            return
         except Exception:  # playwright's TimeoutError: not started yet
             continue
+
+
+def run_all(page: Page, url: str) -> None:
+    start_run_all(page, url)
     # Done when every code cell has an execution count and the kernel is idle again.
     try:
         page.wait_for_function(
@@ -215,4 +225,32 @@ def test_the_chat_widget_renders_and_answers(
     expect(widget.first.get_by_text("tokens in")).to_be_visible()  # the status line
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"chat_widget-{frontend}.png"))
+    page.close()
+
+
+LIVE_CELL = """from chatnb import Chatbot
+from chatnb.mock import MarkdownSample
+
+bot = Chatbot.mock(MarkdownSample(1_600, seed=3), model="gpt-4o", itl_ms=25)
+bot.ask("How should I stream an answer into a notebook?")"""
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_an_answer_streams_with_a_progress_line_that_becomes_the_usage_line(
+    server: Callable[[str], str], browser: Any, frontend: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    start_run_all(page, server(FRONTENDS[frontend].format(name="live.ipynb")))
+    progress = page.locator(".jp-RenderedMarkdown em", has_text=re.compile(r"tokens/s"))
+    expect(progress).to_be_visible(timeout=30_000)  # the line under the answer, while it streams
+    well_under_way = re.compile(r"^[1-9]\d\d tokens")  # a picture of an answer half-written
+    expect(page.locator(".jp-RenderedMarkdown em", has_text=well_under_way)).to_be_visible(
+        timeout=30_000
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"streaming-{frontend}.png"))
+    usage = page.locator(".jp-OutputArea-output", has_text=re.compile(r"^\(\d+ \+ [\d,]+ tokens"))
+    expect(usage).to_be_visible(timeout=60_000)  # the answer ended: the usage line replaces it
+    assert progress.count() == 0
+    assert page.locator(".jp-RenderedMarkdown h1", has_text="A sample answer").count() == 1
     page.close()

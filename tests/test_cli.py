@@ -1,0 +1,42 @@
+"""The chatnb command, run as a user runs it: the demo shows an answer, --version answers, and
+serve says at once, before announcing anything, that a port is taken."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+
+import chatnb
+
+
+def chatnb_command(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chatnb", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_the_demo_streams_an_answer_into_the_terminal() -> None:
+    shown = chatnb_command("demo", "--itl-ms", "0", "--length", "400", "--thinking")
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert out.index("Thinking: ") < out.index("(thought for ") < out.index("# A sample answer")
+    assert re.search(r"\n\(\d+ \+ \d+ tokens \(\d+ reasoning\), [\d.]+ s", out)
+
+
+def test_version() -> None:
+    shown = chatnb_command("--version")
+    assert shown.returncode == 0 and shown.stdout.strip() == f"chatnb {chatnb.__version__}"
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line_and_fails() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        shown = chatnb_command("serve", "--port", str(port), timeout=30)
+    assert shown.returncode == 1 and shown.stdout == ""
+    assert shown.stderr == (
+        f"chatnb serve: port {port} on 127.0.0.1 is already in use; choose another with --port.\n"
+    )
