@@ -74,7 +74,7 @@ class Chatbot:
     ) -> None:
         overrides = Overrides(context_window, max_output_tokens, encoding, price)
         self.profile = ModelProfile.resolve(model, overrides)
-        self.history = History(system=system, model=model, max_turns=max_turns, encoding=encoding)
+        self.history = History(system, model, max_turns, encoding=self.profile.encoding)
         self.usage = ChatUsage()
         self.sampling = checked_options(sampling)
         self.display, self.safe, self.output = display, safe, output
@@ -118,10 +118,9 @@ class Chatbot:
     def model(self, model: str) -> None:
         """Switch models, keeping the conversation (re-counted with the new tokenizer)."""
         if model != self.model:
-            old = self.history
+            old, self.profile = self.history, self.profile.switched(model)
             self.history = History(old.system, model, old.max_turns, encoding=self.profile.encoding)
             self.history.extend(old)
-            self.profile = self.profile.switched(model)
 
     @property
     def limits(self) -> ModelLimits:

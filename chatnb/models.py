@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .pricing import Price, price_for
-from .tokens import ModelLimits, model_limits
+from .tokens import DEFAULT_ENCODING, ModelLimits, known_encoding_name, model_limits
 
 __all__ = ["ModelProfile", "Overrides"]
 
@@ -42,7 +42,12 @@ class ModelProfile:
         limits = model_limits(
             name, context_window=given.context_window, max_output_tokens=given.max_output_tokens
         )
-        return cls(name, limits, given.encoding, given.price or price_for(name), given)
+        encoding = given.encoding
+        if encoding is None and limits.known and known_encoding_name(name) is None:
+            # The caller described a model chatnb does not know: counting it with the default
+            # encoding is the plan, not a guess worth a warning (encoding= names another).
+            encoding = DEFAULT_ENCODING
+        return cls(name, limits, encoding, given.price or price_for(name), given)
 
     def switched(self, name: str) -> ModelProfile:
         """The profile of another model, with the same overrides."""

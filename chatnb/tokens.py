@@ -38,6 +38,7 @@ __all__ = [
     "encoding_for",
     "encoding_name_for",
     "get_tokenizer",
+    "known_encoding_name",
     "known_limits",
     "message_tokens",
     "model_limits",
@@ -149,7 +150,8 @@ def get_tokenizer(encoding_name: str) -> Tokenizer:
     return ApproximateTokenizer(f"approximate:{encoding_name}")
 
 
-def _known_encoding_name(model: str) -> str | None:
+def known_encoding_name(model: str) -> str | None:
+    """tiktoken's encoding name for ``model``, or ``None`` when tiktoken does not know it."""
     from tiktoken.model import encoding_name_for_model
 
     try:
@@ -160,7 +162,7 @@ def _known_encoding_name(model: str) -> str | None:
 
 def encoding_name_for(model: str) -> str:
     """tiktoken's encoding name for ``model``; ``o200k_base`` (one warning) if unknown."""
-    name = _known_encoding_name(model)
+    name = known_encoding_name(model)
     if name is None:
         warn_once(
             f"encoding:{model}",
@@ -205,7 +207,7 @@ def rules_for(model: str) -> CountingRules:
     base = _base_model_name(model)
     if base == "gpt-3.5-turbo-0301":
         return CountingRules(tokens_per_message=4, tokens_per_name=-1, func_init=10)
-    if _known_encoding_name(model) == "cl100k_base":  # gpt-3.5-turbo and gpt-4
+    if known_encoding_name(model) == "cl100k_base":  # gpt-3.5-turbo and gpt-4
         return CountingRules(func_init=10)
     return CountingRules()
 

@@ -147,3 +147,27 @@ def test_a_saved_conversation_loads_and_reads_without_a_key(
     assert "**user**\n\nhi" in loaded.to_markdown() and loaded.base_url == "http://127.0.0.1:9/v1/"
     with pytest.raises(ChatnbError, match="No API key"):
         loaded.ask("more")
+
+
+def test_a_model_described_by_its_limits_is_counted_without_a_warning() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither the window nor the tokenizer is a guess
+        bot = Chatbot(
+            "my-described-llm",
+            base_url="http://127.0.0.1:9/v1",
+            api_key=SECRET,
+            context_window=4096,
+            max_output_tokens=512,
+        )
+        bot.history.append({"role": "user", "content": "hello"})
+    assert bot.profile.encoding == "o200k_base" and bot.history.tokenizer.name == "o200k_base"
+    named = Chatbot(
+        "my-other-llm",
+        api_key=SECRET,
+        encoding="cl100k_base",
+        context_window=9,
+        max_output_tokens=1,
+    )
+    assert named.history.tokenizer.name == "cl100k_base"
