@@ -15,6 +15,7 @@ import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cache import Cache
 from .clients import Clients
 from .display import DisplaySink, answer_views
 from .errors import ChatnbError
@@ -46,7 +47,8 @@ class Chatbot:
     retries). Otherwise both come from ``base_url`` / ``api_key`` or ``OPENAI_BASE_URL`` /
     ``OPENAI_API_KEY``, as the openai library reads them. ``display`` may be ``False`` or a
     sink of :mod:`chatnb.display`; ``output`` an ``ipywidgets.Output``; ``show_reasoning``
-    shows a thinking model's reasoning above the answer. ``context_window``,
+    shows a thinking model's reasoning above the answer; ``cache`` records answers in a SQLite
+    file and replays them (:mod:`chatnb.cache`; default: ``CHATNB_CACHE``). ``context_window``,
     ``max_output_tokens``, ``encoding`` and ``price`` describe a model chatnb does not know,
     or override what it knows. ``sampling`` options (``temperature``, ``reasoning_effort``,
     ...) go into every request, checked against the Chat Completions fields.
@@ -68,6 +70,7 @@ class Chatbot:
         safe: bool = True,
         output: Any = None,
         show_reasoning: bool = True,
+        cache: str | Path | Cache | bool | None = None,
         price: Price | None = None,
         encoding: str | None = None,
         **sampling: Any,
@@ -79,10 +82,9 @@ class Chatbot:
         self.sampling = checked_options(sampling)
         self.display, self.safe, self.output = display, safe, output
         self.show_reasoning = show_reasoning
-        if client is None and async_client is None:
-            self.clients = Clients.from_settings(base_url, api_key)
-        else:
-            self.clients = Clients(client, async_client)
+        self.clients = Clients.create(
+            client, async_client, base_url=base_url, api_key=api_key, cache=cache
+        )
 
     @classmethod
     def mock(
@@ -230,6 +232,7 @@ class Chatbot:
             "safe": self.safe,
             "output": self.output,
             "show_reasoning": self.show_reasoning,
+            "cache": False,  # the clients are shared, and with them their cache
             **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
             **self.sampling,
         }

@@ -17,8 +17,10 @@ import os
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .cache import Cache
 from .errors import ChatnbError
 from .http import library
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     import openai
 
 __all__ = ["DEFAULT_BASE_URL", "ClientSpec", "Clients", "Transports"]
+
+_Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
 
 #: Where the openai client sends requests when no base URL is set.
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -154,12 +158,38 @@ class Clients:
         *,
         missing: ChatnbError | None = None,
         base_url: str | None = None,
+        cache: Cache | None = None,
     ) -> None:
         if sync is None and asynchronous is None and missing is None:
             raise ValueError("Clients needs at least one client")
         self._sync = sync
         self._async = asynchronous
         self._missing, self._base_url = missing, base_url
+        #: Answers recorded and replayed through both clients (see :mod:`chatnb.cache`).
+        self.cache = cache
+        self._cached: dict[str, Any] = {}
+
+    @classmethod
+    def create(
+        cls,
+        sync: openai.OpenAI | None = None,
+        asynchronous: openai.AsyncOpenAI | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        cache: str | Path | Cache | bool | None = None,
+    ) -> Clients:
+        """The clients given, or built from the settings; with the cache given (a path or a
+        :class:`~chatnb.cache.Cache`), the one ``CHATNB_CACHE`` names, or none (``False``)."""
+        if sync is None and asynchronous is None:
+            clients = cls.from_settings(base_url, api_key)
+        else:
+            clients = cls(sync, asynchronous)
+        if cache is None:
+            clients.cache = Cache.from_env()
+        elif cache is not False:
+            clients.cache = cache if isinstance(cache, Cache) else Cache(Path(str(cache)))
+        return clients
 
     @classmethod
     def from_settings(cls, base_url: str | None = None, api_key: str | None = None) -> Clients:
@@ -188,7 +218,7 @@ class Clients:
         if self._sync is None:
             assert self._async is not None
             self._sync = ClientSpec.of(self._async).sync()
-        return self._sync
+        return self._through_cache("sync", self._sync)
 
     @property
     def asynchronous(self) -> openai.AsyncOpenAI:
@@ -197,7 +227,15 @@ class Clients:
         if self._async is None:
             assert self._sync is not None
             self._async = ClientSpec.of(self._sync).asynchronous()
-        return self._async
+        return self._through_cache("async", self._async)
+
+    def _through_cache(self, name: str, client: _Client) -> _Client:
+        if self.cache is None:
+            return client
+        if name not in self._cached:
+            self._cached[name] = self.cache.wrap(client)
+        wrapped: _Client = self._cached[name]
+        return wrapped
 
     @property
     def _any(self) -> openai.OpenAI | openai.AsyncOpenAI | None:

@@ -16,6 +16,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ChatnbError,
     ConnectionDroppedError,
     ContextLengthError,
     NotFoundError,
@@ -73,6 +74,8 @@ def explain(error: BaseException, partial: str, where: Where) -> BaseException:
             f"The server at {where.base_url} did not answer in time (after the client's "
             f"retries). Try again, or pass a client with a longer timeout." + kept
         )
+    if isinstance(error, openai.APIConnectionError) and isinstance(error.__cause__, ChatnbError):
+        return error.__cause__  # raised by a transport of chatnb's own: it says it best
     if isinstance(error, openai.APIConnectionError):
         cause = redact(str(error.__cause__ or error), key)
         return APIConnectionError(

@@ -28,7 +28,7 @@ class RecordingServer:
     model's server sends it while it generates.
     """
 
-    body: bytes
+    body: bytes | list[bytes]  # a list: one after the other, request by request
     content_type: str = "text/event-stream"
     frame_delay_s: float = 0.0
     requests: list[Seen] = field(default_factory=list)
@@ -39,6 +39,8 @@ class RecordingServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
+                bodies = owner.body if isinstance(owner.body, list) else [owner.body]
+                body = bodies[len(owner.requests) % len(bodies)]
                 owner.requests.append(
                     Seen(
                         "POST",
@@ -50,12 +52,12 @@ class RecordingServer:
                 self.send_response(200)
                 self.send_header("content-type", owner.content_type)
                 if not owner.frame_delay_s:
-                    self.send_header("content-length", str(len(owner.body)))
+                    self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 if not owner.frame_delay_s:
-                    self.wfile.write(owner.body)
+                    self.wfile.write(body)
                     return
-                for frame in owner.body.split(b"\n\n"):
+                for frame in body.split(b"\n\n"):
                     self.wfile.write(frame + b"\n\n")
                     self.wfile.flush()
                     time.sleep(owner.frame_delay_s)

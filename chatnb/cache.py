@@ -1,0 +1,387 @@
+"""Record and replay: answers kept in a SQLite file, so a notebook re-runs for free and alike.
+
+The cache is a transport of the HTTP library the openai client sends through, wrapped around
+the client's own transport: auth, retries and every caller of the client are covered, and the
+answers are the bytes the server sent, replayed with the same chunking (and, if asked, the same
+timing), so a replayed stream goes through exactly the code a live one does.
+
+A request is known by its method, path and JSON body (sorted), never by its headers (where the
+key travels) nor by query parameters that look like credentials; the same request asked again
+on purpose (``regenerate``, repeats) is the next *sample* of it, so samples are recorded and
+replayed in order instead of collapsing into one. Only complete answers are kept: an HTTP
+error or a stream that broke is never recorded. Each recording is written in one transaction
+once its stream has ended, so a kernel killed mid-stream leaves nothing half-written.
+
+Modes: ``auto`` replays what is there and records what is not; ``record`` always asks and
+overwrites; ``replay`` never asks (a miss is an error that names the request: for CI);
+``off`` passes everything through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlencode
+
+from .errors import ChatnbError, shorten
+
+if TYPE_CHECKING:
+    import httpx2
+    import openai
+else:
+    from .http import library
+
+    httpx2 = library()
+
+__all__ = ["CACHE_ENV", "MODE_ENV", "Cache", "CacheMissError", "Mode", "client"]
+
+Mode = Literal["auto", "record", "replay", "off"]
+#: A notebook-wide cache file for every Chatbot that is not given one.
+CACHE_ENV = "CHATNB_CACHE"
+#: The mode of caches whose mode was not given (``replay`` in CI).
+MODE_ENV = "CHATNB_CACHE_MODE"
+FORMAT = "chatnb.cache/1"
+_SECRET_PARAMETERS = ("key", "token", "secret", "signature", "sig", "password")
+
+_Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
+
+
+class CacheMissError(ChatnbError):
+    """``replay`` mode met a request that was never recorded."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """An answer as the server sent it: the body, and where each piece ended and when."""
+
+    status: int
+    content_type: str
+    body: bytes
+    cuts: list[tuple[int, float]]
+
+    def pieces(self) -> Iterator[tuple[bytes, float]]:
+        start = 0
+        for end, delay in self.cuts:
+            yield self.body[start:end], delay
+            start = end
+
+
+def _normalized(request: httpx2.Request) -> str:
+    """The request as the cache knows it: no headers, no credentials, JSON sorted."""
+    raw = request.content
+    try:
+        body: Any = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    query = [
+        (name, value)
+        for name, value in request.url.params.multi_items()
+        if not any(secret in name.lower() for secret in _SECRET_PARAMETERS)
+    ]
+    shape = {"method": request.method, "path": request.url.path, "query": urlencode(sorted(query))}
+    return json.dumps({**shape, "body": body}, sort_keys=True, separators=(",", ":"))
+
+
+def _complete(status: int, content_type: str, body: bytes) -> bool:
+    """Worth keeping: a 200 whose stream ended as streams end (or a whole JSON answer)."""
+    if status != 200:
+        return False
+    if "text/event-stream" in content_type:
+        return body.rstrip().endswith(b"data: [DONE]")
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
+
+
+class Store:
+    """The SQLite file: WAL, a busy timeout, a versioned schema; a foreign file is refused."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            self._check_or_create()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise ChatnbError(
+                f"{self.path} is not a chatnb cache, or it is damaged ({error}); it was left "
+                "as it is. Give the cache another file."
+            ) from None
+
+    def _check_or_create(self) -> None:
+        # Read before writing anything: a foreign file must stay byte for byte as it was.
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        if tables and "chatnb_meta" not in tables:
+            raise sqlite3.DatabaseError("it holds other tables")
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        self._db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+        with self._db:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS chatnb_meta (name TEXT PRIMARY KEY, value TEXT)"
+            )
+            self._db.execute("INSERT OR IGNORE INTO chatnb_meta VALUES ('format', ?)", (FORMAT,))
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS recordings (key TEXT NOT NULL, sample INTEGER "
+                "NOT NULL, request TEXT NOT NULL, status INTEGER NOT NULL, content_type TEXT "
+                "NOT NULL, body BLOB NOT NULL, cuts TEXT NOT NULL, recorded_at REAL NOT NULL, "
+                "PRIMARY KEY (key, sample))"
+            )
+        (found,) = self._db.execute(
+            "SELECT value FROM chatnb_meta WHERE name = 'format'"
+        ).fetchone()
+        if found != FORMAT:
+            raise sqlite3.DatabaseError(f"its format is {found!r}, not {FORMAT!r}")
+
+    def get(self, key: str, sample: int) -> Recording | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT status, content_type, body, cuts FROM recordings "
+                "WHERE key = ? AND sample = ?",
+                (key, sample),
+            ).fetchone()
+        if row is None:
+            return None
+        status, content_type, body, cuts = row
+        return Recording(status, content_type, body, [tuple(c) for c in json.loads(cuts)])
+
+    def put(self, key: str, sample: int, request: str, recording: Recording) -> None:
+        with self._lock, self._db:  # one transaction: all of the recording, or none of it
+            self._db.execute(
+                "INSERT OR REPLACE INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    sample,
+                    request,
+                    recording.status,
+                    recording.content_type,
+                    recording.body,
+                    json.dumps(recording.cuts),
+                    time.time(),
+                ),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM recordings").fetchone()
+        return int(count)
+
+
+class Cache:
+    """Where answers are kept, how they are used (``mode``) and replayed (``timing``).
+
+    One Cache counts the samples of each request, so the clients that share it (a Chatbot's
+    sync and async client, its copies in ``compare``) replay a conversation in its order.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        mode: Mode | None = None,
+        *,
+        timing: Literal["fast", "recorded"] = "fast",
+    ) -> None:
+        chosen = mode or os.environ.get(MODE_ENV) or "auto"
+        if chosen not in ("auto", "record", "replay", "off"):
+            raise ValueError(f"cache mode {chosen!r}: choose auto, record, replay or off")
+        self.mode: Mode = chosen  # type: ignore[assignment]
+        self.timing = timing
+        self.store = Store(path)
+        self._samples: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls) -> Cache | None:
+        """The notebook-wide cache named by ``CHATNB_CACHE``, if any."""
+        path = os.environ.get(CACHE_ENV)
+        return cls(path) if path else None
+
+    def lookup(self, request: httpx2.Request) -> tuple[str, int, str, Recording | None]:
+        """The request's key, which sample of it this is, its normalized form, and the
+        recording to replay (``None``: ask the server)."""
+        normalized = _normalized(request)
+        key = hashlib.sha256(normalized.encode()).hexdigest()
+        with self._lock:
+            sample = self._samples[key]
+            self._samples[key] += 1
+        if self.mode in ("record", "off"):
+            return key, sample, normalized, None
+        found = self.store.get(key, sample)
+        if found is None and self.mode == "replay":
+            raise CacheMissError(
+                f"Nothing was recorded for this request (sample {sample + 1} of it) in "
+                f"{self.store.path}, and the cache only replays: {shorten(normalized, 200)}. "
+                "Record it first (CHATNB_CACHE_MODE=auto, with a key)."
+            )
+        return key, sample, normalized, found
+
+    def wrap(self, client: _Client) -> _Client:
+        """A copy of an openai client whose transport goes through this cache."""
+        http = client._client
+        if isinstance(http, httpx2.AsyncClient):
+            inner: Any = http._transport
+            wrapped: Any = httpx2.AsyncClient(transport=AsyncCachingTransport(inner, self))
+        else:
+            wrapped = httpx2.Client(transport=CachingTransport(http._transport, self))
+        return client.copy(http_client=wrapped)
+
+    def __repr__(self) -> str:
+        return f"Cache({str(self.store.path)!r}, mode={self.mode!r})"
+
+
+def client(openai_client: _Client, path: str | Path, mode: Mode | None = None) -> _Client:
+    """Any openai client (sync or async, OpenAI, Azure, the mock), recording and replaying its
+    answers in ``path``."""
+    return Cache(path, mode).wrap(openai_client)
+
+
+def _replayed(request: httpx2.Request, recording: Recording, stream: Any) -> httpx2.Response:
+    headers = {"content-type": recording.content_type, "x-chatnb-cache": "hit"}
+    return httpx2.Response(recording.status, headers=headers, stream=stream, request=request)
+
+
+class _Recorder:
+    """Passes a live stream on, piece by piece, and keeps it once it has ended well."""
+
+    def __init__(self, cache: Cache, key: str, sample: int, request: str, response: Any) -> None:
+        self.cache, self.key, self.sample, self.request = cache, key, sample, request
+        self.status = response.status_code
+        self.content_type = response.headers.get("content-type", "")
+        self.pieces: list[bytes] = []
+        self.cuts: list[tuple[int, float]] = []
+        self._size, self._last = 0, time.monotonic()
+        self.done = False
+
+    def keep(self, piece: bytes) -> None:
+        now = time.monotonic()
+        self.pieces.append(piece)
+        self._size += len(piece)
+        self.cuts.append((self._size, now - self._last))
+        self._last = now
+
+    def ended(self) -> None:
+        """The stream ended, or was closed (clients close it once they have read [DONE])."""
+        if self.done:
+            return
+        self.done = True
+        body = b"".join(self.pieces)
+        if self.cache.mode != "off" and _complete(self.status, self.content_type, body):
+            recording = Recording(self.status, self.content_type, body, self.cuts)
+            self.cache.store.put(self.key, self.sample, self.request, recording)
+
+
+class _RecordingStream(httpx2.SyncByteStream):
+    def __init__(self, inner: Any, recorder: _Recorder) -> None:
+        self.inner, self.recorder = inner, recorder
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self.inner:
+            self.recorder.keep(piece)
+            yield piece
+        self.recorder.ended()
+
+    def close(self) -> None:
+        self.recorder.ended()
+        self.inner.close()
+
+
+class _AsyncRecordingStream(httpx2.AsyncByteStream):
+    def __init__(self, inner: Any, recorder: _Recorder) -> None:
+        self.inner, self.recorder = inner, recorder
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self.inner:
+            self.recorder.keep(piece)
+            yield piece
+        self.recorder.ended()
+
+    async def aclose(self) -> None:
+        self.recorder.ended()
+        await self.inner.aclose()
+
+
+class _ReplayStream(httpx2.SyncByteStream):
+    def __init__(self, recording: Recording, timed: bool) -> None:
+        self.recording, self.timed = recording, timed
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece, delay in self.recording.pieces():
+            if self.timed and delay:
+                time.sleep(delay)
+            yield piece
+
+
+class _AsyncReplayStream(httpx2.AsyncByteStream):
+    def __init__(self, recording: Recording, timed: bool) -> None:
+        self.recording, self.timed = recording, timed
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        import asyncio
+
+        for piece, delay in self.recording.pieces():
+            if self.timed and delay:
+                await asyncio.sleep(delay)
+            yield piece
+
+
+class CachingTransport(httpx2.BaseTransport):
+    """A transport that answers from the cache, or asks ``inner`` and records the answer."""
+
+    def __init__(self, inner: httpx2.BaseTransport, cache: Cache) -> None:
+        self.inner, self.cache = inner, cache
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.read()
+        key, sample, normalized, found = self.cache.lookup(request)
+        if found is not None:
+            stream = _ReplayStream(found, self.cache.timing == "recorded")
+            return _replayed(request, found, stream)
+        response = self.inner.handle_request(request)
+        recorder = _Recorder(self.cache, key, sample, normalized, response)
+        return httpx2.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_RecordingStream(response.stream, recorder),
+            request=request,
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class AsyncCachingTransport(httpx2.AsyncBaseTransport):
+    """:class:`CachingTransport` for async clients."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport, cache: Cache) -> None:
+        self.inner, self.cache = inner, cache
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        await request.aread()
+        key, sample, normalized, found = self.cache.lookup(request)
+        if found is not None:
+            stream = _AsyncReplayStream(found, self.cache.timing == "recorded")
+            return _replayed(request, found, stream)
+        response = await self.inner.handle_async_request(request)
+        recorder = _Recorder(self.cache, key, sample, normalized, response)
+        return httpx2.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_AsyncRecordingStream(response.stream, recorder),
+            request=request,
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,152 @@
+"""Record and replay, against a real server on 127.0.0.1 that counts its requests: a re-run
+asks nothing, samples replay in order, replay mode needs no server, nothing secret is stored,
+and neither concurrency nor a SIGKILL corrupts the file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import openai
+import pytest
+
+from chatnb import Chatbot, ChatnbError, mock
+from chatnb.cache import Cache, CacheMissError
+from chatnb.cache import client as cached_client
+
+from .servers import RecordingServer
+
+SECRET = "sk-cache-secret-0123456789abcdef"
+
+
+def _stream(text: str) -> bytes:
+    """The bytes of a streamed answer, as the mock (like the real API) sends them."""
+    create = mock.client(text).chat.completions.with_streaming_response.create
+    with create(model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True) as r:
+        return b"".join(r.iter_bytes())
+
+
+def _bot(server: RecordingServer, cache: str | Path | Cache) -> Chatbot:
+    client = openai.OpenAI(base_url=server.url, api_key=SECRET, max_retries=0)
+    return Chatbot("gpt-4o", client=client, cache=cache, display=False)
+
+
+def test_a_rerun_asks_the_server_nothing_and_samples_replay_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    answers = [_stream("First answer."), _stream("Second answer.")]
+    with RecordingServer(answers) as server:
+
+        def session() -> tuple[str, str]:
+            bot = _bot(server, path)
+            return bot.ask("Question?"), bot.regenerate()  # the same request, twice on purpose
+
+        first, again = session(), session()  # the second, like a notebook re-run in a new kernel
+    assert first == again == ("First answer.", "Second answer.")
+    assert len(server.requests) == 2
+    replaying = _bot(server, Cache(path, "replay"))  # the server is gone now
+    assert replaying.ask("Question?") == "First answer."
+    assert replaying.regenerate() == "Second answer."
+    with pytest.raises(CacheMissError) as missed:
+        replaying.ask("A question never asked")
+    assert "A question never asked" in str(missed.value) and "\n" not in str(missed.value)
+    assert len(replaying.history) == 2  # the miss took its question back
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert SECRET.encode() not in stored and b"Bearer" not in stored
+
+
+def test_errors_and_broken_streams_are_not_recorded(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c.sqlite")
+    bot = Chatbot.mock("A complete answer at last.", cache=cache, display=False, max_retries=0)
+    for failure in ({"error_after": 2}, {"truncate_after": 2}, {"status": 500}):
+        with pytest.raises(ChatnbError):
+            bot.ask("Hello", extra_body={"mock": {"failure": {**failure, "times": 1}}})
+    assert len(cache.store) == 0
+    assert bot.ask("Hello") == "A complete answer at last." and len(cache.store) == 1
+
+
+def test_any_openai_client_records_and_replays(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    messages = [{"role": "user", "content": "Hi"}]
+
+    def stream_text(client: openai.OpenAI) -> str:
+        chunks = client.chat.completions.create(model="gpt-4o", messages=messages, stream=True)  # type: ignore[arg-type]
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    with RecordingServer(_stream("Hello there.")) as server:
+        plain = openai.OpenAI(base_url=server.url, api_key=SECRET, max_retries=0)
+        assert stream_text(cached_client(plain, path)) == "Hello there."
+        assert stream_text(cached_client(plain, path)) == "Hello there."
+    assert len(server.requests) == 1
+    assert asyncio.run(_async_text(path)) == "Hello there."  # the async client replays it too
+
+
+async def _async_text(path: Path) -> str:
+    client = cached_client(openai.AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="x"), path)
+    chunks = await client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True
+    )
+    return "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
+
+
+def test_200_concurrent_recordings_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    bot = Chatbot.mock("echo", cache=path, display=False)
+
+    async def everyone() -> list[str]:
+        twins = [bot.copy() for _ in range(200)]
+        return await asyncio.gather(*(t.aask(f"question {i}") for i, t in enumerate(twins)))
+
+    assert asyncio.run(everyone()) == [f"question {i}" for i in range(200)]
+    assert len(Cache(path).store) == 200
+    replay = Chatbot.mock("never used", cache=Cache(path, "replay"), display=False)
+    assert replay.ask("question 123") == "question 123"
+
+
+KILLED = """
+from chatnb import Chatbot
+from chatnb.mock import MarkdownSample
+bot = Chatbot.mock("Done.", cache={path!r}, display=False)
+bot.ask("A short one")
+print("recorded", flush=True)
+slow = Chatbot.mock(MarkdownSample(20_000), itl_ms=5, cache={path!r}, display=False)
+slow.ask("A long one")
+"""
+
+
+def test_a_kernel_killed_mid_recording_leaves_a_file_that_opens_and_no_half_answer(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "c.sqlite"
+    script = textwrap.dedent(KILLED.format(path=str(path)))
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline() == "recorded\n"
+    time.sleep(0.5)  # the long answer is streaming and being recorded
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    cache = Cache(path, "replay")
+    assert len(cache.store) == 1
+    bot = Chatbot.mock("unused", cache=cache, display=False)
+    assert bot.ask("A short one") == "Done."
+    with pytest.raises(CacheMissError):
+        bot.ask("A long one")
+
+
+def test_a_foreign_or_damaged_file_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    import sqlite3
+
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database at all, but long enough to look like a header " * 4)
+    for path in (foreign, text):
+        before = path.read_bytes()
+        with pytest.raises(ChatnbError, match="not a chatnb cache"):
+            Cache(path)
+        assert path.read_bytes() == before
