@@ -70,6 +70,8 @@ _EXPORTS = {
     "Answer": "exchange",
     "Chatbot": "chatbot",
     "ChatUsage": "usage",
+    # record, replay, remember
+    "runs": "runlog",
     # the workbench
     "ChatWidget": "workbench.widget",
     "compare": "workbench.compare",
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
     )
     from .exchange import Answer
     from .history import Dropped, History
+    from .runlog import runs
     from .schema import (
         ChatCompletionChunk,
         ChatCompletionRequest,

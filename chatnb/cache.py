@@ -22,17 +22,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from .errors import ChatnbError, shorten
+from .store import Recording, Store
 
 if TYPE_CHECKING:
     import httpx2
@@ -42,14 +41,13 @@ else:
 
     httpx2 = library()
 
-__all__ = ["CACHE_ENV", "MODE_ENV", "Cache", "CacheMissError", "Mode", "client"]
+__all__ = ["CACHE_ENV", "MODE_ENV", "OUTCOME_HEADER", "Cache", "CacheMissError", "Mode", "client"]
 
 Mode = Literal["auto", "record", "replay", "off"]
 #: A notebook-wide cache file for every Chatbot that is not given one.
 CACHE_ENV = "CHATNB_CACHE"
 #: The mode of caches whose mode was not given (``replay`` in CI).
 MODE_ENV = "CHATNB_CACHE_MODE"
-FORMAT = "chatnb.cache/1"
 _SECRET_PARAMETERS = ("key", "token", "secret", "signature", "sig", "password")
 
 _Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
@@ -57,22 +55,6 @@ _Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
 
 class CacheMissError(ChatnbError):
     """``replay`` mode met a request that was never recorded."""
-
-
-@dataclass(frozen=True)
-class Recording:
-    """An answer as the server sent it: the body, and where each piece ended and when."""
-
-    status: int
-    content_type: str
-    body: bytes
-    cuts: list[tuple[int, float]]
-
-    def pieces(self) -> Iterator[tuple[bytes, float]]:
-        start = 0
-        for end, delay in self.cuts:
-            yield self.body[start:end], delay
-            start = end
 
 
 def _normalized(request: httpx2.Request) -> str:
@@ -102,80 +84,6 @@ def _complete(status: int, content_type: str, body: bytes) -> bool:
     except ValueError:
         return False
     return True
-
-
-class Store:
-    """The SQLite file: WAL, a busy timeout, a versioned schema; a foreign file is refused."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        try:
-            self._check_or_create()
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise ChatnbError(
-                f"{self.path} is not a chatnb cache, or it is damaged ({error}); it was left "
-                "as it is. Give the cache another file."
-            ) from None
-
-    def _check_or_create(self) -> None:
-        # Read before writing anything: a foreign file must stay byte for byte as it was.
-        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
-        if tables and "chatnb_meta" not in tables:
-            raise sqlite3.DatabaseError("it holds other tables")
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        self._db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
-        with self._db:
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS chatnb_meta (name TEXT PRIMARY KEY, value TEXT)"
-            )
-            self._db.execute("INSERT OR IGNORE INTO chatnb_meta VALUES ('format', ?)", (FORMAT,))
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS recordings (key TEXT NOT NULL, sample INTEGER "
-                "NOT NULL, request TEXT NOT NULL, status INTEGER NOT NULL, content_type TEXT "
-                "NOT NULL, body BLOB NOT NULL, cuts TEXT NOT NULL, recorded_at REAL NOT NULL, "
-                "PRIMARY KEY (key, sample))"
-            )
-        (found,) = self._db.execute(
-            "SELECT value FROM chatnb_meta WHERE name = 'format'"
-        ).fetchone()
-        if found != FORMAT:
-            raise sqlite3.DatabaseError(f"its format is {found!r}, not {FORMAT!r}")
-
-    def get(self, key: str, sample: int) -> Recording | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT status, content_type, body, cuts FROM recordings "
-                "WHERE key = ? AND sample = ?",
-                (key, sample),
-            ).fetchone()
-        if row is None:
-            return None
-        status, content_type, body, cuts = row
-        return Recording(status, content_type, body, [tuple(c) for c in json.loads(cuts)])
-
-    def put(self, key: str, sample: int, request: str, recording: Recording) -> None:
-        with self._lock, self._db:  # one transaction: all of the recording, or none of it
-            self._db.execute(
-                "INSERT OR REPLACE INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key,
-                    sample,
-                    request,
-                    recording.status,
-                    recording.content_type,
-                    recording.body,
-                    json.dumps(recording.cuts),
-                    time.time(),
-                ),
-            )
-
-    def __len__(self) -> int:
-        with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM recordings").fetchone()
-        return int(count)
 
 
 class Cache:
@@ -246,8 +154,19 @@ def client(openai_client: _Client, path: str | Path, mode: Mode | None = None) -
     return Cache(path, mode).wrap(openai_client)
 
 
+#: The response header that tells what the cache did: ``hit``, ``miss`` (asked, and recorded if
+#: complete) or ``off``. The run log keeps it.
+OUTCOME_HEADER = "x-chatnb-cache"
+
+
+def _marked(headers: httpx2.Headers, mode: Mode) -> httpx2.Headers:
+    marked = httpx2.Headers(headers)
+    marked[OUTCOME_HEADER] = "off" if mode == "off" else "miss"
+    return marked
+
+
 def _replayed(request: httpx2.Request, recording: Recording, stream: Any) -> httpx2.Response:
-    headers = {"content-type": recording.content_type, "x-chatnb-cache": "hit"}
+    headers = {"content-type": recording.content_type, OUTCOME_HEADER: "hit"}
     return httpx2.Response(recording.status, headers=headers, stream=stream, request=request)
 
 
@@ -351,7 +270,7 @@ class CachingTransport(httpx2.BaseTransport):
         recorder = _Recorder(self.cache, key, sample, normalized, response)
         return httpx2.Response(
             response.status_code,
-            headers=response.headers,
+            headers=_marked(response.headers, self.cache.mode),
             stream=_RecordingStream(response.stream, recorder),
             request=request,
             extensions=response.extensions,
@@ -377,7 +296,7 @@ class AsyncCachingTransport(httpx2.AsyncBaseTransport):
         recorder = _Recorder(self.cache, key, sample, normalized, response)
         return httpx2.Response(
             response.status_code,
-            headers=response.headers,
+            headers=_marked(response.headers, self.cache.mode),
             stream=_AsyncRecordingStream(response.stream, recorder),
             request=request,
             extensions=response.extensions,

@@ -15,7 +15,7 @@ import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import Cache
+from .cache import OUTCOME_HEADER, Cache
 from .clients import Clients
 from .display import DisplaySink, answer_views
 from .errors import ChatnbError
@@ -160,6 +160,7 @@ class Chatbot:
         try:
             create = self.client.chat.completions.with_streaming_response.create
             with create(**exchange.request) as response:
+                exchange.cached = response.headers.get(OUTCOME_HEADER)
                 for data in response.iter_bytes():
                     exchange.receive(data)
             exchange.end()
@@ -174,6 +175,7 @@ class Chatbot:
         try:
             create = self.async_client.chat.completions.with_streaming_response.create
             async with create(**exchange.request) as response:
+                exchange.cached = response.headers.get(OUTCOME_HEADER)
                 async for data in response.iter_bytes():
                     exchange.receive(data)
             exchange.end()
@@ -225,14 +227,14 @@ class Chatbot:
         settings: dict[str, Any] = {
             "model": self.model,
             "system": self.history.system,
-            "client": self.clients.sync,
-            "async_client": self.clients.asynchronous,
+            "client": self.clients.unwrapped[0],
+            "async_client": self.clients.unwrapped[1],
             "max_turns": self.history.max_turns,
             "display": self.display,
             "safe": self.safe,
             "output": self.output,
             "show_reasoning": self.show_reasoning,
-            "cache": False,  # the clients are shared, and with them their cache
+            "cache": self.clients.cache or False,  # one cache: its samples and log are shared
             **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
             **self.sampling,
         }

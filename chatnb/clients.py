@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .cache import Cache
 from .errors import ChatnbError
 from .http import library
+from .runlog import RunLog
 
 if TYPE_CHECKING:
     import httpx2
@@ -165,9 +166,19 @@ class Clients:
         self._sync = sync
         self._async = asynchronous
         self._missing, self._base_url = missing, base_url
-        #: Answers recorded and replayed through both clients (see :mod:`chatnb.cache`).
-        self.cache = cache
         self._cached: dict[str, Any] = {}
+        self.cache = cache
+
+    @property
+    def cache(self) -> Cache | None:
+        """Answers recorded and replayed through both clients (see :mod:`chatnb.cache`)."""
+        return self._cache
+
+    @cache.setter
+    def cache(self, cache: Cache | None) -> None:
+        self._cache = cache
+        #: Every exchange, logged in the cache's file (see :mod:`chatnb.runlog`).
+        self.log = RunLog(cache.store) if cache is not None else None
 
     @classmethod
     def create(
@@ -228,6 +239,12 @@ class Clients:
             assert self._sync is not None
             self._async = ClientSpec.of(self._sync).asynchronous()
         return self._through_cache("async", self._async)
+
+    @property
+    def unwrapped(self) -> tuple[openai.OpenAI | None, openai.AsyncOpenAI | None]:
+        """The clients before the cache: what a copy of the Chatbot is built on (with the same
+        :attr:`cache`, so that the copies share its samples and its log)."""
+        return self._sync, self._async
 
     def _through_cache(self, name: str, client: _Client) -> _Client:
         if self.cache is None:

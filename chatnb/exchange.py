@@ -24,6 +24,7 @@ from .explain import Where, explain
 from .history import History
 from .models import ModelProfile
 from .pricing import Price
+from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
 from .usage import ChatUsage, TurnUsage
@@ -34,6 +35,8 @@ __all__ = ["FAILED", "INTERRUPTED", "Answer", "Exchange"]
 INTERRUPTED = "interrupted"
 FAILED = "failed"
 
+# Request fields the Chatbot fills in: not options worth logging.
+_SENT_BY_THE_CHATBOT = frozenset({"model", "messages", "stream", "stream_options"})
 # Events that mean the model has started answering (the time to first token).
 _FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
 
@@ -98,9 +101,12 @@ class Exchange:
     price: Price | None
     decoder: SSEDecoder = field(default_factory=SSEDecoder)
     accumulator: StreamAccumulator = field(default_factory=StreamAccumulator)
+    log: RunLog | None = None
     saw_done: bool = False
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
+    #: What the cache did for this request (``hit``, ``miss``, ``off``), if there is one.
+    cached: str | None = None
 
     @classmethod
     def begin(
@@ -133,6 +139,7 @@ class Exchange:
         exchange = cls(
             history, question, request, history.tokens(tools), views, where, profile.price
         )
+        exchange.log = clients.log
         if dropped:
             exchange.note(f"({dropped}.)")
         return exchange
@@ -203,6 +210,7 @@ class Exchange:
             )
         turn = self._account(result.usage)
         usage.add(turn)
+        self._logged("answered", turn=turn, finish_reason=choice.finish_reason)
         if self.views is not None and self.views.usage_line:
             self.note(turn.line())
         return Answer(
@@ -242,11 +250,50 @@ class Exchange:
             self.history.append(message, note=note, reasoning=reasoning)
         elif self.history.last is self.question:
             self.history.pop()
-        if not interrupted:
-            return explain(error, partial, self.where)
+        explained = None if interrupted else explain(error, partial, self.where)
+        outcome = INTERRUPTED if interrupted else FAILED
+        self._logged(outcome, error=None if explained is None else str(explained))
+        if explained is not None:
+            return explained
         kept = (
             f"the partial answer ({len(partial):,} characters) is kept in bot.history"
             if started
             else "nothing had arrived; the question was taken back"
         )
         return AnswerInterrupted(f"the answer was interrupted: {kept}.", partial=partial)
+
+    def _logged(
+        self,
+        outcome: str,
+        *,
+        turn: TurnUsage | None = None,
+        finish_reason: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Keep the exchange in the run log, if there is one."""
+        if self.log is None:
+            return
+        choice = self.accumulator.choices.get(0)
+        calls = choice.message().tool_calls if choice is not None else None
+        options = {k: v for k, v in self.request.items() if k not in _SENT_BY_THE_CHATBOT}
+        self.log.append(
+            Entry(
+                model=str(self.request["model"]),
+                host=RunLog.host(self.where.base_url),
+                options=options,
+                messages=self.request["messages"],
+                outcome=outcome,
+                answer=self.text,
+                reasoning=self.reasoning,
+                tool_calls=[c.model_dump() for c in calls] if calls else None,
+                finish_reason=finish_reason,
+                prompt_tokens=turn.billed_prompt_tokens if turn else None,
+                completion_tokens=turn.billed_completion_tokens if turn else None,
+                reasoning_tokens=turn.reasoning_tokens if turn else None,
+                cost_usd=turn.cost_usd if turn else None,
+                ttft_s=turn.ttft_s if turn else None,
+                total_s=turn.total_s if turn else time.perf_counter() - self.started_at,
+                cache=self.cached,
+                error=error,
+            )
+        )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from pathlib import Path
 import openai
 import pytest
 
+import chatnb
 from chatnb import Chatbot, ChatnbError, mock
 from chatnb.cache import Cache, CacheMissError
 from chatnb.cache import client as cached_client
@@ -103,7 +105,7 @@ def test_200_concurrent_recordings_lose_nothing(tmp_path: Path) -> None:
         return await asyncio.gather(*(t.aask(f"question {i}") for i, t in enumerate(twins)))
 
     assert asyncio.run(everyone()) == [f"question {i}" for i in range(200)]
-    assert len(Cache(path).store) == 200
+    assert len(Cache(path).store) == 200 and len(chatnb.runs(path)) == 200
     replay = Chatbot.mock("never used", cache=Cache(path, "replay"), display=False)
     assert replay.ask("question 123") == "question 123"
 
@@ -130,7 +132,7 @@ def test_a_kernel_killed_mid_recording_leaves_a_file_that_opens_and_no_half_answ
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     cache = Cache(path, "replay")
-    assert len(cache.store) == 1
+    assert len(cache.store) == 1 and len(chatnb.runs(path)) == 1
     bot = Chatbot.mock("unused", cache=cache, display=False)
     assert bot.ask("A short one") == "Done."
     with pytest.raises(CacheMissError):
@@ -138,8 +140,6 @@ def test_a_kernel_killed_mid_recording_leaves_a_file_that_opens_and_no_half_answ
 
 
 def test_a_foreign_or_damaged_file_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
-    import sqlite3
-
     foreign = tmp_path / "other.sqlite"
     with sqlite3.connect(foreign) as db:
         db.execute("CREATE TABLE invoices (id INTEGER)")
@@ -150,3 +150,34 @@ def test_a_foreign_or_damaged_file_is_refused_and_left_as_it_is(tmp_path: Path) 
         with pytest.raises(ChatnbError, match="not a chatnb cache"):
             Cache(path)
         assert path.read_bytes() == before
+
+
+def test_every_exchange_is_logged_whether_the_cache_answered_or_not(tmp_path: Path) -> None:
+    path = tmp_path / "runs.sqlite"
+    bot = Chatbot.mock("An answer.", model="gpt-4o", cache=path, display=False, temperature=0.3)
+    bot.ask("First question")
+    bot.regenerate()
+    Chatbot.mock("unused", model="gpt-4o", cache=path, display=False, temperature=0.3).ask(
+        "First question"
+    )
+    with pytest.raises(ChatnbError):
+        bot.ask("Break", extra_body={"mock": {"failure": {"error_after": 3}}})
+    logged = chatnb.runs(path)
+    assert [(r["outcome"], r["cache"]) for r in logged] == [
+        ("answered", "miss"),
+        ("answered", "miss"),
+        ("answered", "hit"),
+        ("failed", "miss"),
+    ]
+    first = logged[0]
+    assert first["messages"] == [{"role": "user", "content": "First question"}]
+    assert first["options"] == {"temperature": 0.3} and first["model"] == "gpt-4o"
+    assert first["answer"] == "An answer." and first["prompt_tokens"] and first["cost_usd"]
+    assert first["host"] == "chatnb-mock.invalid" and first["total_s"] > 0
+    assert "error in the middle" in logged[-1]["error"]
+    assert [r["id"] for r in chatnb.runs(path, text="Break")] == [logged[-1]["id"]]
+    assert chatnb.runs(path, model="gpt-4o-mini") == []
+    frame = chatnb.runs(path).to_dataframe()
+    assert list(frame["outcome"]) == ["answered", "answered", "answered", "failed"]
+    with sqlite3.connect(path) as plain:  # any SQLite tool reads it
+        assert plain.execute("SELECT COUNT(*) FROM messages").fetchone() == (3,)

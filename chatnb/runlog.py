@@ -1,0 +1,182 @@
+"""The run log: every exchange a cached Chatbot makes, kept in the cache's SQLite file.
+
+What was asked (the model, the options, the messages), what came back (the answer, the
+reasoning, the tool calls, how it ended), what it cost (tokens, dollars, seconds) and where
+(the server's host, whether the cache answered, the notebook and cell when known). Messages
+are stored once by content hash, since each ask re-sends the conversation so far. It is plain
+SQLite: ``chatnb.runs(path)`` reads it back, and so does any SQLite tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .store import Store
+
+__all__ = ["Entry", "RunLog", "Runs", "runs"]
+
+_RUNS = """CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, model TEXT NOT NULL, host TEXT,
+    options TEXT NOT NULL, messages TEXT NOT NULL, outcome TEXT NOT NULL, answer TEXT,
+    reasoning TEXT, tool_calls TEXT, finish_reason TEXT, prompt_tokens INTEGER,
+    completion_tokens INTEGER, reasoning_tokens INTEGER, cost_usd REAL, ttft_s REAL,
+    total_s REAL, cache TEXT, notebook TEXT, cell TEXT, error TEXT)"""
+_MESSAGES = "CREATE TABLE IF NOT EXISTS messages (hash TEXT PRIMARY KEY, message TEXT NOT NULL)"
+_COLUMNS = (
+    "at", "model", "host", "options", "messages", "outcome", "answer", "reasoning",
+    "tool_calls", "finish_reason", "prompt_tokens", "completion_tokens", "reasoning_tokens",
+    "cost_usd", "ttft_s", "total_s", "cache", "notebook", "cell", "error",
+)  # fmt: skip
+_INSERT = f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One exchange, as the log keeps it (``messages`` are the messages themselves)."""
+
+    model: str
+    host: str | None
+    options: Mapping[str, Any]
+    messages: list[dict[str, Any]]
+    outcome: str  # "answered", "failed" or "interrupted"
+    answer: str = ""
+    reasoning: str = ""
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+    ttft_s: float | None = None
+    total_s: float | None = None
+    cache: str | None = None
+    error: str | None = None
+
+
+def _where_in_a_notebook() -> tuple[str | None, str | None]:
+    """The notebook's path and the running cell's id, when a Jupyter frontend said them."""
+    notebook = os.environ.get("JPY_SESSION_NAME")
+    cell = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        header = getattr(shell, "parent_header", None) or {}
+        cell = header.get("metadata", {}).get("cellId")
+    except ImportError:
+        pass
+    return notebook, cell
+
+
+class RunLog:
+    """Appends exchanges to the ``runs`` table of a cache's file."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        with store.lock, store.db:
+            store.db.execute(_MESSAGES)
+            store.db.execute(_RUNS)
+
+    def append(self, entry: Entry) -> None:
+        hashes, new = [], []
+        for message in entry.messages:
+            text = json.dumps(message, sort_keys=True, ensure_ascii=False)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            hashes.append(digest)
+            new.append((digest, text))
+        notebook, cell = _where_in_a_notebook()
+        row = (
+            time.time(),
+            entry.model,
+            entry.host,
+            json.dumps(entry.options, sort_keys=True, default=str),
+            json.dumps(hashes),
+            entry.outcome,
+            entry.answer,
+            entry.reasoning,
+            json.dumps(entry.tool_calls) if entry.tool_calls else None,
+            entry.finish_reason,
+            entry.prompt_tokens,
+            entry.completion_tokens,
+            entry.reasoning_tokens,
+            entry.cost_usd,
+            entry.ttft_s,
+            entry.total_s,
+            entry.cache,
+            notebook,
+            cell,
+            entry.error,
+        )
+        with self.store.lock, self.store.db:  # one transaction: the run and its messages
+            self.store.db.executemany("INSERT OR IGNORE INTO messages VALUES (?, ?)", new)
+            self.store.db.execute(_INSERT, row)
+
+    @staticmethod
+    def host(base_url: str) -> str | None:
+        return urlsplit(base_url).hostname
+
+
+class Runs(list[dict[str, Any]]):
+    """Runs as records (newest last); ``to_dataframe()`` when pandas is installed."""
+
+    def to_dataframe(self) -> Any:
+        import pandas
+
+        return pandas.DataFrame(self)
+
+
+def runs(
+    path: str | Path,
+    *,
+    model: str | None = None,
+    since: float | None = None,
+    text: str | None = None,
+) -> Runs:
+    """The exchanges logged in ``path``: all, or those of ``model``, after ``since`` (a Unix
+    time), or whose question or answer contains ``text``."""
+    store = Store(path)
+    clauses: list[str] = ["1 = 1"]
+    parameters: list[Any] = []
+    if model is not None:
+        clauses.append("model = ?")
+        parameters.append(model)
+    if since is not None:
+        clauses.append("at >= ?")
+        parameters.append(since)
+    query = f"SELECT id, {', '.join(_COLUMNS)} FROM runs WHERE {' AND '.join(clauses)} ORDER BY id"
+    RunLog(store)  # the tables, if the file has none yet
+    with store.lock:
+        rows = store.db.execute(query, parameters).fetchall()
+        found = Runs(_record(store.db, row) for row in rows)
+    if text is not None:
+        found = Runs(
+            r
+            for r in found
+            if text in r["answer"] or any(text in str(m.get("content", "")) for m in r["messages"])
+        )
+    return found
+
+
+def _record(db: sqlite3.Connection, row: tuple[Any, ...]) -> dict[str, Any]:
+    record = dict(zip(["id", *_COLUMNS], row, strict=True))
+    record["options"] = json.loads(record["options"])
+    record["tool_calls"] = json.loads(record["tool_calls"]) if record["tool_calls"] else None
+    hashes = json.loads(record["messages"])
+    texts = dict(_lookup(db, hashes))
+    record["messages"] = [json.loads(texts[h]) for h in hashes]
+    return record
+
+
+def _lookup(db: sqlite3.Connection, hashes: list[str]) -> Iterator[tuple[str, str]]:
+    marks = ", ".join("?" * len(hashes))
+    if hashes:
+        yield from db.execute(f"SELECT hash, message FROM messages WHERE hash IN ({marks})", hashes)

@@ -1,0 +1,110 @@
+"""The SQLite file that keeps recordings and the run log: one file, safe to share.
+
+WAL (readers never wait for the writer), a busy timeout (two kernels on one file take turns),
+a format tag (a file that is not chatnb's is refused before anything is written to it), and one
+lock per connection, so the threads of one kernel can share it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ChatnbError
+
+__all__ = ["FORMAT", "Recording", "Store"]
+
+FORMAT = "chatnb.cache/1"
+
+
+@dataclass(frozen=True)
+class Recording:
+    """An answer as the server sent it: the body, and where each piece ended and when."""
+
+    status: int
+    content_type: str
+    body: bytes
+    cuts: list[tuple[int, float]]
+
+    def pieces(self) -> Iterator[tuple[bytes, float]]:
+        start = 0
+        for end, delay in self.cuts:
+            yield self.body[start:end], delay
+            start = end
+
+
+class Store:
+    """The SQLite file: WAL, a busy timeout, a versioned schema; a foreign file is refused."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.lock = threading.Lock()
+        self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            self._check_or_create()
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise ChatnbError(
+                f"{self.path} is not a chatnb cache, or it is damaged ({error}); it was left "
+                "as it is. Give the cache another file."
+            ) from None
+
+    def _check_or_create(self) -> None:
+        # Read before writing anything: a foreign file must stay byte for byte as it was.
+        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
+        if tables and "chatnb_meta" not in tables:
+            raise sqlite3.DatabaseError("it holds other tables")
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        self.db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+        with self.db:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS chatnb_meta (name TEXT PRIMARY KEY, value TEXT)"
+            )
+            self.db.execute("INSERT OR IGNORE INTO chatnb_meta VALUES ('format', ?)", (FORMAT,))
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS recordings (key TEXT NOT NULL, sample INTEGER "
+                "NOT NULL, request TEXT NOT NULL, status INTEGER NOT NULL, content_type TEXT "
+                "NOT NULL, body BLOB NOT NULL, cuts TEXT NOT NULL, recorded_at REAL NOT NULL, "
+                "PRIMARY KEY (key, sample))"
+            )
+        (found,) = self.db.execute("SELECT value FROM chatnb_meta WHERE name = 'format'").fetchone()
+        if found != FORMAT:
+            raise sqlite3.DatabaseError(f"its format is {found!r}, not {FORMAT!r}")
+
+    def get(self, key: str, sample: int) -> Recording | None:
+        with self.lock:
+            row = self.db.execute(
+                "SELECT status, content_type, body, cuts FROM recordings "
+                "WHERE key = ? AND sample = ?",
+                (key, sample),
+            ).fetchone()
+        if row is None:
+            return None
+        status, content_type, body, cuts = row
+        return Recording(status, content_type, body, [tuple(c) for c in json.loads(cuts)])
+
+    def put(self, key: str, sample: int, request: str, recording: Recording) -> None:
+        with self.lock, self.db:  # one transaction: all of the recording, or none of it
+            self.db.execute(
+                "INSERT OR REPLACE INTO recordings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    sample,
+                    request,
+                    recording.status,
+                    recording.content_type,
+                    recording.body,
+                    json.dumps(recording.cuts),
+                    time.time(),
+                ),
+            )
+
+    def __len__(self) -> int:
+        with self.lock:
+            (count,) = self.db.execute("SELECT COUNT(*) FROM recordings").fetchone()
+        return int(count)
