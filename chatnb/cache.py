@@ -134,6 +134,12 @@ class Cache:
             )
         return key, sample, normalized, found
 
+    def rewind(self) -> None:
+        """Count samples from the first again, as a new kernel does: the next asks replay the
+        recordings from the start (re-running a cell otherwise asks for the next sample)."""
+        with self._lock:
+            self._samples.clear()
+
     def wrap(self, client: _Client) -> _Client:
         """A copy of an openai client whose transport goes through this cache."""
         http = client._client

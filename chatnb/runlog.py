@@ -24,13 +24,6 @@ from .store import Store
 
 __all__ = ["Entry", "RunLog", "Runs", "runs"]
 
-_RUNS = """CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, model TEXT NOT NULL, host TEXT,
-    options TEXT NOT NULL, messages TEXT NOT NULL, outcome TEXT NOT NULL, answer TEXT,
-    reasoning TEXT, tool_calls TEXT, finish_reason TEXT, prompt_tokens INTEGER,
-    completion_tokens INTEGER, reasoning_tokens INTEGER, cost_usd REAL, ttft_s REAL,
-    total_s REAL, cache TEXT, notebook TEXT, cell TEXT, error TEXT)"""
-_MESSAGES = "CREATE TABLE IF NOT EXISTS messages (hash TEXT PRIMARY KEY, message TEXT NOT NULL)"
 _COLUMNS = (
     "at", "model", "host", "options", "messages", "outcome", "answer", "reasoning",
     "tool_calls", "finish_reason", "prompt_tokens", "completion_tokens", "reasoning_tokens",
@@ -81,10 +74,7 @@ class RunLog:
     """Appends exchanges to the ``runs`` table of a cache's file."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
-        with store.lock, store.db:
-            store.db.execute(_MESSAGES)
-            store.db.execute(_RUNS)
+        self.store = store  # its schema has the runs and messages tables (store.MIGRATIONS)
 
     def append(self, entry: Entry) -> None:
         hashes, new = [], []
@@ -153,7 +143,6 @@ def runs(
         clauses.append("at >= ?")
         parameters.append(since)
     query = f"SELECT id, {', '.join(_COLUMNS)} FROM runs WHERE {' AND '.join(clauses)} ORDER BY id"
-    RunLog(store)  # the tables, if the file has none yet
     with store.lock:
         rows = store.db.execute(query, parameters).fetchall()
         found = Runs(_record(store.db, row) for row in rows)

@@ -17,9 +17,31 @@ from pathlib import Path
 
 from .errors import ChatnbError
 
-__all__ = ["FORMAT", "Recording", "Store"]
+__all__ = ["FORMAT", "MIGRATIONS", "Recording", "Store"]
 
 FORMAT = "chatnb.cache/1"
+
+#: The schema, step by step: the statements that take a file from one version to the next.
+MIGRATIONS: list[list[str]] = [
+    # 1: recorded answers
+    [
+        "CREATE TABLE IF NOT EXISTS recordings (key TEXT NOT NULL, sample INTEGER NOT NULL, "
+        "request TEXT NOT NULL, status INTEGER NOT NULL, content_type TEXT NOT NULL, "
+        "body BLOB NOT NULL, cuts TEXT NOT NULL, recorded_at REAL NOT NULL, "
+        "PRIMARY KEY (key, sample))"
+    ],
+    # 2: the run log; messages are stored once, by content hash
+    [
+        "CREATE TABLE IF NOT EXISTS messages (hash TEXT PRIMARY KEY, message TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT "
+        "NULL, model TEXT NOT NULL, host TEXT, options TEXT NOT NULL, messages TEXT NOT NULL, "
+        "outcome TEXT NOT NULL, answer TEXT, reasoning TEXT, tool_calls TEXT, finish_reason "
+        "TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, reasoning_tokens INTEGER, "
+        "cost_usd REAL, ttft_s REAL, total_s REAL, cache TEXT, notebook TEXT, cell TEXT, "
+        "error TEXT)",
+        "CREATE INDEX IF NOT EXISTS runs_by_model ON runs (model, at)",
+    ],
+]
 
 
 @dataclass(frozen=True)
@@ -66,15 +88,24 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS chatnb_meta (name TEXT PRIMARY KEY, value TEXT)"
             )
             self.db.execute("INSERT OR IGNORE INTO chatnb_meta VALUES ('format', ?)", (FORMAT,))
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS recordings (key TEXT NOT NULL, sample INTEGER "
-                "NOT NULL, request TEXT NOT NULL, status INTEGER NOT NULL, content_type TEXT "
-                "NOT NULL, body BLOB NOT NULL, cuts TEXT NOT NULL, recorded_at REAL NOT NULL, "
-                "PRIMARY KEY (key, sample))"
-            )
         (found,) = self.db.execute("SELECT value FROM chatnb_meta WHERE name = 'format'").fetchone()
         if found != FORMAT:
             raise sqlite3.DatabaseError(f"its format is {found!r}, not {FORMAT!r}")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring the schema up to :data:`MIGRATIONS`' last version, one step per transaction."""
+        row = self.db.execute("SELECT value FROM chatnb_meta WHERE name = 'schema'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise sqlite3.DatabaseError(f"it was written by a newer chatnb (schema {version})")
+        for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.db:
+                for statement in statements:
+                    self.db.execute(statement)
+                self.db.execute(
+                    "INSERT OR REPLACE INTO chatnb_meta VALUES ('schema', ?)", (str(number),)
+                )
 
     def get(self, key: str, sample: int) -> Recording | None:
         with self.lock:

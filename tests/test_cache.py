@@ -181,3 +181,25 @@ def test_every_exchange_is_logged_whether_the_cache_answered_or_not(tmp_path: Pa
     assert list(frame["outcome"]) == ["answered", "answered", "answered", "failed"]
     with sqlite3.connect(path) as plain:  # any SQLite tool reads it
         assert plain.execute("SELECT COUNT(*) FROM messages").fetchone() == (3,)
+
+
+def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_recordings(tmp_path: Path) -> None:
+    from chatnb.store import MIGRATIONS, Store
+
+    path = tmp_path / "old.sqlite"
+    Chatbot.mock("Kept.", cache=path, display=False).ask("Q")
+    with sqlite3.connect(path) as db:  # as a chatnb from before the run log left it
+        db.execute("DROP TABLE runs")
+        db.execute("DROP TABLE messages")
+        db.execute("UPDATE chatnb_meta SET value = '1' WHERE name = 'schema'")
+    store = Store(path)
+    assert store.db.execute("SELECT value FROM chatnb_meta WHERE name = 'schema'").fetchone() == (
+        str(len(MIGRATIONS)),
+    )
+    assert chatnb.runs(path) == [] and len(store) == 1
+    replay = Chatbot.mock("unused", cache=Cache(path, "replay"), display=False)
+    assert replay.ask("Q") == "Kept." and len(chatnb.runs(path)) == 1
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE chatnb_meta SET value = '99' WHERE name = 'schema'")
+    with pytest.raises(ChatnbError, match="newer chatnb"):
+        Store(path)
