@@ -20,6 +20,7 @@ overwrites; ``replay`` never asks (a miss is an error that names the request: fo
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import threading
@@ -106,7 +107,10 @@ class Cache:
         self.mode: Mode = chosen  # type: ignore[assignment]
         self.timing = timing
         self.store = Store(path)
+        # Samples handed out per request, and those handed back by attempts that failed (a
+        # retry after a 429 is the same sample again, not the next one).
         self._samples: Counter[str] = Counter()
+        self._returned: dict[str, list[int]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -120,13 +124,12 @@ class Cache:
         recording to replay (``None``: ask the server)."""
         normalized = _normalized(request)
         key = hashlib.sha256(normalized.encode()).hexdigest()
-        with self._lock:
-            sample = self._samples[key]
-            self._samples[key] += 1
+        sample = self._take(key)
         if self.mode in ("record", "off"):
             return key, sample, normalized, None
         found = self.store.get(key, sample)
         if found is None and self.mode == "replay":
+            self.give_back(key, sample)
             raise CacheMissError(
                 f"Nothing was recorded for this request (sample {sample + 1} of it) in "
                 f"{self.store.path}, and the cache only replays: {shorten(normalized, 200)}. "
@@ -134,11 +137,25 @@ class Cache:
             )
         return key, sample, normalized, found
 
+    def _take(self, key: str) -> int:
+        with self._lock:
+            returned = self._returned.get(key)
+            if returned:
+                return heapq.heappop(returned)
+            self._samples[key] += 1
+            return self._samples[key] - 1
+
+    def give_back(self, key: str, sample: int) -> None:
+        """An attempt at ``sample`` got no answer worth keeping: the next attempt takes it."""
+        with self._lock:
+            heapq.heappush(self._returned.setdefault(key, []), sample)
+
     def rewind(self) -> None:
         """Count samples from the first again, as a new kernel does: the next asks replay the
         recordings from the start (re-running a cell otherwise asks for the next sample)."""
         with self._lock:
             self._samples.clear()
+            self._returned.clear()
 
     def wrap(self, client: _Client) -> _Client:
         """A copy of an openai client whose transport goes through this cache."""
@@ -201,7 +218,9 @@ class _Recorder:
             return
         self.done = True
         body = b"".join(self.pieces)
-        if self.cache.mode != "off" and _complete(self.status, self.content_type, body):
+        if not _complete(self.status, self.content_type, body):
+            self.cache.give_back(self.key, self.sample)
+        elif self.cache.mode != "off":
             recording = Recording(self.status, self.content_type, body, self.cuts)
             self.cache.store.put(self.key, self.sample, self.request, recording)
 
@@ -272,7 +291,11 @@ class CachingTransport(httpx2.BaseTransport):
         if found is not None:
             stream = _ReplayStream(found, self.cache.timing == "recorded")
             return _replayed(request, found, stream)
-        response = self.inner.handle_request(request)
+        try:
+            response = self.inner.handle_request(request)
+        except BaseException:
+            self.cache.give_back(key, sample)
+            raise
         recorder = _Recorder(self.cache, key, sample, normalized, response)
         return httpx2.Response(
             response.status_code,
@@ -298,7 +321,11 @@ class AsyncCachingTransport(httpx2.AsyncBaseTransport):
         if found is not None:
             stream = _AsyncReplayStream(found, self.cache.timing == "recorded")
             return _replayed(request, found, stream)
-        response = await self.inner.handle_async_request(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException:
+            self.cache.give_back(key, sample)
+            raise
         recorder = _Recorder(self.cache, key, sample, normalized, response)
         return httpx2.Response(
             response.status_code,

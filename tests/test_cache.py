@@ -203,3 +203,12 @@ def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_recordings(tmp_path
         db.execute("UPDATE chatnb_meta SET value = '99' WHERE name = 'schema'")
     with pytest.raises(ChatnbError, match="newer chatnb"):
         Store(path)
+
+
+def test_a_retried_request_is_the_same_sample_not_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    limited = {"extra_body": {"mock": {"failure": {"status": 429, "retry_after_s": 0, "times": 1}}}}
+    bot = Chatbot.mock("Worth the wait.", cache=path, display=False, max_retries=1)
+    assert bot.ask("Q", **limited) == "Worth the wait."  # a 429, then the client's own retry
+    replay = Chatbot.mock("unused", cache=Cache(path, "replay"), display=False)
+    assert replay.ask("Q", **limited) == "Worth the wait."  # recorded as the first sample

@@ -63,7 +63,8 @@ WITH_SKIPPED_CELLS = [p for p in NOTEBOOKS if skipped_cells(nbformat.read(p, as_
 def test_cells_nbval_skips_show_what_was_stored(path: Path) -> None:
     stored = nbformat.read(path, as_version=4)
     fresh = nbformat.read(path, as_version=4)
-    NotebookClient(fresh, timeout=300, kernel_name="python3").execute()
+    in_its_folder = {"metadata": {"path": str(path.parent)}}  # as nbval and Jupyter run it
+    NotebookClient(fresh, timeout=300, kernel_name="python3", resources=in_its_folder).execute()
     for index in skipped_cells(stored):
         assert shown(fresh.cells[index]) == shown(stored.cells[index]), stored.cells[index].source
 
