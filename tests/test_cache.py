@@ -212,3 +212,29 @@ def test_a_retried_request_is_the_same_sample_not_the_next(tmp_path: Path) -> No
     assert bot.ask("Q", **limited) == "Worth the wait."  # a 429, then the client's own retry
     replay = Chatbot.mock("unused", cache=Cache(path, "replay"), display=False)
     assert replay.ask("Q", **limited) == "Worth the wait."  # recorded as the first sample
+
+
+TWO_KERNELS = """
+import sys
+from chatnb import Chatbot
+bot = Chatbot.mock("echo", cache={path!r}, display=False)
+for i in range(60):
+    assert bot.ask(f"kernel {{sys.argv[1]}}, question {{i}}") == f"kernel {{sys.argv[1]}}, question {{i}}"
+"""
+
+
+def test_two_kernels_record_into_one_file_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    script = textwrap.dedent(TWO_KERNELS.format(path=str(path)))
+    kernels = [subprocess.Popen([sys.executable, "-c", script, name]) for name in "AB"]
+    assert [kernel.wait(timeout=120) for kernel in kernels] == [0, 0]
+    assert len(Cache(path).store) == 120 and len(chatnb.runs(path)) == 120
+
+
+def test_recorded_timing_is_replayed_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    Chatbot.mock("one two three four five six", chunking="words", itl_ms=40, cache=path).ask("Q")
+    timed = Chatbot.mock("x", cache=Cache(path, "replay", timing="recorded"), display=False)
+    started = time.perf_counter()
+    assert timed.ask("Q") == "one two three four five six"
+    assert time.perf_counter() - started >= 5 * 0.040 * 0.8  # the five gaps between six words
