@@ -182,10 +182,17 @@ def client(openai_client: _Client, path: str | Path, mode: Mode | None = None) -
 OUTCOME_HEADER = "x-chatnb-cache"
 
 
-def _marked(headers: httpx2.Headers, mode: Mode) -> httpx2.Headers:
-    marked = httpx2.Headers(headers)
-    marked[OUTCOME_HEADER] = "off" if mode == "off" else "miss"
-    return marked
+def _recording(request: httpx2.Request, live: httpx2.Response, stream: Any) -> httpx2.Response:
+    """The live response, passed on through a stream that records it."""
+    headers = httpx2.Headers(live.headers)
+    headers[OUTCOME_HEADER] = "off" if stream.recorder.cache.mode == "off" else "miss"
+    return httpx2.Response(
+        live.status_code,
+        headers=headers,
+        stream=stream,
+        request=request,
+        extensions=live.extensions,
+    )
 
 
 def _replayed(request: httpx2.Request, recording: Recording, stream: Any) -> httpx2.Response:
@@ -297,13 +304,7 @@ class CachingTransport(httpx2.BaseTransport):
             self.cache.give_back(key, sample)
             raise
         recorder = _Recorder(self.cache, key, sample, normalized, response)
-        return httpx2.Response(
-            response.status_code,
-            headers=_marked(response.headers, self.cache.mode),
-            stream=_RecordingStream(response.stream, recorder),
-            request=request,
-            extensions=response.extensions,
-        )
+        return _recording(request, response, _RecordingStream(response.stream, recorder))
 
     def close(self) -> None:
         self.inner.close()
@@ -327,13 +328,7 @@ class AsyncCachingTransport(httpx2.AsyncBaseTransport):
             self.cache.give_back(key, sample)
             raise
         recorder = _Recorder(self.cache, key, sample, normalized, response)
-        return httpx2.Response(
-            response.status_code,
-            headers=_marked(response.headers, self.cache.mode),
-            stream=_AsyncRecordingStream(response.stream, recorder),
-            request=request,
-            extensions=response.extensions,
-        )
+        return _recording(request, response, _AsyncRecordingStream(response.stream, recorder))
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -9,6 +9,7 @@ explained), so the screen, the History and the error always agree.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from .clients import Clients
 from .display import Views
-from .errors import AnswerInterrupted
+from .errors import AnswerInterrupted, warn_once
 from .events import ContentDelta, ReasoningDelta, RefusalDelta, StreamEvent, ToolCallStarted
 from .explain import Where, explain
 from .history import History
@@ -273,27 +274,37 @@ class Exchange:
         """Keep the exchange in the run log, if there is one."""
         if self.log is None:
             return
+        try:
+            self.log.append(self._entry(outcome, turn, finish_reason, error))
+        except sqlite3.Error as failed:  # the answer matters more than its log line
+            warn_once("runlog", f"An exchange could not be written to the run log ({failed}).")
+
+    def _entry(
+        self,
+        outcome: str,
+        turn: TurnUsage | None,
+        finish_reason: str | None,
+        error: str | None,
+    ) -> Entry:
         choice = self.accumulator.choices.get(0)
         calls = choice.message().tool_calls if choice is not None else None
         options = {k: v for k, v in self.request.items() if k not in _SENT_BY_THE_CHATBOT}
-        self.log.append(
-            Entry(
-                model=str(self.request["model"]),
-                host=RunLog.host(self.where.base_url),
-                options=options,
-                messages=self.request["messages"],
-                outcome=outcome,
-                answer=self.text,
-                reasoning=self.reasoning,
-                tool_calls=[c.model_dump() for c in calls] if calls else None,
-                finish_reason=finish_reason,
-                prompt_tokens=turn.billed_prompt_tokens if turn else None,
-                completion_tokens=turn.billed_completion_tokens if turn else None,
-                reasoning_tokens=turn.reasoning_tokens if turn else None,
-                cost_usd=turn.cost_usd if turn else None,
-                ttft_s=turn.ttft_s if turn else None,
-                total_s=turn.total_s if turn else time.perf_counter() - self.started_at,
-                cache=self.cached,
-                error=error,
-            )
+        return Entry(
+            model=str(self.request["model"]),
+            host=RunLog.host(self.where.base_url),
+            options=options,
+            messages=self.request["messages"],
+            outcome=outcome,
+            answer=self.text,
+            reasoning=self.reasoning,
+            tool_calls=[c.model_dump() for c in calls] if calls else None,
+            finish_reason=finish_reason,
+            prompt_tokens=turn.billed_prompt_tokens if turn else None,
+            completion_tokens=turn.billed_completion_tokens if turn else None,
+            reasoning_tokens=turn.reasoning_tokens if turn else None,
+            cost_usd=turn.cost_usd if turn else None,
+            ttft_s=turn.ttft_s if turn else None,
+            total_s=turn.total_s if turn else time.perf_counter() - self.started_at,
+            cache=self.cached,
+            error=error,
         )
