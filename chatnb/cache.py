@@ -159,7 +159,8 @@ class Cache:
 
     def wrap(self, client: _Client) -> _Client:
         """A copy of an openai client whose transport goes through this cache."""
-        http = client._client
+        # httpx2's client under openai 3.x, httpx's under 2.x: typed loosely for both.
+        http: Any = client._client
         if isinstance(http, httpx2.AsyncClient):
             inner: Any = http._transport
             wrapped: Any = httpx2.AsyncClient(transport=AsyncCachingTransport(inner, self))
