@@ -240,8 +240,6 @@ class Exchange:
 
     def fail(self, error: BaseException) -> BaseException:
         """Keep what arrived, take back a question that got nothing; the error to raise."""
-        if self.views is not None:
-            self.views.close()  # the partial answer stays on screen as it was
         partial, reasoning = self.text, self.reasoning
         started = bool(partial or reasoning)  # a role chunk alone is not worth keeping
         interrupted = isinstance(error, KeyboardInterrupt)
@@ -251,6 +249,10 @@ class Exchange:
             self.history.append(message, note=note, reasoning=reasoning)
         elif self.history.last is self.question:
             self.history.pop()
+        # After the History is settled: a second Ctrl-C while the display closes cannot leave
+        # a question without its answer.
+        if self.views is not None:
+            self.views.close()  # the partial answer stays on screen as it was
         explained = None if interrupted else explain(error, partial, self.where)
         outcome = INTERRUPTED if interrupted else FAILED
         self._logged(outcome, error=None if explained is None else str(explained))

@@ -292,3 +292,38 @@ def test_without_display_nothing_is_printed(capsys: pytest.CaptureFixture[str]) 
     answer = bot.ask("x")
     assert answer == "Hi **there**" and not answer.shown
     assert shown(capsys) == ""
+
+
+def test_a_second_interrupt_while_the_display_closes_leaves_no_orphaned_question(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chatnb.display import Views
+
+    close, calls = Views.close, []
+
+    def interrupted_close(self: Views) -> None:
+        calls.append(self)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the second Ctrl-C, while the first is being handled
+        close(self)
+
+    class Interrupting:
+        appends_only = False
+
+        def show(self, markdown: str) -> None:
+            raise KeyboardInterrupt  # the first Ctrl-C, as the answer starts to show
+
+        def replace(self, handle: Any, markdown: str) -> None:
+            pass
+
+        def note(self, text: str) -> None:
+            pass
+
+    bot = Chatbot.mock(REPLY, display=Interrupting())  # type: ignore[arg-type]
+    monkeypatch.setattr(Views, "close", interrupted_close)
+    with pytest.raises(KeyboardInterrupt):
+        bot.ask("Hello?")
+    roles = [m.role for m in bot.history]
+    assert roles in ([], ["user", "assistant"])  # the question taken back, or answered in part
+    if roles:
+        assert bot.history.note(bot.history[-1]) == "interrupted"
