@@ -21,7 +21,6 @@ __all__ = [
     "ReasoningDelta",
     "RefusalDelta",
     "StreamEvent",
-    "TextDelta",
     "ToolCallArgumentsDelta",
     "ToolCallDone",
     "ToolCallStarted",
@@ -107,9 +106,6 @@ class UsageReported:
     type: ClassVar[Literal["usage"]] = "usage"
     usage: Usage
 
-
-#: Events that carry text a reader sees as it arrives.
-TextDelta = ContentDelta | RefusalDelta | ReasoningDelta
 
 StreamEvent = (
     ContentDelta

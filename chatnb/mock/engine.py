@@ -164,8 +164,8 @@ class MockEngine:
         """
         options = self.options.overridden(overrides or self.overrides(request))
         plan = self._plan(request, options, self._check(request, self._failure_for(options)))
-        tokens = max(len(_token_pieces(encoding_for(plan.model), c.text)) for c in plan.choices)
-        delay_ms = options.ttft_ms + options.itl_ms * max(0, tokens - 1)
+        deltas = max(choice.pieces for choice in plan.choices)  # as long as the stream would take
+        delay_ms = options.ttft_ms + options.itl_ms * max(0, deltas - 1)
         return delay_ms / 1000, chat_completions.completion(plan)
 
     def stream(

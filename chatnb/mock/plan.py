@@ -58,10 +58,6 @@ class ChoicePlan:
         return "".join(step.text for step in self.steps if isinstance(step, Text))
 
     @property
-    def reasoning(self) -> str:
-        return "".join(step.text for step in self.steps if isinstance(step, Reasoning))
-
-    @property
     def pieces(self) -> int:
         """How many deltas the choice streams."""
         return sum(len(step.pieces) for step in self.steps)
