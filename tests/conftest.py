@@ -1,11 +1,16 @@
-"""Shared fixtures: the real OpenAI recordings and the CommonMark examples."""
+"""Shared fixtures: the real OpenAI recordings, a kernel, and openai clients on the mock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import openai
 import pytest
+
+from chatnb import mock
+from chatnb.mock import MockServer
 
 from .kernel import Kernel
 
@@ -36,3 +41,30 @@ def kernel() -> Iterator[Kernel]:
         yield started
     finally:
         started.close()
+
+
+ClientFactory = Callable[..., openai.OpenAI]
+
+
+@pytest.fixture(params=["in-process", "http"])
+def make_client(request: pytest.FixtureRequest) -> Iterator[ClientFactory]:
+    """Builds an openai client on a fresh mock; HTTP servers are stopped at teardown."""
+    servers: list[MockServer] = []
+
+    def factory(
+        reply: Any = "Streaming **works**, and so does `code`.",
+        *,
+        api_key: str | None = None,
+        **options: Any,
+    ) -> openai.OpenAI:
+        if request.param == "in-process":
+            return mock.client(reply, api_key=api_key, strict=True, **options)
+        server = MockServer(reply, api_key=api_key, **options).start()
+        servers.append(server)
+        return openai.OpenAI(
+            base_url=server.url, api_key=api_key or "unused", _strict_response_validation=True
+        )
+
+    yield factory
+    for server in servers:
+        server.stop()

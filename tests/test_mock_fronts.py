@@ -6,7 +6,7 @@ import asyncio
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -19,29 +19,10 @@ from chatnb.http import library
 from chatnb.mock import MockServer
 from chatnb.stream import SSEDecoder, StreamAccumulator, iter_chunks
 
+from .conftest import ClientFactory
+
 MESSAGES = [{"role": "user", "content": "Tell me something."}]
 REPLY = "Streaming **works**, and so does `code`."
-
-ClientFactory = Callable[..., openai.OpenAI]
-
-
-@pytest.fixture(params=["in-process", "http"])
-def make_client(request: pytest.FixtureRequest) -> Iterator[ClientFactory]:
-    """Builds an openai client on a fresh mock; HTTP servers are stopped at teardown."""
-    servers: list[MockServer] = []
-
-    def factory(reply: Any = REPLY, *, api_key: str | None = None, **options: Any) -> openai.OpenAI:
-        if request.param == "in-process":
-            return mock.client(reply, api_key=api_key, strict=True, **options)
-        server = MockServer(reply, api_key=api_key, **options).start()
-        servers.append(server)
-        return openai.OpenAI(
-            base_url=server.url, api_key=api_key or "unused", _strict_response_validation=True
-        )
-
-    yield factory
-    for server in servers:
-        server.stop()
 
 
 def _stream_text(client: openai.OpenAI, **extra: Any) -> str:

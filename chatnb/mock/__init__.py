@@ -18,7 +18,7 @@ from ..clients import ClientSpec, Transports
 from .app import MockBackend, MockResponse
 from .engine import Frame, MockAPIError, MockEngine
 from .options import Chunking, Failure, MockOptions, MockOverrides
-from .replies import MarkdownSample, Reply, markdown_sample
+from .replies import MarkdownSample, Reply, ToolCall, markdown_sample
 
 if TYPE_CHECKING:
     import openai
@@ -39,6 +39,7 @@ __all__ = [
     "MockResponse",
     "MockServer",
     "Reply",
+    "ToolCall",
     "async_client",
     "client",
     "client_pair",

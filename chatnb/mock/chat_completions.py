@@ -21,10 +21,12 @@ from ..schema import (
     Choice,
     ChunkChoice,
     Delta,
+    FunctionCall,
+    ToolCall,
     Usage,
     to_json,
 )
-from .plan import AnswerPlan, ChoicePlan, Reasoning, Text
+from .plan import AnswerPlan, CallPlan, ChoicePlan, Reasoning, Text, ToolCalls
 
 __all__ = ["FINGERPRINT", "completion", "completion_id", "stream_frames"]
 
@@ -47,12 +49,20 @@ def _usage(plan: AnswerPlan) -> Usage:
     return usage
 
 
-def _deltas(choice: ChoicePlan) -> list[tuple[str, str]]:
-    """(delta field, text) of each delta a choice streams, in order."""
-    deltas: list[tuple[str, str]] = []
+#: One delta of a choice: a text field and its piece, the start of a tool call, or a piece of
+#: a tool call's arguments.
+_Piece = tuple[str, str] | CallPlan | tuple[int, str]
+
+
+def _deltas(choice: ChoicePlan) -> list[_Piece]:
+    """The deltas a choice streams, in order."""
+    deltas: list[_Piece] = []
     for step in choice.steps:
         if isinstance(step, Text):
             deltas += [("content", piece) for piece in step.pieces]
+        elif isinstance(step, ToolCalls):
+            for number, call in enumerate(step.calls):
+                deltas += [call, *((number, piece) for piece in call.pieces)]
         elif step.dialect == "think-tags":
             pieces = ["<think>\n", *step.pieces, "\n</think>\n\n"]
             deltas += [("content", piece) for piece in pieces]
@@ -61,8 +71,31 @@ def _deltas(choice: ChoicePlan) -> list[tuple[str, str]]:
     return deltas
 
 
+def _calls(choice: ChoicePlan) -> list[ToolCall] | None:
+    plans = [call for step in choice.steps if isinstance(step, ToolCalls) for call in step.calls]
+    if not plans:
+        return None
+    return [
+        ToolCall(
+            id=c.id, type="function", function=FunctionCall(name=c.name, arguments=c.arguments)
+        )
+        for c in plans
+    ]
+
+
+def _started(number: int, call: CallPlan) -> dict[str, Any]:
+    """The delta that opens a tool call, as the API writes it (arguments start empty)."""
+    function = {"name": call.name, "arguments": ""}
+    return {"index": number, "id": call.id, "type": "function", "function": function}
+
+
 def _message(choice: ChoicePlan) -> ChatMessage:
     reasoning = next((s for s in choice.steps if isinstance(s, Reasoning)), None)
+    calls = _calls(choice)
+    if calls is not None:
+        return ChatMessage(
+            role="assistant", content=choice.text or None, tool_calls=calls, refusal=None
+        )
     if reasoning is None:
         return ChatMessage(role="assistant", content=choice.text, refusal=None)
     if reasoning.dialect == "think-tags":
@@ -104,7 +137,7 @@ class _ChunkWriter:
             "model": plan.model,
             "system_fingerprint": FINGERPRINT,
         }
-        self._templates: dict[tuple[int, str], tuple[bytes, bytes]] = {}
+        self._templates: dict[tuple[int, str | int], tuple[bytes, bytes]] = {}
 
     def frame(self, choices: list[ChunkChoice], usage: Usage | None = None) -> bytes:
         # Only the fields the API sets are set, so that the dump matches its frames.
@@ -112,23 +145,51 @@ class _ChunkWriter:
         chunk = ChatCompletionChunk.model_construct(**fields)
         return b"data: " + to_json(chunk).encode() + b"\n\n"
 
-    def delta(self, index: int, name: str, piece: str) -> bytes:
-        """A delta of one field: one chunk is dumped by the model, each piece only fills it."""
-        key = (index, name)
+    def delta(self, index: int, piece: _Piece) -> bytes:
+        """One delta. Text pieces: one chunk is dumped by the model, each piece only fills it."""
+        if isinstance(piece, CallPlan):
+            raise TypeError("a tool call's start is written by start()")
+        where, text = piece
+        key = (index, where)
         if key not in self._templates:
             marker = "\x00chatnb\x00"
-            delta = Delta.model_validate({name: marker})
-            choice = ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)
+            fields: dict[str, Any]
+            if isinstance(where, int):  # the arguments of tool call number `where`
+                fields = {"tool_calls": [{"index": where, "function": {"arguments": marker}}]}
+            else:
+                fields = {where: marker}
+            choice = ChunkChoice(
+                index=index, delta=Delta.model_validate(fields), logprobs=None, finish_reason=None
+            )
             before, after = self.frame([choice]).split(json.dumps(marker).encode())
             self._templates[key] = before, after
         before, after = self._templates[key]
-        return before + json.dumps(piece, ensure_ascii=False).encode() + after
+        return before + json.dumps(text, ensure_ascii=False).encode() + after
+
+    def start(self, index: int, number: int, call: CallPlan, *, first: bool) -> bytes:
+        """The delta that opens tool call ``number``; the choice's first delta also carries
+        the role (and a null content), as the API sends it."""
+        fields: dict[str, Any] = {"tool_calls": [_started(number, call)]}
+        if first:
+            fields = {"role": "assistant", "content": None, **fields, "refusal": None}
+        delta = Delta.model_validate(fields)
+        return self.frame(
+            [ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)]
+        )
 
 
 def stream_frames(plan: AnswerPlan, *, include_usage: bool) -> Iterator[tuple[bool, bytes]]:
     """(does this frame carry a token, its bytes), in the order the API sends them."""
     writer = _ChunkWriter(plan)
-    for index in range(len(plan.choices)):
+    deltas = [_deltas(choice) for choice in plan.choices]
+    numbers = [-1] * len(deltas)  # the number of each choice's last tool call started
+    for index, pieces in enumerate(deltas):
+        first = pieces[0] if pieces else None
+        if isinstance(first, CallPlan):  # the role rides on the first call
+            numbers[index] = 0
+            yield True, writer.start(index, 0, first, first=True)
+            pieces.pop(0)
+            continue
         delta = Delta(role="assistant", content="", refusal=None)
         yield (
             True,
@@ -136,11 +197,15 @@ def stream_frames(plan: AnswerPlan, *, include_usage: bool) -> Iterator[tuple[bo
                 [ChunkChoice(index=index, delta=delta, logprobs=None, finish_reason=None)]
             ),
         )
-    deltas = [_deltas(choice) for choice in plan.choices]
     for position in range(max((len(d) for d in deltas), default=0)):
         for index, pieces in enumerate(deltas):
             if position < len(pieces):
-                yield True, writer.delta(index, *pieces[position])
+                piece = pieces[position]
+                if isinstance(piece, CallPlan):
+                    numbers[index] += 1
+                    yield True, writer.start(index, numbers[index], piece, first=False)
+                else:
+                    yield True, writer.delta(index, piece)
     for index, choice in enumerate(plan.choices):
         end = ChunkChoice(
             index=index, delta=Delta(), logprobs=None, finish_reason=choice.finish_reason

@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 import random
 import re
+import secrets
+import string
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -29,8 +31,11 @@ from ..schema import (
 )
 from ..tokens import Tokenizer, count_tokens, encoding_for, known_limits
 from . import chat_completions
+from .answers import PlannedCall, decide
+from .api_error import MockAPIError
+from .conversation import check_conversation
 from .options import Chunking, Failure, MockOptions, MockOverrides
-from .plan import AnswerPlan, ChoicePlan, Reasoning, Step, Text
+from .plan import AnswerPlan, CallPlan, ChoicePlan, Reasoning, Step, Text, ToolCalls
 from .replies import ReplySource
 
 __all__ = ["Frame", "MockAPIError", "MockEngine"]
@@ -42,27 +47,6 @@ class Frame:
 
     delay_s: float
     data: bytes | None
-
-
-class MockAPIError(Exception):
-    """The request fails with an HTTP error before any answer is sent."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str,
-        code: str | None = None,
-        param: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = ErrorResponse(
-            error=ErrorDetail(message=message, type=type, param=param, code=code)
-        )
-        self.headers = headers or {}
 
 
 _STATUS_ERRORS: dict[int, tuple[str, str | None, str]] = {
@@ -125,6 +109,7 @@ class MockEngine:
         """Fail as the API would; returns the prompt's token count."""
         if failure is not None and failure.status is not None:
             raise _injected(failure)
+        check_conversation(request.messages)
         prompt_tokens = count_tokens(request.messages, request.model, request.tools)
         known = known_limits(request.model)
         window = known.context_window if known is not None else None
@@ -144,11 +129,16 @@ class MockEngine:
             reasoning = (Reasoning(tuple(pieces), options.reasoning_dialect),)
         choices = []
         for _ in range(request.n or 1):
-            text, finish = _limited(source.answer(request), request, tokenizer)
-            text_step = Text(tuple(_pieces(text, options.chunking, tokenizer)))
-            choices.append(ChoicePlan((*reasoning, text_step), finish))
+            answer = decide(request, source.answer(request), echoes=source.echoes)
+            if isinstance(answer, list):
+                step: Step = _tool_calls(answer, options.chunking, tokenizer)
+                finish: FinishReason = "tool_calls"
+            else:
+                text, finish = _limited(answer, request, tokenizer)
+                step = Text(tuple(_pieces(text, options.chunking, tokenizer)))
+            choices.append(ChoicePlan((*reasoning, step), finish))
         thinking = tokenizer.count(options.reasoning) * len(choices) if options.reasoning else 0
-        answers = sum(tokenizer.count(choice.text) for choice in choices)
+        answers = sum(tokenizer.count(choice.text + choice.arguments) for choice in choices)
         return AnswerPlan(
             request.model, tuple(choices), prompt_tokens, answers + thinking, thinking
         )
@@ -260,6 +250,20 @@ def _limited(
         if len(tokens) > limit:
             return "".join(tokens[:limit]), "length"
     return text, "stop"
+
+
+def _tool_calls(calls: list[PlannedCall], chunking: Chunking, tokenizer: Tokenizer) -> ToolCalls:
+    return ToolCalls(
+        tuple(
+            CallPlan(_call_id(), call.name, tuple(_pieces(call.arguments, chunking, tokenizer)))
+            for call in calls
+        )
+    )
+
+
+def _call_id() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "call_" + "".join(secrets.choice(alphabet) for _ in range(24))
 
 
 def _pieces(text: str, chunking: Chunking, tokenizer: Tokenizer) -> list[str]:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic.fields import FieldInfo
 
 from .plan import ReasoningDialect
-from .replies import MarkdownSample
+from .replies import MarkdownSample, ToolCall
 
 __all__ = [
     "Chunking",
@@ -58,11 +58,19 @@ class MockOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    reply: str | list[str] | MarkdownSample | Callable[..., str] = Field(
+    reply: (
+        str
+        | dict[str, Any]
+        | ToolCall
+        | list[str | MarkdownSample | dict[str, Any] | ToolCall | list[ToolCall]]
+        | MarkdownSample
+        | Callable[..., Any]
+    ) = Field(
         default="echo",
-        description="'echo' (repeat the last user message), 'markdown:N' (a Markdown sample "
-        "of about N characters), a fixed text, a list of texts (one per request, cycling), or "
-        "a function of the request",
+        description="'echo' (repeat the last user message; call the tools offered; fill in "
+        "the JSON schema asked for), 'markdown:N' (a Markdown sample of about N characters), "
+        "a fixed text, a list of texts (one per request, cycling), or a function of the "
+        "request; scripted entries may be tool calls (ToolCall) or JSON documents (dicts)",
     )
     reasoning: str | None = Field(
         default=None,

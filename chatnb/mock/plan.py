@@ -12,7 +12,16 @@ from typing import Literal
 
 from ..schema import FinishReason
 
-__all__ = ["AnswerPlan", "ChoicePlan", "Reasoning", "ReasoningDialect", "Step", "Text"]
+__all__ = [
+    "AnswerPlan",
+    "CallPlan",
+    "ChoicePlan",
+    "Reasoning",
+    "ReasoningDialect",
+    "Step",
+    "Text",
+    "ToolCalls",
+]
 
 ReasoningDialect = Literal["reasoning_content", "reasoning", "think-tags"]
 
@@ -42,8 +51,37 @@ class Reasoning:
         return "".join(self.pieces)
 
 
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """One tool call: its id, the function's name, and its JSON arguments in their pieces."""
+
+    id: str
+    name: str
+    pieces: tuple[str, ...]
+
+    @property
+    def arguments(self) -> str:
+        return "".join(self.pieces)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCalls:
+    """The model calls tools (several: parallel calls), streamed one after the other."""
+
+    calls: tuple[CallPlan, ...]
+
+    @property
+    def text(self) -> str:
+        return ""
+
+    @property
+    def pieces(self) -> tuple[str, ...]:
+        """One delta to start each call, then its argument pieces."""
+        return tuple(piece for call in self.calls for piece in ("", *call.pieces))
+
+
 #: One step of a choice's answer.
-Step = Text | Reasoning
+Step = Text | Reasoning | ToolCalls
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +99,12 @@ class ChoicePlan:
     def pieces(self) -> int:
         """How many deltas the choice streams."""
         return sum(len(step.pieces) for step in self.steps)
+
+    @property
+    def arguments(self) -> str:
+        """The arguments of the choice's tool calls, one after the other (for counting)."""
+        calls = (c for step in self.steps if isinstance(step, ToolCalls) for c in step.calls)
+        return "".join(call.arguments for call in calls)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""Where the mock's answers come from: echo, a fixed text, a script, a Markdown sample, or code."""
+"""Where the mock's answers come from: echo, a fixed text, a script, a Markdown sample, or code.
+
+A script's entries may also be tool calls (:class:`ToolCall`, or a list of them for parallel
+calls) and JSON documents (a ``dict``); :mod:`~chatnb.mock.answers` decides what a request
+gets from the entry it drew.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,28 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from ..schema import ChatCompletionRequest
 
-__all__ = ["MarkdownSample", "Reply", "ReplySource", "markdown_sample"]
+__all__ = ["MarkdownSample", "Reply", "ReplyItem", "ReplySource", "ToolCall", "markdown_sample"]
+
+
+class ToolCall(BaseModel):
+    """A scripted tool call: ``ToolCall("get_weather", {"city": "Paris"})``.
+
+    Without ``arguments``, they are generated from the tool's schema (valid against it).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    arguments: dict[str, Any] | None = None
+
+    def __init__(self, name: str, arguments: dict[str, Any] | None = None) -> None:
+        super().__init__(name=name, arguments=arguments)
 
 
 @dataclass(frozen=True)
@@ -23,7 +46,16 @@ class MarkdownSample:
     seed: int = 0
 
 
-Reply = str | Sequence[str] | MarkdownSample | Callable[[ChatCompletionRequest], str]
+#: What one request gets: a text, a JSON document, a tool call, or parallel tool calls.
+ReplyItem = str | dict[str, Any] | ToolCall | list[ToolCall]
+Reply = (
+    str
+    | dict[str, Any]
+    | ToolCall
+    | Sequence[ReplyItem | MarkdownSample]
+    | MarkdownSample
+    | Callable[[ChatCompletionRequest], ReplyItem]
+)
 
 _TOPICS = ["caching", "retries", "tokenizers", "streaming", "context windows", "batching"]
 _WORDS = [
@@ -112,22 +144,33 @@ class ReplySource:
         self._reply = reply
         self._script = None
         self._lock = threading.Lock()
-        if not isinstance(reply, str | MarkdownSample) and not callable(reply):
+        if not isinstance(reply, str | dict | MarkdownSample | ToolCall) and not callable(reply):
             if not reply:
                 raise ValueError("a scripted reply needs at least one answer")
             self._script = itertools.cycle(list(reply))
 
-    def answer(self, request: ChatCompletionRequest) -> str:
+    @property
+    def echoes(self) -> bool:
+        """Whether answers are made from the request itself (the default)."""
+        return self._reply == "echo"
+
+    def answer(self, request: ChatCompletionRequest) -> ReplyItem:
         reply = self._reply
         if self._script is not None:
             with self._lock:
-                return next(self._script)
+                item: Any = next(self._script)
+            if isinstance(item, MarkdownSample):
+                return markdown_sample(item.length, item.seed)
+            return item if isinstance(item, str | dict | ToolCall | list) else str(item)
         if isinstance(reply, MarkdownSample):
             return markdown_sample(reply.length, reply.seed)
+        if isinstance(reply, ToolCall | dict):
+            return reply
         if callable(reply):
-            return str(reply(request))
+            made = reply(request)
+            return made if isinstance(made, dict | ToolCall | list) else str(made)
         if reply == "echo":
-            return _last_user_text(request)
+            return last_user_text(request)
         return str(reply)
 
     def __repr__(self) -> str:
@@ -135,7 +178,7 @@ class ReplySource:
         return f"ReplySource({kind})"
 
 
-def _last_user_text(request: ChatCompletionRequest) -> str:
+def last_user_text(request: ChatCompletionRequest) -> str:
     for message in reversed(request.messages):
         if message.role == "user":
             content = message.content
