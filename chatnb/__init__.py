@@ -31,6 +31,8 @@ _ERRORS = (
     "StreamContradictionError",
     "StreamError",
     "StreamErrorFrame",
+    "StructuredOutputError",
+    "ToolStepLimitError",
     "TruncatedStreamError",
 )
 
@@ -64,12 +66,18 @@ _EXPORTS = {
     "StreamEvent": "events",
     "ToolCallArgumentsDelta": "events",
     "ToolCallDone": "events",
+    "ToolCallResult": "events",
     "ToolCallStarted": "events",
     "UsageReported": "events",
     # chatting
     "Answer": "exchange",
     "Chatbot": "chatbot",
     "ChatUsage": "usage",
+    # tools and structured answers
+    "tool": "tools",
+    "FunctionTool": "tools",
+    "Toolbox": "tools",
+    "ToolResult": "tools",
     # record, replay, remember
     "runs": "runlog",
     # the workbench
@@ -106,6 +114,8 @@ if TYPE_CHECKING:
         StreamContradictionError,
         StreamError,
         StreamErrorFrame,
+        StructuredOutputError,
+        ToolStepLimitError,
         TruncatedStreamError,
     )
     from .events import (
@@ -116,6 +126,7 @@ if TYPE_CHECKING:
         StreamEvent,
         ToolCallArgumentsDelta,
         ToolCallDone,
+        ToolCallResult,
         ToolCallStarted,
         UsageReported,
     )
@@ -135,6 +146,7 @@ if TYPE_CHECKING:
     )
     from .stream import SSEDecoder, StreamAccumulator, iter_chunks, parse_chunk
     from .tokens import count_tokens, encoding_for, model_limits
+    from .tools import FunctionTool, Toolbox, ToolResult, tool
     from .usage import ChatUsage
     from .workbench.compare import compare
     from .workbench.widget import ChatWidget

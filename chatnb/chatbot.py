@@ -10,16 +10,16 @@ views), :mod:`~chatnb.session` (save, load, transcript).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import OUTCOME_HEADER, Cache
+from .cache import Cache
 from .clients import Clients
-from .display import DisplaySink, answer_views
+from .display import DisplaySink
 from .errors import ChatnbError
-from .exchange import Answer, Exchange
+from .exchange import Answer
 from .history import History
 from .models import ModelProfile, Overrides
 from .options import checked_options, request_fields
@@ -27,6 +27,8 @@ from .pricing import Price
 from .schema import ChatMessage
 from .session import Session, transcript
 from .tokens import ModelLimits
+from .tools import Toolbox, ToolLike
+from .turn import DEFAULT_MAX_STEPS, Confirm, Turn
 from .usage import ChatUsage, TurnUsage
 
 if TYPE_CHECKING:
@@ -73,6 +75,9 @@ class Chatbot:
         cache: str | Path | Cache | bool | None = None,
         price: Price | None = None,
         encoding: str | None = None,
+        tools: Iterable[ToolLike] = (),
+        max_steps: int = DEFAULT_MAX_STEPS,
+        confirm: Confirm = False,
         **sampling: Any,
     ) -> None:
         overrides = Overrides(context_window, max_output_tokens, encoding, price)
@@ -82,6 +87,7 @@ class Chatbot:
         self.sampling = checked_options(sampling)
         self.display, self.safe, self.output = display, safe, output
         self.show_reasoning = show_reasoning
+        self.tools, self.max_steps, self.confirm = Toolbox(tools), max_steps, confirm
         self.clients = Clients.create(
             client, async_client, base_url=base_url, api_key=api_key, cache=cache
         )
@@ -150,57 +156,19 @@ class Chatbot:
     def __call__(self, prompt: str, **sampling: Any) -> Answer:
         return self.ask(prompt, **sampling)
 
-    def ask(self, prompt: str, *, output: Any = None, **sampling: Any) -> Answer:
+    def ask(self, prompt: str, *, output: Any = None, **options: Any) -> Answer:
         """Ask, stream the answer into the notebook, remember both, and return the answer.
 
-        ``sampling`` options apply to this answer only; ``output`` (an ``ipywidgets.Output``)
-        shows it there instead of in the cell.
+        ``options`` apply to this answer only: sampling options, ``tools``, ``max_steps``,
+        ``confirm``, and ``response_format`` (a pydantic model: ``answer.parsed`` is one).
+        ``output`` (an ``ipywidgets.Output``) shows the answer there instead of in the cell.
         """
-        exchange = self._begin(prompt, sampling, output)
-        try:
-            create = self.client.chat.completions.with_streaming_response.create
-            with create(**exchange.request) as response:
-                exchange.cached = response.headers.get(OUTCOME_HEADER)
-                for data in response.iter_bytes():
-                    exchange.receive(data)
-            exchange.end()
-        except BaseException as error:
-            raise exchange.fail(error) from None
-        return exchange.finish(self.usage)
+        return Turn.of(self, output, options).run(prompt)
 
-    async def aask(self, prompt: str, *, output: Any = None, **sampling: Any) -> Answer:
+    async def aask(self, prompt: str, *, output: Any = None, **options: Any) -> Answer:
         """:meth:`ask` for async code (``await bot.aask(...)``); cancelling the task is an
         interrupt (the partial answer is kept)."""
-        exchange = self._begin(prompt, sampling, output)
-        try:
-            create = self.async_client.chat.completions.with_streaming_response.create
-            async with create(**exchange.request) as response:
-                exchange.cached = response.headers.get(OUTCOME_HEADER)
-                async for data in response.iter_bytes():
-                    exchange.receive(data)
-            exchange.end()
-        except asyncio.CancelledError:
-            exchange.fail(KeyboardInterrupt())
-            raise
-        except BaseException as error:
-            raise exchange.fail(error) from None
-        return exchange.finish(self.usage)
-
-    def _begin(self, prompt: str, sampling: dict[str, Any], output: Any) -> Exchange:
-        request = {
-            "model": self.model,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            **self.sampling,
-            **checked_options(sampling),
-        }
-        views = answer_views(
-            self.display,
-            safe=self.safe,
-            output=output or self.output,
-            reasoning=self.show_reasoning,
-        )
-        return Exchange.begin(self.history, prompt, request, self.profile, self.clients, views)
+        return await Turn.of(self, output, options).arun(prompt)
 
     # -- the conversation ------------------------------------------------------------------
 
@@ -234,6 +202,9 @@ class Chatbot:
             "safe": self.safe,
             "output": self.output,
             "show_reasoning": self.show_reasoning,
+            "tools": [*self.tools.functions.values(), *self.tools.declared],
+            "max_steps": self.max_steps,
+            "confirm": self.confirm,
             "cache": self.clients.cache or False,  # one cache: its samples and log are shared
             **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
             **self.sampling,

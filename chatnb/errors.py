@@ -20,6 +20,8 @@
     │   └── APIConnectionError       no server answered (.status is None)
     │       └── APITimeoutError      the server did not answer in time
     ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
+    ├── StructuredOutputError        a structured answer that is not the asked-for JSON (.raw)
+    ├── ToolStepLimitError           the model still called tools after max_steps rounds
     └── AnswerInterrupted            Ctrl-C or Stop (.partial); also a KeyboardInterrupt
 
     ChatnbWarning                    a guess was made where a fact was missing
@@ -54,6 +56,8 @@ __all__ = [
     "StreamContradictionError",
     "StreamError",
     "StreamErrorFrame",
+    "StructuredOutputError",
+    "ToolStepLimitError",
     "TruncatedStreamError",
     "shorten",
     "warn_once",
@@ -191,6 +195,21 @@ class APITimeoutError(APIConnectionError):
 
 class ContextBudgetError(ChatnbError, ValueError):
     """A prompt cannot fit the token budget, whatever is dropped."""
+
+
+class StructuredOutputError(ChatnbError, ValueError):
+    """A structured answer (``response_format=``) is a refusal, not JSON, or not valid against
+    the schema. The answer is kept in the History; ``raw`` holds its text, ``refusal`` the
+    model's refusal if it refused."""
+
+    def __init__(self, message: str, *, raw: str = "", refusal: str | None = None) -> None:
+        super().__init__(message)
+        self.raw, self.refusal = raw, refusal
+
+
+class ToolStepLimitError(ChatnbError):
+    """The model asked for tools again after ``max_steps`` rounds; its last calls were
+    answered as not run, so the History stays one the API accepts."""
 
 
 class AnswerInterrupted(ChatnbError, KeyboardInterrupt):

@@ -23,6 +23,7 @@ __all__ = [
     "StreamEvent",
     "ToolCallArgumentsDelta",
     "ToolCallDone",
+    "ToolCallResult",
     "ToolCallStarted",
     "UsageReported",
 ]
@@ -91,6 +92,20 @@ class ToolCallDone:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallResult:
+    """What running tool call ``index`` gave back (sent by the tool loop, not the stream)."""
+
+    type: ClassVar[Literal["tool_call.result"]] = "tool_call.result"
+    choice: int
+    index: int
+    id: str
+    name: str
+    content: str
+    ok: bool
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class ChoiceFinished:
     """The choice has its ``finish_reason``: nothing more will come for it."""
 
@@ -114,6 +129,7 @@ StreamEvent = (
     | ToolCallStarted
     | ToolCallArgumentsDelta
     | ToolCallDone
+    | ToolCallResult
     | ChoiceFinished
     | UsageReported
 )

@@ -1,6 +1,8 @@
-"""One ask: the question in the History, the streamed answer through the views, one outcome.
+"""One request: the question in the History, the streamed answer through the views, one outcome.
 
-:meth:`Exchange.begin` adds the question and fits the History to the budget; :meth:`receive`
+:meth:`Exchange.begin` adds the question (none when the tool loop asks the model to go on
+after tool results) and fits the History to the budget; :meth:`run` / :meth:`arun` send the
+request through the openai client's transport; :meth:`receive`
 decodes and validates each frame once and hands its events to the views; whatever happens
 next ends in :meth:`finish` (the answer is committed and accounted) or :meth:`fail` (what
 arrived is kept and noted, a question that got nothing is taken back, and the failure is
@@ -9,26 +11,32 @@ explained), so the screen, the History and the error always agree.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from .cache import OUTCOME_HEADER
 from .clients import Clients
 from .display import Views
 from .errors import AnswerInterrupted, warn_once
 from .events import ContentDelta, ReasoningDelta, RefusalDelta, StreamEvent, ToolCallStarted
 from .explain import Where, explain
 from .history import History
+from .interrupts import deferred_interrupts
 from .models import ModelProfile
 from .pricing import Price
 from .runlog import Entry, RunLog
-from .schema import ChatMessage, Tool, Usage
+from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
 from .usage import ChatUsage, TurnUsage
+
+if TYPE_CHECKING:
+    from .tools import ToolResult
 
 __all__ = ["FAILED", "INTERRUPTED", "Answer", "Exchange"]
 
@@ -45,14 +53,20 @@ _FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
 class Answer(str):
     """The text of an answer, with how it ended and what the model reasoned before it.
 
-    Already shown while it streamed, so as the last expression of a cell it is not shown a
-    second time.
+    ``tool_calls``: the calls this answer asks for (chatnb runs those of Python tools in its
+    tool loop); ``tool_results``: what the tools run during the ask returned; ``parsed``: a
+    structured answer, validated (``response_format=``). Already shown while it streamed, so
+    as the last expression of a cell it is not shown a second time.
     """
 
     finish_reason: str | None
     usage: TurnUsage | None
     shown: bool
     reasoning: str
+    refusal: str | None
+    tool_calls: list[ToolCall]
+    tool_results: list[ToolResult]
+    parsed: Any
 
     def __new__(
         cls,
@@ -62,10 +76,13 @@ class Answer(str):
         usage: TurnUsage | None = None,
         shown: bool = False,
         reasoning: str = "",
+        refusal: str | None = None,
+        tool_calls: list[ToolCall] | None = None,
     ) -> Answer:
         answer = super().__new__(cls, text)
         answer.finish_reason, answer.usage, answer.shown = finish_reason, usage, shown
-        answer.reasoning = reasoning
+        answer.reasoning, answer.refusal = reasoning, refusal
+        answer.tool_calls, answer.tool_results, answer.parsed = tool_calls or [], [], None
         return answer
 
     def _ipython_display_(self) -> None:
@@ -94,7 +111,7 @@ class Exchange:
     """One question and its streamed answer: decoding, validation, views, outcome."""
 
     history: History
-    question: ChatMessage
+    question: ChatMessage | None
     request: dict[str, Any]
     local_prompt_tokens: int
     views: Views | None
@@ -113,21 +130,27 @@ class Exchange:
     def begin(
         cls,
         history: History,
-        prompt: str,
+        prompt: str | None,
         request: dict[str, Any],
         profile: ModelProfile,
         clients: Clients,
         views: Views | None,
     ) -> Exchange:
-        """Add the question and fit the History to the model's budget (the output the request
-        reserves kept free); the History is unchanged if the question cannot fit."""
+        """Add the question (``None``: go on from tool results) and fit the History to the
+        model's budget (the output the request reserves kept free); the History is unchanged
+        if the question cannot fit."""
         tools = tool_definitions(request)
         reserved = request.get("max_completion_tokens") or request.get("max_tokens")
-        question = history.append({"role": "user", "content": prompt})
+        before = history.last
         try:
+            question = None
+            if prompt is not None:
+                question = history.append({"role": "user", "content": prompt})
             dropped = history.fit(profile.limits.prompt_budget(reserved), tools)
         except BaseException:
-            history.pop()
+            with deferred_interrupts(reraise=False):
+                if prompt is not None and history.last is not before:
+                    history.pop()
             raise
         where = Where(
             base_url=clients.base_url,
@@ -146,6 +169,35 @@ class Exchange:
         return exchange
 
     # -- the stream --------------------------------------------------------------------------
+
+    def run(self, clients: Clients, usage: ChatUsage) -> Answer:
+        """Send the request, stream the answer in, and commit it (or fail, keeping it)."""
+        try:
+            create = clients.sync.chat.completions.with_streaming_response.create
+            with create(**self.request) as response:
+                self.cached = response.headers.get(OUTCOME_HEADER)
+                for data in response.iter_bytes():
+                    self.receive(data)
+            self.end()
+        except BaseException as error:
+            raise self.fail(error) from None
+        return self.finish(usage)
+
+    async def arun(self, clients: Clients, usage: ChatUsage) -> Answer:
+        """:meth:`run` with the async client; a cancelled task is an interrupt."""
+        try:
+            create = clients.asynchronous.chat.completions.with_streaming_response.create
+            async with create(**self.request) as response:
+                self.cached = response.headers.get(OUTCOME_HEADER)
+                async for data in response.iter_bytes():
+                    self.receive(data)
+            self.end()
+        except asyncio.CancelledError:
+            self.fail(KeyboardInterrupt())
+            raise
+        except BaseException as error:
+            raise self.fail(error) from None
+        return self.finish(usage)
 
     def receive(self, data: bytes) -> None:
         for event in self.decoder.feed(data):
@@ -220,6 +272,8 @@ class Exchange:
             usage=turn,
             shown=self.views is not None,
             reasoning=self.reasoning,
+            refusal=choice.message.refusal,
+            tool_calls=choice.message.tool_calls,
         )
 
     def _account(self, reported: Usage | None) -> TurnUsage:
@@ -239,20 +293,24 @@ class Exchange:
         ).priced(self.price)
 
     def fail(self, error: BaseException) -> BaseException:
-        """Keep what arrived, take back a question that got nothing; the error to raise."""
+        """Keep what arrived, take back a question that got nothing; the error to raise.
+
+        The partial answer's text is kept; tool calls cut off while their arguments streamed
+        are dropped (they cannot be run, and the API refuses calls without results)."""
         partial, reasoning = self.text, self.reasoning
         started = bool(partial or reasoning)  # a role chunk alone is not worth keeping
         interrupted = isinstance(error, KeyboardInterrupt)
-        if started:
-            message = {"role": "assistant", "content": partial}
-            note = INTERRUPTED if interrupted else FAILED
-            self.history.append(message, note=note, reasoning=reasoning)
-        elif self.history.last is self.question:
-            self.history.pop()
-        # After the History is settled: a second Ctrl-C while the display closes cannot leave
-        # a question without its answer.
-        if self.views is not None:
-            self.views.close()  # the partial answer stays on screen as it was
+        # A second Ctrl-C while the History settles and the display closes waits until both
+        # are done: the question never stays without its answer, the screen keeps the text.
+        with deferred_interrupts(reraise=False):
+            if started:
+                message = {"role": "assistant", "content": partial}
+                note = INTERRUPTED if interrupted else FAILED
+                self.history.append(message, note=note, reasoning=reasoning)
+            elif self.question is not None and self.history.last is self.question:
+                self.history.pop()
+            if self.views is not None:
+                self.views.close()  # the partial answer stays on screen as it was
         explained = None if interrupted else explain(error, partial, self.where)
         outcome = INTERRUPTED if interrupted else FAILED
         self._logged(outcome, error=None if explained is None else str(explained))

@@ -161,6 +161,26 @@ class History:
             self._turns -= 1
         return message
 
+    def open_calls(self) -> list[tuple[str, str]]:
+        """(id, function name) of the newest assistant message's tool calls that no ``tool``
+        message after it answers yet (the API refuses a history with any)."""
+        answered: set[str] = set()
+        for message, _ in reversed(self._messages):
+            if message.role == "tool":
+                answered.add(message.tool_call_id or "")
+                continue
+            calls = message.tool_calls if message.role == "assistant" else None
+            return [(c.id, c.function.name) for c in calls or () if c.id not in answered]
+        return []
+
+    def answer_open_calls(self, content: str) -> int:
+        """Answer every open tool call with ``content`` (say why it was not run); returns how
+        many were open."""
+        missing = self.open_calls()
+        for call_id, _ in missing:
+            self.append({"role": "tool", "tool_call_id": call_id, "content": content})
+        return len(missing)
+
     def pop_turn(self) -> list[ChatMessage]:
         """Remove and return the newest turn: the last user message and all after it."""
         removed: list[ChatMessage] = []

@@ -22,6 +22,7 @@ from chatnb.events import (
     UsageReported,
 )
 from chatnb.stream import StreamAccumulator, parse_chunk
+from chatnb.turn import Turn
 
 from .conftest import recording_frames
 
@@ -189,7 +190,7 @@ def test_the_chatbot_shows_a_refusal_and_returns_it() -> None:
     ]
     sink = _Lines()
     bot = Chatbot.mock(display=TextSink(sink))  # type: ignore[arg-type]
-    exchange = bot._begin("Do something bad", {}, None)
+    exchange = Turn.of(bot, None, {})._exchange("Do something bad")
     for frame in [*refusal, "[DONE]"]:
         exchange.receive(f"data: {frame}\n\n".encode())
     exchange.end()

@@ -11,6 +11,7 @@ import pytest
 from openai.types.chat import completion_create_params
 
 from chatnb import Chatbot
+from chatnb.errors import StructuredOutputError
 from chatnb.options import CLIENT_OPTIONS, known_options
 from chatnb.schema import ChatCompletionRequest
 
@@ -31,7 +32,9 @@ def test_the_options_are_sent_exactly_as_given() -> None:
     with RecordingServer(PLAIN) as server:
         client = openai.OpenAI(base_url=server.url, api_key="sk-local", max_retries=0)
         bot = Chatbot("gpt-4o", client=client, display=False, **OPTIONS)
-        bot.ask("Answer in JSON.", parallel_tool_calls=False, verbosity="low")
+        # The server answers in plain text: not the JSON that response_format asked for.
+        with pytest.raises(StructuredOutputError, match="not JSON"):
+            bot.ask("Answer in JSON.", parallel_tool_calls=False, verbosity="low")
     body = json.loads(server.requests[0].body)
     chatbot_sets = {"model", "messages", "stream", "stream_options"}
     assert set(body) == chatbot_sets | set(OPTIONS) | {"parallel_tool_calls", "verbosity"}

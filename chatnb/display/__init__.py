@@ -3,7 +3,8 @@
 * :mod:`~chatnb.display.sinks`: the kernel's display outputs, widgets, or plain text;
 * :mod:`~chatnb.display.markdown_stream`: :class:`MarkdownStream`, finished blocks sent once;
 * :mod:`~chatnb.display.views`: the views of an answer's channels, and the router between
-  them and the events of a stream.
+  them and the events of a stream (the content, reasoning, tool-call, structured-answer and
+  progress views).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from .sinks import (
     kernel_shell,
     markdown_widget,
 )
+from .structured_view import StructuredView
+from .tool_view import ToolCallView
 from .views import ContentView, View, Views, answer_views
 
 __all__ = [
@@ -37,7 +40,9 @@ __all__ = [
     "MarkdownStream",
     "Progress",
     "ReasoningView",
+    "StructuredView",
     "TextSink",
+    "ToolCallView",
     "View",
     "Views",
     "WidgetSink",

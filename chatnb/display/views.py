@@ -3,8 +3,10 @@
 An exchange hands every :mod:`~chatnb.events` event to :class:`Views`, which passes it to the
 views of that event's channel. The content view shows the answer's text (or a refusal) as
 streaming Markdown; the reasoning view a thinking model's reasoning above it
-(:mod:`~chatnb.display.reasoning_view`). A new channel (tool calls, a structured answer) is
-a new view that names the events it takes; nothing else changes.
+(:mod:`~chatnb.display.reasoning_view`); the tool-call view each call's arguments and result
+(:mod:`~chatnb.display.tool_view`); a structured answer replaces the content view with
+:mod:`~chatnb.display.structured_view`. A new channel is a new view that names the events it
+takes; nothing else changes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from .markdown_stream import MarkdownStream
 from .progress import Progress
 from .reasoning_view import ReasoningView
 from .sinks import DisplaySink, IPythonSink, auto_sink
+from .structured_view import StructuredView
+from .tool_view import ToolCallView
 
 __all__ = ["ContentView", "View", "Views", "answer_views"]
 
@@ -84,11 +88,17 @@ class Views:
 
 
 def answer_views(
-    display: bool | DisplaySink, *, safe: bool = True, output: Any = None, reasoning: bool = True
+    display: bool | DisplaySink,
+    *,
+    safe: bool = True,
+    output: Any = None,
+    reasoning: bool = True,
+    structured: bool = False,
 ) -> Views | None:
     """The views of one answer: in ``output`` (a widget) when given, else where ``display``
     says (``True``: this environment's sink; ``False``: nowhere; or a sink). ``reasoning``
-    shows a thinking model's reasoning above the answer."""
+    shows a thinking model's reasoning above the answer; ``structured``: the answer is a JSON
+    document, shown pretty-printed as it fills in rather than as Markdown."""
     if output is None and display is False:
         return None
     if output is not None or display is True:
@@ -102,5 +112,8 @@ def answer_views(
     progress = Progress() if isinstance(sink, IPythonSink) else None
     if progress is not None:
         views.append(progress)
+    views.append(ToolCallView(sink))
+    if structured:
+        return Views([*views, StructuredView(sink, safe=safe)], sink, usage_line=bool(progress))
     stream = MarkdownStream(safe, sink=sink, footer=progress.line if progress else None)
     return Views([*views, ContentView(stream)], sink, usage_line=progress is not None)

@@ -1,0 +1,64 @@
+"""A structured answer (JSON asked for with ``response_format``), shown filling in live.
+
+The content of such an answer is a JSON document; shown as Markdown it would be a run of
+half-written braces. This view parses it as far as it has arrived (partial JSON, see
+:mod:`~chatnb.display.json_blocks`) and shows the value pretty-printed in a code block, in
+one output replaced at most ~20 times a second within the answer's byte budget. A refusal is
+shown as the model's words. If the finished text is not JSON, it is shown as it is, in a code
+block, so nothing is hidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..events import ContentDelta, RefusalDelta
+from ..markdown import neutralize
+from .json_blocks import MISSING, code_block, partial_value, pretty
+from .live_output import LiveOutput
+from .sinks import DisplaySink
+
+__all__ = ["StructuredView"]
+
+
+class StructuredView:
+    """The JSON answer of one choice, pretty-printed as it streams."""
+
+    events: ClassVar[tuple[type, ...]] = (ContentDelta, RefusalDelta)
+
+    def __init__(self, sink: DisplaySink, *, safe: bool = True, choice: int = 0) -> None:
+        self.sink, self.safe, self.choice = sink, safe, choice
+        self._appends_only = bool(getattr(sink, "appends_only", False))
+        self.output = LiveOutput(sink)
+        self._parts: list[str] = []
+        self._refusal: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def handle(self, event: Any) -> None:
+        if event.choice != self.choice:
+            return
+        target = self._refusal if isinstance(event, RefusalDelta) else self._parts
+        target.append(event.text)
+        self.output.received(event.text)
+        if not self._appends_only and self.output.due():
+            self.output.live(self._render())
+
+    def close(self) -> None:
+        if self._parts or self._refusal:
+            rendered = self._render(final=True)
+            if self._appends_only:
+                self.sink.show(rendered + "\n")
+            else:
+                self.output.final(rendered)
+
+    def _render(self, *, final: bool = False) -> str:
+        if self._refusal:
+            refusal = "".join(self._refusal)
+            return neutralize(refusal) if self.safe else refusal
+        value = partial_value(self.text)
+        if value is MISSING:
+            return code_block(self.text) if final else "*…*"
+        return code_block(pretty(value), "json")

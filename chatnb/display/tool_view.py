@@ -1,0 +1,126 @@
+"""Tool calls shown live: one collapsible block per call, its arguments filling in as they
+stream, then its result and how long it took.
+
+While the arguments stream, the block is open and shows them pretty-printed as far as they
+have arrived (partial JSON, see :mod:`~chatnb.display.json_blocks`); each call's output is a
+:class:`~chatnb.display.live_output.LiveOutput`, so updates are throttled and paid for like the
+answer's. When the tool loop reports the result, the block is replaced once more, closed, with
+the call's duration in its title and the arguments and the (shortened) result inside. The
+function name is the only part of the title taken from the model, and the API restricts it to
+letters, digits, ``_`` and ``-``; everything else the model wrote is inside code blocks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..events import ToolCallArgumentsDelta, ToolCallDone, ToolCallResult, ToolCallStarted
+from .json_blocks import MISSING, code_block, partial_value, pretty
+from .live_output import LiveOutput
+from .sinks import DisplaySink
+
+__all__ = ["RESULT_PREVIEW_CHARS", "ToolCallView"]
+
+#: Characters of a tool's result shown in its block (the model gets all of it).
+RESULT_PREVIEW_CHARS = 1_500
+
+
+def _arguments(text: str) -> str:
+    value = partial_value(text)
+    return code_block(text, "") if value is MISSING else code_block(pretty(value), "json")
+
+
+def _shortened(text: str) -> str:
+    if len(text) <= RESULT_PREVIEW_CHARS:
+        return text
+    return text[:RESULT_PREVIEW_CHARS] + f"\n… ({len(text):,} characters in all)"
+
+
+def _result(content: str) -> str:
+    """A result pretty-printed if it is JSON (whole: it is not streaming), else as text."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return code_block(_shortened(content))
+    return code_block(_shortened(pretty(value)), "json")
+
+
+@dataclass
+class _Call:
+    name: str
+    output: LiveOutput
+    arguments: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.arguments)
+
+
+class ToolCallView:
+    """The tool calls of one choice."""
+
+    events: ClassVar[tuple[type, ...]] = (
+        ToolCallStarted,
+        ToolCallArgumentsDelta,
+        ToolCallDone,
+        ToolCallResult,
+    )
+
+    def __init__(self, sink: DisplaySink, *, choice: int = 0) -> None:
+        self.sink, self.choice = sink, choice
+        self._appends_only = bool(getattr(sink, "appends_only", False))
+        self.calls: dict[int, _Call] = {}
+
+    def handle(self, event: Any) -> None:
+        if event.choice != self.choice:
+            return
+        if isinstance(event, ToolCallStarted):
+            self.calls[event.index] = _Call(event.name, LiveOutput(self.sink))
+            if not self._appends_only:
+                self.calls[event.index].output.live(self._block(event.index))
+            return
+        call = self.calls.get(event.index)
+        if call is None:
+            return
+        if isinstance(event, ToolCallArgumentsDelta):
+            call.arguments.append(event.text)
+            call.output.received(event.text)
+            if not self._appends_only and call.output.due():
+                call.output.live(self._block(event.index))
+        elif isinstance(event, ToolCallDone):
+            call.arguments = [event.arguments]
+            self._settle(event.index, self._block(event.index))
+        else:
+            self._settle(event.index, self._block(event.index, result=event))
+
+    def close(self) -> None:
+        """The stream ended: every call shows all of its arguments (results come later)."""
+        for index in self.calls:
+            self._settle(index, self._block(index))
+
+    def _settle(self, index: int, markdown: str) -> None:
+        output = self.calls[index].output
+        if self._appends_only:
+            if markdown != output.shown:
+                output.shown = markdown
+                self.sink.show(markdown + "\n")
+        else:
+            output.final(markdown)
+
+    def _block(self, index: int, *, result: ToolCallResult | None = None) -> str:
+        call = self.calls[index]
+        if self._appends_only:  # a terminal: one line for the call, one for its result
+            if result is None:
+                return f"→ {call.name}({call.text})"
+            mark = "✓" if result.ok else "✗"
+            return f"← {call.name} {mark} {result.duration_s:.2f} s: {_shortened(result.content)}"
+        if result is None:
+            title = f"Calling <code>{call.name}</code>…"
+            body = _arguments(call.text)
+            return f"<details open><summary>{title}</summary>\n\n{body}\n\n</details>\n"
+        mark = "✓" if result.ok else "✗"
+        title = f"{mark} <code>{call.name}</code> · {result.duration_s:.2f} s"
+        body = f"Arguments:\n\n{_arguments(call.text)}\n\nResult:\n\n{_result(result.content)}"
+        return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>\n"

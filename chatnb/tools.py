@@ -1,0 +1,303 @@
+"""Python functions as tools: their JSON schema from the signature, their calls validated.
+
+The schema of a function's arguments is pydantic's (``TypeAdapter(function)``: type hints,
+defaults, ``Annotated[..., Field(description=...)]``), made strict the way the openai client
+makes it for ``pydantic_function_tool`` when the model supports strict mode. A call's
+arguments are validated by ``validate_call`` before the function runs. Whatever goes wrong
+(arguments that are not JSON, arguments that do not validate, an exception inside the
+function, a tool the model made up) becomes the tool's result in plain words, so the model
+can correct itself and the loop goes on; nothing here raises into the cell.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic_core
+from pydantic import BaseModel, TypeAdapter, ValidationError, validate_call
+
+from .schema import Tool, ToolCall
+
+__all__ = ["FunctionTool", "ToolResult", "Toolbox", "tool"]
+
+#: Characters of a validation error or traceback line sent back to the model.
+_ERROR_CHARS = 2_000
+
+
+class _Raised(Exception):
+    """An exception from inside a tool, kept apart from the validation of its arguments."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with the same signature, whose own exceptions come out as :class:`_Raised`
+    (so that ``validate_call`` errors about the arguments are told apart)."""
+    if inspect.iscoroutinefunction(function):
+
+        @functools.wraps(function)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await function(*args, **kwargs)
+            except Exception as error:
+                raise _Raised(error) from error
+
+        return guarded_async
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:
+            raise _Raised(error) from error
+
+    return guarded
+
+
+def as_text(value: Any) -> str:
+    """A tool's return value as the text the model reads: strings as they are, the rest JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return pydantic_core.to_json(value, fallback=str).decode()
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one call of a tool gave back to the model."""
+
+    call_id: str
+    name: str
+    arguments: str
+    #: The text sent to the model as the ``tool`` message.
+    content: str
+    #: False when the call failed (bad arguments, an exception, an unknown tool, not run).
+    ok: bool = True
+    duration_s: float = 0.0
+
+    def message(self) -> dict[str, Any]:
+        return {"role": "tool", "tool_call_id": self.call_id, "content": self.content}
+
+
+@dataclass(frozen=True)
+class FunctionTool:
+    """A Python function (sync or async) offered to the model as a tool."""
+
+    function: Callable[..., Any]
+    name: str
+    description: str | None
+    #: The JSON schema of the arguments, as pydantic writes it.
+    parameters: dict[str, Any]
+    #: ``None``: strict when the model supports it (see :meth:`Toolbox.definitions`).
+    strict: bool | None = None
+
+    @functools.cached_property
+    def _validated(self) -> Callable[..., Any]:
+        return validate_call(_guarded(self.function))
+
+    @classmethod
+    def of(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        strict: bool | None = None,
+    ) -> FunctionTool:
+        name = name or function.__name__
+        return cls(
+            function,
+            name,
+            description if description is not None else inspect.getdoc(function),
+            TypeAdapter(function).json_schema(),  # type: ignore[arg-type]  # a function's arguments
+            strict,
+        )
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.function)
+
+    def definition(self, strict: bool) -> dict[str, Any]:
+        """The Chat Completions tool definition (strict mode: openai's own strict schema)."""
+        strict = self.strict if self.strict is not None else strict
+        parameters = self.parameters
+        if strict:
+            from openai.lib._pydantic import to_strict_json_schema
+
+            parameters = to_strict_json_schema(TypeAdapter(self.function))  # type: ignore[arg-type]
+        function: dict[str, Any] = {"name": self.name, "parameters": parameters}
+        if self.description:
+            function["description"] = self.description
+        if strict:
+            function["strict"] = True
+        return {"type": "function", "function": function}
+
+    def _arguments(self, arguments: str) -> dict[str, Any] | str:
+        """The parsed arguments, or why they cannot be used."""
+        try:
+            parsed = json.loads(arguments or "{}")
+        except ValueError as error:
+            return f"Error: the arguments are not valid JSON ({error}). Send a JSON object."
+        if not isinstance(parsed, dict):
+            return "Error: the arguments must be a JSON object of named parameters."
+        return parsed
+
+    def _failure(self, error: BaseException) -> str:
+        if isinstance(error, _Raised):
+            inner = error.error
+            return f"Error: {self.name} raised {type(inner).__name__}: {inner}"[:_ERROR_CHARS]
+        assert isinstance(error, ValidationError)
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
+            for e in error.errors(include_url=False)
+        )
+        return f"Error: invalid arguments for {self.name}: {problems}. Fix them and call again."[
+            :_ERROR_CHARS
+        ]
+
+    def run(self, call_id: str, arguments: str) -> ToolResult:
+        """Validate and run a call (an async function is run to completion here)."""
+        started = time.perf_counter()
+        parsed = self._arguments(arguments)
+        if isinstance(parsed, str):
+            return ToolResult(call_id, self.name, arguments, parsed, False)
+        try:
+            value = self._validated(**parsed)
+            if inspect.isawaitable(value):
+                value = _run_coroutine(value)
+        except (ValidationError, _Raised) as error:
+            content, ok = self._failure(error), False
+        else:
+            content, ok = as_text(value), True
+        return ToolResult(call_id, self.name, arguments, content, ok, time.perf_counter() - started)
+
+    async def arun(self, call_id: str, arguments: str) -> ToolResult:
+        """Validate and run a call; an async function is awaited, a sync one called."""
+        started = time.perf_counter()
+        parsed = self._arguments(arguments)
+        if isinstance(parsed, str):
+            return ToolResult(call_id, self.name, arguments, parsed, False)
+        try:
+            value = self._validated(**parsed)
+            if inspect.isawaitable(value):
+                value = await value
+        except (ValidationError, _Raised) as error:
+            content, ok = self._failure(error), False
+        else:
+            content, ok = as_text(value), True
+        return ToolResult(call_id, self.name, arguments, content, ok, time.perf_counter() - started)
+
+
+def _run_coroutine(awaitable: Any) -> Any:
+    """Run an async tool from sync code, also inside a notebook whose loop is running."""
+    import asyncio
+    import threading
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(awaitable)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(awaitable)
+        except BaseException as error:
+            box["error"] = error
+
+    thread = threading.Thread(target=target, name="chatnb-async-tool", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    strict: bool | None = None,
+) -> Any:
+    """Describe a function as a tool, to rename it, describe it, or set strict mode::
+
+        @tool(strict=False)
+        def search(query: str, limit: int = 5) -> list[str]: ...
+
+    Plain functions passed as ``tools=[...]`` need no decorator.
+    """
+
+    def wrap(function: Callable[..., Any]) -> FunctionTool:
+        return FunctionTool.of(function, name=name, description=description, strict=strict)
+
+    return wrap(function) if function is not None else wrap
+
+
+ToolLike = Callable[..., Any] | FunctionTool | Mapping[str, Any]
+
+
+class Toolbox:
+    """The tools of a conversation: Python functions, and plain definitions (which the model
+    may call but chatnb cannot run)."""
+
+    def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
+        self.functions: dict[str, FunctionTool] = {}
+        self.declared: list[dict[str, Any]] = []
+        for item in tools:
+            if isinstance(item, Mapping):
+                definition = Tool.model_validate(dict(item)).model_dump(exclude_none=True)
+                self.declared.append(definition)
+                continue
+            function = item if isinstance(item, FunctionTool) else FunctionTool.of(item)
+            if function.name in self.functions:
+                raise ValueError(f"two tools are named {function.name!r}")
+            self.functions[function.name] = function
+
+    def __bool__(self) -> bool:
+        return bool(self.functions or self.declared)
+
+    def __len__(self) -> int:
+        return len(self.functions) + len(self.declared)
+
+    def definitions(self, *, strict: bool) -> list[dict[str, Any]]:
+        """The request's ``tools``; ``strict``: whether the model supports strict schemas."""
+        return [f.definition(strict) for f in self.functions.values()] + self.declared
+
+    def declares(self, call: ToolCall) -> bool:
+        """Whether ``call`` is for a tool declared without a Python function."""
+        return any(d["function"]["name"] == call.function.name for d in self.declared)
+
+    def runnable(self, call: ToolCall) -> FunctionTool | None:
+        return self.functions.get(call.function.name)
+
+    def unknown(self, call: ToolCall) -> ToolResult:
+        """The result of a call chatnb cannot run: a made-up tool, or one only declared."""
+        name = call.function.name
+        if self.declares(call):
+            content = f"Not run: {name} is declared without a Python function in chatnb."
+        else:
+            known = ", ".join(self.functions) or "none"
+            content = f"Error: there is no tool named {name!r}. The tools are: {known}."
+        return ToolResult(call.id, name, call.function.arguments, content, False)
+
+    def run(self, call: ToolCall) -> ToolResult:
+        function = self.runnable(call)
+        if function is None:
+            return self.unknown(call)
+        return function.run(call.id, call.function.arguments)
+
+    async def arun(self, call: ToolCall) -> ToolResult:
+        function = self.runnable(call)
+        if function is None:
+            return self.unknown(call)
+        return await function.arun(call.id, call.function.arguments)

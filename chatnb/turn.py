@@ -1,0 +1,247 @@
+"""One ask, start to finish: the question, the tool loop, a structured answer, one outcome.
+
+A turn sends the question (an :class:`~chatnb.exchange.Exchange`); while the answer asks for
+tools, it runs the calls (validated, see :mod:`~chatnb.tools`), keeps each result in the
+History and shows it under its call, and asks the model to go on, until the model answers in
+text, at most ``max_steps`` rounds. The History holds each round as one whole turn: the
+assistant message with ``tool_calls``, then one ``tool`` message per call id. Whatever stops a
+turn (Ctrl-C or Stop while arguments stream, while a tool runs or while the final answer
+streams, an error, the step limit), every call left open is answered as not run before the
+error goes on, so the next ask sends a History the API accepts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .clients import Clients
+from .display import DisplaySink, Views, answer_views
+from .errors import ToolStepLimitError
+from .events import ToolCallResult
+from .exchange import Answer, Exchange
+from .history import History
+from .interrupts import deferred_interrupts
+from .models import ModelProfile
+from .options import checked_options
+from .schema import ToolCall
+from .structured import AnswerFormat
+from .tokens import known_encoding_name
+from .tools import Toolbox, ToolResult
+from .usage import ChatUsage
+
+__all__ = ["DEFAULT_MAX_STEPS", "Confirm", "Conversation", "Turn"]
+
+#: Rounds of tool calls one ask runs at most, unless ``max_steps=`` says otherwise.
+DEFAULT_MAX_STEPS = 10
+#: ``confirm=``: ``True`` asks the person, or a function of the call says yes or no.
+Confirm = bool | Callable[[ToolCall], bool | Awaitable[bool]]
+
+_INTERRUPTED = "Not run: the user interrupted the answer before this call ran."
+_DECLINED = "Not run: the user declined this call."
+
+
+class Conversation(Protocol):
+    """What a turn needs of the Chatbot that asks."""
+
+    history: History
+    profile: ModelProfile
+    clients: Clients
+    usage: ChatUsage
+    sampling: dict[str, Any]
+    display: bool | DisplaySink
+    safe: bool
+    output: Any
+    show_reasoning: bool
+    tools: Toolbox
+    max_steps: int
+    confirm: Confirm
+
+
+def supports_strict(model: str) -> bool:
+    """Whether a model takes strict tool schemas: OpenAI's models since gpt-4o (the ones
+    counted with o200k_base). Elsewhere a plain schema is the safe choice."""
+    return known_encoding_name(model) == "o200k_base"
+
+
+@dataclass
+class Turn:
+    """One ask of a conversation: one or more exchanges, one answer."""
+
+    bot: Conversation
+    request: dict[str, Any]
+    tools: Toolbox
+    max_steps: int
+    confirm: Confirm
+    answer_format: AnswerFormat | None
+    output: Any
+
+    @classmethod
+    def of(cls, bot: Conversation, output: Any, options: dict[str, Any]) -> Turn:
+        """A turn with this ask's ``options`` (``tools``, ``response_format``, ``confirm``,
+        ``max_steps``, sampling) over the conversation's own."""
+        options = dict(options)
+        tools = Toolbox(options.pop("tools")) if "tools" in options else bot.tools
+        max_steps = options.pop("max_steps", None)
+        confirm = options.pop("confirm", None)
+        answer_format = AnswerFormat.of(
+            options.pop("response_format", bot.sampling.get("response_format"))
+        )
+        request: dict[str, Any] = {
+            "model": bot.profile.name,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            **bot.sampling,
+            **checked_options(options),
+        }
+        if tools:
+            request["tools"] = tools.definitions(strict=supports_strict(bot.profile.name))
+        if answer_format is not None:
+            request["response_format"] = answer_format.response_format
+        return cls(
+            bot,
+            request,
+            tools,
+            bot.max_steps if max_steps is None else max_steps,
+            bot.confirm if confirm is None else confirm,
+            answer_format,
+            output or bot.output,
+        )
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _exchange(self, prompt: str | None) -> Exchange:
+        bot = self.bot
+        views = answer_views(
+            bot.display,
+            safe=bot.safe,
+            output=self.output,
+            reasoning=bot.show_reasoning,
+            structured=self.answer_format is not None,
+        )
+        return Exchange.begin(bot.history, prompt, self.request, bot.profile, bot.clients, views)
+
+    def run(self, prompt: str) -> Answer:
+        results: list[ToolResult] = []
+        try:
+            exchange = self._exchange(prompt)
+            for step in itertools.count():
+                answer = exchange.run(self.bot.clients, self.bot.usage)
+                if not self._wants_tools(answer, step):
+                    return self._final(answer, results)
+                for index, call in enumerate(answer.tool_calls):
+                    allowed = self._allowed(call)
+                    result = self.tools.run(call) if allowed else self._declined(call)
+                    self._record(exchange.views, index, result, results)
+                exchange = self._exchange(None)
+        except BaseException:
+            self._settle()
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def arun(self, prompt: str) -> Answer:
+        results: list[ToolResult] = []
+        try:
+            exchange = self._exchange(prompt)
+            for step in itertools.count():
+                answer = await exchange.arun(self.bot.clients, self.bot.usage)
+                if not self._wants_tools(answer, step):
+                    return self._final(answer, results)
+                for index, result in enumerate(await self._arun_calls(answer.tool_calls)):
+                    self._record(exchange.views, index, result, results)
+                exchange = self._exchange(None)
+        except BaseException:
+            self._settle()
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _arun_calls(self, calls: list[ToolCall]) -> list[ToolResult]:
+        """Parallel calls run concurrently, unless each must be confirmed first."""
+        if not self.confirm:
+            return list(await asyncio.gather(*(self.tools.arun(call) for call in calls)))
+        results = []
+        for call in calls:
+            allowed = await self._aallowed(call)
+            results.append(await self.tools.arun(call) if allowed else self._declined(call))
+        return results
+
+    def _wants_tools(self, answer: Answer, step: int) -> bool:
+        """Whether to run the answer's calls and go on (raises at the step limit)."""
+        if not answer.tool_calls:
+            return False
+        if any(self.tools.declares(call) for call in answer.tool_calls):
+            # A tool declared without a Python function: the calls are the answer. They are
+            # answered as not run, so that the History stays valid, and returned for the
+            # caller to look at. (A made-up name goes back to the model as an error.)
+            for call in answer.tool_calls:
+                result = self.tools.run(call)
+                self.bot.history.append(result.message())
+            return False
+        if step >= self.max_steps:
+            with deferred_interrupts():
+                self.bot.history.answer_open_calls(
+                    f"Not run: chatnb stopped the tool loop at max_steps={self.max_steps}."
+                )
+            raise ToolStepLimitError(
+                f"The model was still calling tools after {self.max_steps} rounds, so chatnb "
+                f"stopped (max_steps={self.max_steps}). Its last calls were not run; "
+                "bot.history says so. Ask again to let it go on, or allow more rounds with "
+                "max_steps=."
+            )
+        return True
+
+    def _record(
+        self, views: Views | None, index: int, result: ToolResult, results: list[ToolResult]
+    ) -> None:
+        """Keep a call's result in the History (at once: an interrupt later keeps it) and
+        show it under its call."""
+        self.bot.history.append(result.message())
+        results.append(result)
+        if views is not None:
+            event = ToolCallResult(
+                0, index, result.call_id, result.name, result.content, result.ok, result.duration_s
+            )
+            views.handle([event])
+
+    def _settle(self) -> None:
+        """Answer every call left open, whatever stopped the turn."""
+        with deferred_interrupts(reraise=False):
+            self.bot.history.answer_open_calls(_INTERRUPTED)
+
+    def _final(self, answer: Answer, results: list[ToolResult]) -> Answer:
+        answer.tool_results = results
+        if self.answer_format is not None and not answer.tool_calls:
+            answer.parsed = self.answer_format.parse(str(answer), answer.refusal)
+        return answer
+
+    # -- asking the person ---------------------------------------------------------------------
+
+    @staticmethod
+    def _declined(call: ToolCall) -> ToolResult:
+        return ToolResult(call.id, call.function.name, call.function.arguments, _DECLINED, False)
+
+    def _allowed(self, call: ToolCall) -> bool:
+        if not self.confirm:
+            return True
+        if callable(self.confirm):
+            verdict = self.confirm(call)
+            if inspect.isawaitable(verdict):
+                raise TypeError("an async confirm= function needs `await bot.aask(...)`")
+            return bool(verdict)
+        reply = input(f"Run {call.function.name}({call.function.arguments})? [y/N] ")
+        return reply.strip().lower() in ("y", "yes")
+
+    async def _aallowed(self, call: ToolCall) -> bool:
+        if callable(self.confirm):
+            verdict = self.confirm(call)
+            return bool(await verdict if inspect.isawaitable(verdict) else verdict)
+        if self.output is not None:
+            from .display.confirm import confirm_in_widget
+
+            question = f"Run {call.function.name}({call.function.arguments})?"
+            return await confirm_in_widget(self.output, question)
+        return self._allowed(call)
