@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from .clients import Clients
 from .display import DisplaySink, Views, answer_views
-from .errors import ToolStepLimitError
+from .errors import AnswerInterrupted, ToolStepLimitError
 from .events import ToolCallResult
 from .exchange import Answer, Exchange
 from .history import History
@@ -131,16 +131,14 @@ class Turn:
             exchange = self._exchange(prompt)
             for step in itertools.count():
                 answer = exchange.run(self.bot.clients, self.bot.usage)
-                if not self._wants_tools(answer, step):
-                    return self._final(answer, results)
+                self._check_steps(answer, step)
                 for index, call in enumerate(answer.tool_calls):
-                    allowed = self._allowed(call)
-                    result = self.tools.run(call) if allowed else self._declined(call)
-                    self._record(exchange.views, index, result, results)
+                    self._record(exchange.views, index, self._run_call(call), results)
+                if not self._goes_on(answer):
+                    return self._final(answer, results)
                 exchange = self._exchange(None)
-        except BaseException:
-            self._settle()
-            raise
+        except BaseException as error:
+            raise self._settle(error) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def arun(self, prompt: str) -> Answer:
@@ -149,15 +147,20 @@ class Turn:
             exchange = self._exchange(prompt)
             for step in itertools.count():
                 answer = await exchange.arun(self.bot.clients, self.bot.usage)
-                if not self._wants_tools(answer, step):
-                    return self._final(answer, results)
+                self._check_steps(answer, step)
                 for index, result in enumerate(await self._arun_calls(answer.tool_calls)):
                     self._record(exchange.views, index, result, results)
+                if not self._goes_on(answer):
+                    return self._final(answer, results)
                 exchange = self._exchange(None)
-        except BaseException:
-            self._settle()
-            raise
+        except BaseException as error:
+            raise self._settle(error) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _run_call(self, call: ToolCall) -> ToolResult:
+        if self.tools.runnable(call) is None:  # declared only, or a made-up name
+            return self.tools.unknown(call)
+        return self.tools.run(call) if self._allowed(call) else self._declined(call)
 
     async def _arun_calls(self, calls: list[ToolCall]) -> list[ToolResult]:
         """Parallel calls run concurrently, unless each must be confirmed first."""
@@ -165,34 +168,36 @@ class Turn:
             return list(await asyncio.gather(*(self.tools.arun(call) for call in calls)))
         results = []
         for call in calls:
-            allowed = await self._aallowed(call)
-            results.append(await self.tools.arun(call) if allowed else self._declined(call))
+            if self.tools.runnable(call) is None:
+                results.append(self.tools.unknown(call))
+            elif await self._aallowed(call):
+                results.append(await self.tools.arun(call))
+            else:
+                results.append(self._declined(call))
         return results
 
-    def _wants_tools(self, answer: Answer, step: int) -> bool:
-        """Whether to run the answer's calls and go on (raises at the step limit)."""
-        if not answer.tool_calls:
-            return False
-        if any(self.tools.declares(call) for call in answer.tool_calls):
-            # A tool declared without a Python function: the calls are the answer. They are
-            # answered as not run, so that the History stays valid, and returned for the
-            # caller to look at. (A made-up name goes back to the model as an error.)
-            for call in answer.tool_calls:
-                result = self.tools.run(call)
-                self.bot.history.append(result.message())
-            return False
-        if step >= self.max_steps:
-            with deferred_interrupts():
-                self.bot.history.answer_open_calls(
-                    f"Not run: chatnb stopped the tool loop at max_steps={self.max_steps}."
-                )
-            raise ToolStepLimitError(
-                f"The model was still calling tools after {self.max_steps} rounds, so chatnb "
-                f"stopped (max_steps={self.max_steps}). Its last calls were not run; "
-                "bot.history says so. Ask again to let it go on, or allow more rounds with "
-                "max_steps=."
+    def _goes_on(self, answer: Answer) -> bool:
+        """Whether the model gets the results and answers again. Not when it answered in
+        text, nor when it called a tool declared without a Python function: then the calls
+        are the answer (answered as not run, so the History stays valid), returned for the
+        caller to look at. A made-up name went back to the model as an error: it goes on."""
+        calls = answer.tool_calls
+        return bool(calls) and not any(self.tools.declares(call) for call in calls)
+
+    def _check_steps(self, answer: Answer, step: int) -> None:
+        """At the step limit, a further round is refused: its calls are answered as not run."""
+        if step < self.max_steps or not self._goes_on(answer):
+            return
+        with deferred_interrupts():
+            self.bot.history.answer_open_calls(
+                f"Not run: chatnb stopped the tool loop at max_steps={self.max_steps}."
             )
-        return True
+        raise ToolStepLimitError(
+            f"The model was still calling tools after {self.max_steps} rounds, so chatnb "
+            f"stopped (max_steps={self.max_steps}). Its last calls were not run; "
+            "bot.history says so. Ask again to let it go on, or allow more rounds with "
+            "max_steps=."
+        )
 
     def _record(
         self, views: Views | None, index: int, result: ToolResult, results: list[ToolResult]
@@ -207,10 +212,17 @@ class Turn:
             )
             views.handle([event])
 
-    def _settle(self) -> None:
-        """Answer every call left open, whatever stopped the turn."""
+    def _settle(self, error: BaseException) -> BaseException:
+        """Answer every call left open, whatever stopped the turn; the error to raise (a
+        Ctrl-C while a tool ran is told in plain words, as one while the answer streamed)."""
         with deferred_interrupts(reraise=False):
-            self.bot.history.answer_open_calls(_INTERRUPTED)
+            left = self.bot.history.answer_open_calls(_INTERRUPTED)
+        if type(error) is not KeyboardInterrupt:
+            return error
+        not_run = (
+            f"; {left} call{'s' if left != 1 else ''} not run, noted in bot.history" if left else ""
+        )
+        return AnswerInterrupted(f"the tool loop was interrupted while a tool ran{not_run}.")
 
     def _final(self, answer: Answer, results: list[ToolResult]) -> Answer:
         answer.tool_results = results

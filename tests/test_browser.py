@@ -59,7 +59,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     live.cells = [nbformat.v4.new_code_cell(LIVE_CELL)]
     live.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(live, folder / "live.ipynb")
-    for name in ["01_quickstart.ipynb", "02_prompt_tuning.ipynb"]:
+    for name in [
+        "01_quickstart.ipynb",
+        "02_prompt_tuning.ipynb",
+        "05_tools_and_structured_output.ipynb",
+    ]:
         notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
         for cell in notebook.cells:
             if cell.cell_type == "code":
@@ -225,6 +229,29 @@ def test_the_chat_widget_renders_and_answers(
     expect(widget.first.get_by_text("tokens in")).to_be_visible()  # the status line
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"chat_widget-{frontend}.png"))
+    page.close()
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_tool_calls_and_a_structured_answer_render(
+    server: Callable[[str], str], browser: Any, frontend: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    run_all(page, server(FRONTENDS[frontend].format(name="05_tools_and_structured_output.ipynb")))
+    rendered = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown")
+    # Each call: a closed block titled with its tool and duration, arguments and result inside.
+    call = rendered.locator("details", has=page.locator("summary code", has_text="get_weather"))
+    assert call.count() >= 1 and call.first.get_attribute("open") is None
+    call.first.locator("summary").click()
+    arguments = call.first.locator("pre code.language-json").first
+    expect(arguments).to_contain_text('"city": "Paris"')
+    assert rendered.locator("li code", has_text="get_time").count() == 1  # the final answer
+    call.first.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"tools-{frontend}.png"))
+    # The structured answer: pretty JSON in a highlighted code block, not half-written text.
+    city = rendered.locator("pre code.language-json", has_text='"landmarks"')
+    assert city.count() == 1 and '"year_built": 1' in city.inner_text()
     page.close()
 
 

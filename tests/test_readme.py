@@ -32,7 +32,8 @@ def _blocks(language: str) -> list[str]:
 # How each block runs: a marker that picks it out, the stream its stand-in serves, the address
 # the block names that the stand-in takes the place of, and the environment it reads.
 RECIPES: dict[str, dict[str, Any]] = {
-    "mock": {"marker": "Chatbot.mock(", "stream": None},
+    "mock": {"marker": "Chatbot.mock(MarkdownSample", "stream": None},
+    "tools": {"marker": "response_format=City", "stream": None},
     "openai": {
         "marker": 'Chatbot("gpt-4o-mini"',
         "stream": OPENAI_PLAIN,
@@ -85,8 +86,14 @@ def test_each_python_block_runs(
     if recipe["stream"] is None:
         namespace: dict[str, Any] = {}
         exec(compile(block, "README.md", "exec"), namespace)
-        assert len(namespace["bot"].history) == 4
-        assert capsys.readouterr().out.count("# A sample answer") == 2
+        history, shown = namespace["bot"].history, capsys.readouterr().out
+        if _recipe(block) == "mock":
+            assert len(history) == 4 and shown.count("# A sample answer") == 2
+        else:  # the tool call ran, its result reached the answer, and a City came back
+            roles = [m.role for m in history]
+            assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+            assert "→ get_weather" in shown and '"sky":"clear"' in str(history[3].content)
+            namespace["City"].model_validate_json(history[-1].content)  # raises if not a City
         return
     with RecordingServer(recipe["stream"].read_bytes()) as server:
         root = server.url.removesuffix("/v1")

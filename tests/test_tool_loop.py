@@ -123,6 +123,13 @@ def test_declared_tools_are_returned_not_run() -> None:
     assert [c.function.name for c in answer.tool_calls] == ["book_flight"]
     assert answer.finish_reason == "tool_calls"
     assert "declared without a Python function" in str(_valid(bot)[-1].content)
+    # Beside a Python tool in the same answer: that one runs, and the calls are the answer.
+    both = [ToolCall("get_weather", {"city": "Paris"}), ToolCall("book_flight", {})]
+    bot = Chatbot.mock([both], tools=[get_weather, declared], display=False)
+    answer = bot.ask("Weather, then a flight.")
+    assert CALLS == [("get_weather", "Paris")] and answer.finish_reason == "tool_calls"
+    assert [r.ok for r in answer.tool_results] == [True, False]
+    assert [m.role for m in _valid(bot)] == ["user", "assistant", "tool", "tool"]
 
 
 def test_confirm_asks_before_each_call(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -248,3 +255,26 @@ def test_an_interrupted_stream_is_noted_and_the_next_ask_works() -> None:
     with pytest.raises(AnswerInterrupted):
         bot.ask("Long, please", tools=[get_weather], tool_choice="none")
     assert bot.history.note(bot.history.last) == "interrupted"  # type: ignore[arg-type]
+
+
+def test_confirm_in_a_widget_waits_for_a_button() -> None:
+    import ipywidgets
+
+    box = ipywidgets.VBox()
+    script = [[ToolCall("get_weather", {"city": "Paris"})], "ok"]
+    bot = Chatbot.mock(script, tools=[get_weather], confirm=True)
+
+    async def click_run_when_asked() -> Any:
+        task = asyncio.ensure_future(bot.aask(QUESTION, output=box))
+        while not any(isinstance(c, ipywidgets.HBox) for c in box.children):
+            assert not task.done(), "the ask ended without asking"
+            await asyncio.sleep(0.01)
+        row = next(c for c in box.children if isinstance(c, ipywidgets.HBox))
+        label, run, _ = row.children
+        assert label.value == 'Run get_weather({"city":"Paris"})?' and CALLS == []
+        run.click()
+        return await task, label, run
+
+    answer, label, run = asyncio.run(click_run_when_asked())
+    assert answer == "ok" and CALLS == [("get_weather", "Paris")]
+    assert run.disabled and label.value.endswith(" run")

@@ -32,6 +32,10 @@ def _arguments(text: str) -> str:
     return code_block(text, "") if value is MISSING else code_block(pretty(value), "json")
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{max(seconds * 1000, 1):.0f} ms"
+
+
 def _shortened(text: str) -> str:
     if len(text) <= RESULT_PREVIEW_CHARS:
         return text
@@ -115,12 +119,14 @@ class ToolCallView:
             if result is None:
                 return f"→ {call.name}({call.text})"
             mark = "✓" if result.ok else "✗"
-            return f"← {call.name} {mark} {result.duration_s:.2f} s: {_shortened(result.content)}"
+            return (
+                f"← {call.name} {mark} {_duration(result.duration_s)}: {_shortened(result.content)}"
+            )
         if result is None:
             title = f"Calling <code>{call.name}</code>…"
             body = _arguments(call.text)
             return f"<details open><summary>{title}</summary>\n\n{body}\n\n</details>\n"
         mark = "✓" if result.ok else "✗"
-        title = f"{mark} <code>{call.name}</code> · {result.duration_s:.2f} s"
+        title = f"{mark} <code>{call.name}</code> · {_duration(result.duration_s)}"
         body = f"Arguments:\n\n{_arguments(call.text)}\n\nResult:\n\n{_result(result.content)}"
         return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>\n"

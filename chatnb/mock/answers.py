@@ -21,7 +21,7 @@ from typing import Any
 
 from ..schema import ChatCompletionRequest, ChatMessage, Tool
 from .instances import instance
-from .replies import ReplyItem, ToolCall, last_user_text
+from .replies import ECHO, ReplyItem, ToolCall, last_user_text
 
 __all__ = ["PlannedCall", "decide"]
 
@@ -75,9 +75,7 @@ def _answered_tools(messages: list[ChatMessage]) -> bool:
     return bool(messages) and messages[-1].role == "tool"
 
 
-def decide(
-    request: ChatCompletionRequest, item: ReplyItem, *, echoes: bool
-) -> str | list[PlannedCall]:
+def decide(request: ChatCompletionRequest, item: ReplyItem) -> str | list[PlannedCall]:
     """The answer to ``request``, given the entry of the reply script it drew."""
     tools, choice = request.tools, request.tool_choice
     if isinstance(item, ToolCall):
@@ -85,9 +83,10 @@ def decide(
     if isinstance(item, list):
         if tools and choice != "none":
             return [PlannedCall(c.name, _arguments(request, c.name, c.arguments)) for c in item]
-        item, echoes = "echo", True  # the API calls only tools it was offered
+        item = ECHO  # the API calls only tools it was offered
     forced = bool(tools) and (choice == "required" or isinstance(choice, dict))
     offered = bool(tools) and choice != "none" and not _answered_tools(request.messages)
+    echoes = item == ECHO
     if forced or (echoes and offered):
         return [PlannedCall(name, _arguments(request, name, None)) for name in _chosen(request)]
     if isinstance(item, dict):

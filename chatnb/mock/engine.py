@@ -11,9 +11,9 @@ the stream (:class:`MockAPIError`), an error frame, a malformed frame, a dropped
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 import re
-import secrets
 import string
 import threading
 from collections import Counter
@@ -129,9 +129,9 @@ class MockEngine:
             reasoning = (Reasoning(tuple(pieces), options.reasoning_dialect),)
         choices = []
         for _ in range(request.n or 1):
-            answer = decide(request, source.answer(request), echoes=source.echoes)
+            answer = decide(request, source.answer(request))
             if isinstance(answer, list):
-                step: Step = _tool_calls(answer, options.chunking, tokenizer)
+                step: Step = _tool_calls(answer, len(request.messages), options.chunking, tokenizer)
                 finish: FinishReason = "tool_calls"
             else:
                 text, finish = _limited(answer, request, tokenizer)
@@ -252,18 +252,32 @@ def _limited(
     return text, "stop"
 
 
-def _tool_calls(calls: list[PlannedCall], chunking: Chunking, tokenizer: Tokenizer) -> ToolCalls:
+def _tool_calls(
+    calls: list[PlannedCall], round_: int, chunking: Chunking, tokenizer: Tokenizer
+) -> ToolCalls:
     return ToolCalls(
         tuple(
-            CallPlan(_call_id(), call.name, tuple(_pieces(call.arguments, chunking, tokenizer)))
-            for call in calls
+            CallPlan(
+                _call_id(round_, number, call),
+                call.name,
+                tuple(_pieces(call.arguments, chunking, tokenizer)),
+            )
+            for number, call in enumerate(calls)
         )
     )
 
 
-def _call_id() -> str:
+def _call_id(round_: int, number: int, call: PlannedCall) -> str:
+    """An id like the API's (``call_`` and 24 letters and digits), unique within a
+    conversation and the same on every run, so that notebooks and caches are reproducible."""
+    digest = hashlib.sha256(f"{round_}|{number}|{call.name}|{call.arguments}".encode()).digest()
+    value = int.from_bytes(digest, "big")
     alphabet = string.ascii_letters + string.digits
-    return "call_" + "".join(secrets.choice(alphabet) for _ in range(24))
+    letters = []
+    for _ in range(24):
+        value, digit = divmod(value, len(alphabet))
+        letters.append(alphabet[digit])
+    return "call_" + "".join(letters)
 
 
 def _pieces(text: str, chunking: Chunking, tokenizer: Tokenizer) -> list[str]:

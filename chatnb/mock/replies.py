@@ -19,7 +19,19 @@ from pydantic import BaseModel, ConfigDict
 
 from ..schema import ChatCompletionRequest
 
-__all__ = ["MarkdownSample", "Reply", "ReplyItem", "ReplySource", "ToolCall", "markdown_sample"]
+__all__ = [
+    "ECHO",
+    "MarkdownSample",
+    "Reply",
+    "ReplyItem",
+    "ReplySource",
+    "ToolCall",
+    "markdown_sample",
+]
+
+#: The reply (or script entry) that answers from the request itself: the question repeated,
+#: the tools offered called, the JSON schema asked for filled in, tool results reported.
+ECHO = "echo"
 
 
 class ToolCall(BaseModel):
@@ -149,11 +161,6 @@ class ReplySource:
                 raise ValueError("a scripted reply needs at least one answer")
             self._script = itertools.cycle(list(reply))
 
-    @property
-    def echoes(self) -> bool:
-        """Whether answers are made from the request itself (the default)."""
-        return self._reply == "echo"
-
     def answer(self, request: ChatCompletionRequest) -> ReplyItem:
         reply = self._reply
         if self._script is not None:
@@ -169,9 +176,7 @@ class ReplySource:
         if callable(reply):
             made = reply(request)
             return made if isinstance(made, dict | ToolCall | list) else str(made)
-        if reply == "echo":
-            return last_user_text(request)
-        return str(reply)
+        return str(reply)  # ECHO included: the answer is made from the request
 
     def __repr__(self) -> str:
         kind = "script" if self._script is not None else repr(self._reply)[:40]
