@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -217,3 +223,41 @@ def test_generated_documents_validate_against_their_model(model: type[BaseModel]
         value = instance(schema)
         assert model.model_validate(value)
         assert instance(schema) == value  # deterministic
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """``chatnb serve`` as a user starts it: its own process on a free port, always stopped."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatnb", "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "never came up"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_chatnb_serve_calls_tools_and_fills_a_schema(served: str) -> None:
+    client = openai.OpenAI(base_url=served, api_key="unused")
+    answer = client.chat.completions.create(
+        model="gpt-4o", messages=QUESTION, tools=_tools(Weather), tool_choice="required"
+    )  # type: ignore[call-overload]
+    assert answer.choices[0].finish_reason == "tool_calls"
+    (call,) = answer.choices[0].message.tool_calls or []
+    assert Weather.model_validate_json(call.function.arguments)
+    parsed = client.chat.completions.parse(model="gpt-4o", messages=QUESTION, response_format=Trip)  # type: ignore[arg-type]
+    assert isinstance(parsed.choices[0].message.parsed, Trip)

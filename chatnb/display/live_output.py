@@ -42,16 +42,18 @@ class LiveOutput:
         self._received += len(text.encode())
 
     def due(self) -> bool:
-        """Whether a live render may go out now (the clock and the budget allow it)."""
-        if self._clock() - self._last < self.interval_s:
-            return False
-        return self._spent <= PREVIEW_BUDGET_RATIO * self._received + PREVIEW_BUDGET_SLACK
+        """Whether a live render may go out now, by the clock (render it, then :meth:`live`)."""
+        return self._clock() - self._last >= self.interval_s
 
-    def live(self, markdown: str) -> None:
-        """A live render (call when :meth:`due`)."""
+    def live(self, markdown: str) -> bool:
+        """Send a live render if the budget still has room for it; whether it went out."""
         self._last = self._clock()
-        self._spent += len(markdown.encode())
+        size = len(markdown.encode())
+        if self._spent + size > PREVIEW_BUDGET_RATIO * self._received + PREVIEW_BUDGET_SLACK:
+            return False
+        self._spent += size
         self._send(markdown)
+        return True
 
     def final(self, markdown: str) -> None:
         """The settled state: always sent, unless it is what is shown already."""

@@ -10,6 +10,8 @@ block, so nothing is hidden.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ..events import ContentDelta, RefusalDelta
@@ -26,10 +28,17 @@ class StructuredView:
 
     events: ClassVar[tuple[type, ...]] = (ContentDelta, RefusalDelta)
 
-    def __init__(self, sink: DisplaySink, *, safe: bool = True, choice: int = 0) -> None:
+    def __init__(
+        self,
+        sink: DisplaySink,
+        *,
+        safe: bool = True,
+        choice: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.sink, self.safe, self.choice = sink, safe, choice
         self._appends_only = bool(getattr(sink, "appends_only", False))
-        self.output = LiveOutput(sink)
+        self.output = LiveOutput(sink, clock=clock)
         self._parts: list[str] = []
         self._refusal: list[str] = []
 

@@ -13,6 +13,8 @@ letters, digits, ``_`` and ``-``; everything else the model wrote is inside code
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -28,6 +30,8 @@ RESULT_PREVIEW_CHARS = 1_500
 
 
 def _arguments(text: str) -> str:
+    if not text.strip():
+        return "*…*"
     value = partial_value(text)
     return code_block(text, "") if value is MISSING else code_block(pretty(value), "json")
 
@@ -72,8 +76,14 @@ class ToolCallView:
         ToolCallResult,
     )
 
-    def __init__(self, sink: DisplaySink, *, choice: int = 0) -> None:
-        self.sink, self.choice = sink, choice
+    def __init__(
+        self,
+        sink: DisplaySink,
+        *,
+        choice: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sink, self.choice, self._clock = sink, choice, clock
         self._appends_only = bool(getattr(sink, "appends_only", False))
         self.calls: dict[int, _Call] = {}
 
@@ -81,7 +91,7 @@ class ToolCallView:
         if event.choice != self.choice:
             return
         if isinstance(event, ToolCallStarted):
-            self.calls[event.index] = _Call(event.name, LiveOutput(self.sink))
+            self.calls[event.index] = _Call(event.name, LiveOutput(self.sink, clock=self._clock))
             if not self._appends_only:
                 self.calls[event.index].output.live(self._block(event.index))
             return
