@@ -83,6 +83,9 @@ _EXPORTS = {
     # the workbench
     "ChatWidget": "workbench.widget",
     "compare": "workbench.compare",
+    # experiments
+    "experiment": "experiments",
+    "Experiment": "experiments",
     # display
     "MarkdownStream": "display",
     # errors and warnings
@@ -131,6 +134,7 @@ if TYPE_CHECKING:
         UsageReported,
     )
     from .exchange import Answer
+    from .experiments import Experiment, experiment
     from .history import Dropped, History
     from .runlog import runs
     from .schema import (

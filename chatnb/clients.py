@@ -233,12 +233,18 @@ class Clients:
 
     @property
     def asynchronous(self) -> openai.AsyncOpenAI:
+        return self._through_cache("async", self.asynchronous_uncached)
+
+    @property
+    def asynchronous_uncached(self) -> openai.AsyncOpenAI:
+        """The async client without the cache (for the Files and Batch APIs, and for wrapping
+        in another transport before the cache wraps it)."""
         if self._missing is not None:
             raise self._missing
         if self._async is None:
             assert self._sync is not None
             self._async = ClientSpec.of(self._sync).asynchronous()
-        return self._through_cache("async", self._async)
+        return self._async
 
     @property
     def unwrapped(self) -> tuple[openai.OpenAI | None, openai.AsyncOpenAI | None]:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ..schema import ChatCompletionRequest, ErrorDetail, ErrorResponse, to_json
 from ..tokens import MODEL_LIMITS
+from .batches import BatchAPI
 from .engine import Frame, MockAPIError, MockEngine
 
 __all__ = ["MockBackend", "MockResponse"]
@@ -31,6 +32,7 @@ _SSE = [
 ]
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 MODEL_PATHS = frozenset({"/v1/models", "/models"})
+_BATCH_ROOTS = ("files", "batches")
 
 
 @dataclass
@@ -76,6 +78,7 @@ class MockBackend:
 
     def __init__(self, engine: MockEngine | None = None, *, api_key: str | None = None) -> None:
         self.engine = engine or MockEngine()
+        self.batches = BatchAPI(self.engine)
         self._api_key = api_key
 
     def __repr__(self) -> str:
@@ -88,7 +91,9 @@ class MockBackend:
         path = path.split("?", 1)[0].rstrip("/") or "/"
         if path == "/health":
             return MockResponse(200, [_JSON], b'{"status":"ok"}')
-        if path not in CHAT_PATHS and path not in MODEL_PATHS:
+        parts = path.removeprefix("/v1").strip("/").split("/")
+        batch_route = parts[0] in _BATCH_ROOTS
+        if path not in CHAT_PATHS and path not in MODEL_PATHS and not batch_route:
             return _error(404, f"Unknown path {path!r}.", code="unknown_url")
         if not self._authorized(headers):
             return _error(
@@ -97,6 +102,8 @@ class MockBackend:
                 "send that key as a Bearer token.",
                 code="invalid_api_key",
             )
+        if batch_route:
+            return self._batch_route(method, parts, headers, body)
         if path in MODEL_PATHS:
             if method != "GET":
                 return _error(405, f"Use GET for {path}.", code="method_not_allowed")
@@ -104,6 +111,39 @@ class MockBackend:
         if method != "POST":
             return _error(405, f"Use POST for {path}.", code="method_not_allowed")
         return self._chat(body)
+
+    def _batch_route(
+        self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes
+    ) -> MockResponse:
+        """``/v1/files[/{id}[/content]]`` and ``/v1/batches[/{id}[/cancel]]``."""
+        api, route = self.batches, (method, parts[0], len(parts), parts[-1])
+        try:
+            if route[:3] == ("POST", "files", 1):
+                found: Any = api.upload(headers.get("content-type", ""), body)
+            elif route[:3] == ("GET", "files", 1):
+                found = api.list_files()
+            elif route[:3] == ("GET", "files", 2):
+                found = api.file(parts[1]).object()
+            elif route == ("GET", "files", 3, "content"):
+                content = api.file(parts[1]).content
+                return MockResponse(200, [("content-type", "application/octet-stream")], content)
+            elif route[:3] == ("POST", "batches", 1):
+                found = api.create(json.loads(body or b"{}"))
+            elif route[:3] == ("GET", "batches", 1):
+                found = api.list_batches()
+            elif route[:3] == ("GET", "batches", 2):
+                found = api.retrieve(parts[1])
+            elif route == ("POST", "batches", 3, "cancel"):
+                found = api.cancel(parts[1])
+            else:
+                return _error(404, f"Unknown path {'/'.join(parts)!r}.", code="unknown_url")
+        except MockAPIError as failure:
+            return _error(
+                failure.status, failure.body.error.message, param=failure.body.error.param
+            )
+        except ValueError:
+            return _error(400, "We could not parse the JSON body of your request.")
+        return MockResponse(200, [_JSON], json.dumps(found).encode())
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         if self._api_key is None:

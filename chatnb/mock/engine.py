@@ -97,8 +97,13 @@ class MockEngine:
         failure = options.failure
         if failure is None:
             return None
-        if failure.times is not None:
-            key = failure.model_dump_json()
+        key = failure.model_dump_json()
+        if failure.every is not None:
+            with self._lock:
+                self._failures_served[key] += 1
+                if self._failures_served[key] % failure.every:
+                    return None
+        elif failure.times is not None:
             with self._lock:
                 if self._failures_served[key] >= failure.times:
                     return None

@@ -37,7 +37,8 @@ class Failure(BaseModel):
 
     ``status`` fails the request before the stream; the ``*_after`` fields act after that many
     frames; ``times`` limits the failure to the first N requests that carry it (so a client's
-    retries can be seen succeeding).
+    retries can be seen succeeding); ``every`` fails one request in every N (the Nth, the 2Nth,
+    ...), a share of the traffic, as a busy provider's 429s.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -51,6 +52,7 @@ class Failure(BaseModel):
     truncate_after: int | None = Field(default=None, ge=0)
     no_done: bool = False
     times: int | None = Field(default=None, ge=1)
+    every: int | None = Field(default=None, ge=1)
 
 
 class MockOptions(BaseModel):
@@ -89,6 +91,9 @@ class MockOptions(BaseModel):
         default=None, description='a failure to inject, as JSON: \'{"status": 429, "times": 2}\''
     )
     seed: int | None = Field(default=None, description="seed of the jitter's random numbers")
+    batch_delay_s: float = Field(
+        default=0.0, ge=0, description="seconds a Batch API batch takes to complete"
+    )
 
     @field_validator("reply", mode="before")
     @classmethod

@@ -1,0 +1,252 @@
+"""``chatnb.experiment``: every input against every variant, ``repeats`` times, scored.
+
+::
+
+    results = await chatnb.experiment(
+        df, [{"name": "terse", "system": "Be terse."}, {"name": "kind", "system": "Be kind."}],
+        template="Summarise: {text}", repeats=3, scorers=[contains("because"), judge("...")],
+    )
+    results                   # the summary per variant; results.to_dataframe(), .plot(), .diff()
+
+Live mode runs the trials concurrently (at most ``concurrency`` at once) through one
+:class:`~chatnb.experiments.throttle.Throttle`, so rate limits slow the run down instead of
+failing it. A small grid streams into a grid of cells as :func:`chatnb.compare` does; a big
+one shows a progress bar and a table that fills in. A trial that fails is kept as failed, with
+its error; Stop or Ctrl-C keeps every finished trial (``results.interrupted``). With a cache,
+a re-run sends only what is missing. ``mode="batch"`` sends the whole grid through the
+provider's Batch API instead (:mod:`~chatnb.experiments.batch`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..chatbot import Chatbot
+from ..display import kernel_shell
+from ..errors import AnswerInterrupted, ChatnbError
+from ..exchange import Answer
+from ..workbench import default_chatbot
+from ..workbench.compare import _grid, _variant_name
+from .inputs import Case, cases
+from .progress import Progress
+from .results import Experiment, Trial
+from .scorers import Scorer, run_scorer
+from .throttle import Throttle
+
+__all__ = ["GRID_LIMIT", "experiment"]
+
+#: Grids of at most this many trials stream live, one cell each; bigger ones show progress.
+GRID_LIMIT = 24
+
+
+@dataclass
+class _Plan:
+    """What an experiment runs: the cases, the variants' bots, the scorers."""
+
+    cases: list[Case]
+    names: list[str]
+    bots: list[Chatbot]
+    repeats: int
+    scorers: list[tuple[str, Scorer]]
+    throttle: Throttle
+
+    def jobs(self) -> list[tuple[Case, int, int]]:
+        return [
+            (case, variant, repeat)
+            for case in self.cases
+            for variant in range(len(self.bots))
+            for repeat in range(self.repeats)
+        ]
+
+
+def _scorer_names(scorers: Sequence[Scorer]) -> list[tuple[str, Scorer]]:
+    named = []
+    for number, scorer in enumerate(scorers, start=1):
+        name = getattr(scorer, "__name__", "")
+        named.append((name if name and name != "<lambda>" else f"score {number}", scorer))
+    return named
+
+
+async def scored(plan: _Plan, trial: Trial, case: Case) -> Trial:
+    """``trial`` with every scorer's verdict on its answer."""
+    if trial.error is not None:
+        return trial
+    row = {**case.row, "prompt": case.prompt}
+    for name, scorer in plan.scorers:
+        score = await run_scorer(scorer, trial.answer, row)
+        trial.scores[name] = score.value
+        if score.reason:
+            trial.reasons[name] = score.reason
+    return trial
+
+
+def _answered(case: Case, variant: str, repeat: int, answer: Answer) -> Trial:
+    usage = answer.usage
+    return Trial(
+        case.index,
+        case.prompt,
+        variant,
+        repeat,
+        answer=str(answer),
+        ttft_s=usage.ttft_s if usage else None,
+        total_s=usage.total_s if usage else None,
+        prompt_tokens=usage.billed_prompt_tokens if usage else None,
+        completion_tokens=usage.billed_completion_tokens if usage else None,
+        cost_usd=usage.cost_usd if usage else None,
+        row=dict(case.row),
+    )
+
+
+async def _trial(plan: _Plan, job: tuple[Case, int, int], output: Any) -> Trial:
+    case, variant, repeat = job
+    twin = plan.bots[variant].copy()  # a fresh conversation per trial
+    try:
+        answer = await twin.aask(case.prompt, output=output)
+    except AnswerInterrupted:
+        raise
+    except ChatnbError as error:
+        partial = str(getattr(error, "partial", ""))
+        failed = Trial(case.index, case.prompt, plan.names[variant], repeat, answer=partial)
+        failed.error, failed.row = f"{type(error).__name__}: {error}", dict(case.row)
+        return failed
+    return await scored(plan, _answered(case, plan.names[variant], repeat, answer), case)
+
+
+async def _run_live(plan: _Plan, concurrency: int, display: bool) -> Experiment:
+    jobs = plan.jobs()
+    live = display and kernel_shell() is not None
+    cells = None
+    if live and len(jobs) <= GRID_LIMIT:
+        labels = [
+            c.prompt if plan.repeats == 1 else f"{c.prompt} (#{r + 1})"
+            for c, _, r in jobs[:: len(plan.bots)]
+        ]
+        grid = _grid(labels, plan.names)
+        cells = {job: grid[i // len(plan.bots)][job[1]] for i, job in enumerate(jobs)}
+    progress = None if cells is not None else Progress(len(jobs), widget=live)
+    done: dict[tuple[int, int, int], Trial] = {}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(job: tuple[Case, int, int]) -> None:
+        async with gate:
+            trial = await _trial(plan, job, cells[job] if cells else None)
+        done[(job[0].index, job[1], job[2])] = trial
+        if progress is not None:
+            tokens = (trial.prompt_tokens or 0) + (trial.completion_tokens or 0)
+            progress.add(failed=trial.error is not None, tokens=tokens, cost=trial.cost_usd)
+            if progress.table_due():
+                progress.set_table(_html(_ordered(done, plan)))
+
+    tasks = [asyncio.ensure_future(run(job)) for job in jobs]
+    interrupted = False
+    try:
+        await asyncio.gather(*tasks)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        interrupted = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    results = _ordered(done, plan)
+    results.interrupted = interrupted
+    results.requests, results.rate_limited = plan.throttle.sent, plan.throttle.limited
+    if progress is not None:
+        progress.close("interrupted" if interrupted else "finished")
+    return results
+
+
+def _ordered(done: Mapping[tuple[int, int, int], Trial], plan: _Plan) -> Experiment:
+    return Experiment((done[key] for key in sorted(done)), variants=plan.names)
+
+
+def _html(results: Experiment) -> str:
+    from markdown_it import MarkdownIt
+
+    html: str = MarkdownIt("commonmark").enable("table").render(results._repr_markdown_())
+    return html
+
+
+async def experiment(
+    inputs: Any,
+    variants: Sequence[Mapping[str, Any]] = ({},),
+    *,
+    template: str | None = None,
+    repeats: int = 1,
+    scorers: Sequence[Scorer] = (),
+    bot: Chatbot | None = None,
+    concurrency: int = 16,
+    display: bool = True,
+    baseline: Experiment | str | None = None,
+    mode: Literal["live", "batch"] = "live",
+    batch_id: str | None = None,
+    poll_s: float = 30.0,
+) -> Experiment:
+    """Run every input against every variant ``repeats`` times, score the answers, summarise.
+
+    ``inputs``: prompts, dicts or a DataFrame (``template`` fills ``{column}`` fields); a
+    variant is a mapping of what changes (``name``, ``system``, ``model``, sampling options,
+    ``tools``, ...). ``bot`` gives the client, cache and settings to start from (default: the
+    workbench's Chatbot). ``scorers`` are functions of the answer (and the input row).
+    ``baseline``: an earlier run (or the file it was saved to) to compare with. ``mode="batch"``
+    uses the provider's Batch API (``batch_id`` resumes a batch, from any kernel).
+    """
+    if repeats < 1 or concurrency < 1:
+        raise ValueError("repeats and concurrency must be at least 1")
+    base = bot if bot is not None else default_chatbot()
+    names = [_variant_name(i, v) for i, v in enumerate(variants)]
+    if len(set(names)) != len(names):
+        raise ChatnbError("Two variants have the same name: give each a different 'name'.")
+    if base.clients.cache is not None:
+        base.clients.cache.rewind()  # trial k of a request is its k-th recording, every run
+    plan = _plan(base, cases(inputs, template), variants, names, repeats, scorers, mode)
+    if mode == "batch":
+        from .batch import run_batch
+
+        results = await run_batch(plan, batch_id=batch_id, poll_s=poll_s, display=display)
+    else:
+        results = await _run_live(plan, concurrency, display)
+    if baseline is not None:
+        results.baseline = (
+            baseline if isinstance(baseline, Experiment) else Experiment.load(baseline)
+        )
+    if display:
+        _show(results)
+    return results
+
+
+def _plan(
+    base: Chatbot,
+    found: list[Case],
+    variants: Sequence[Mapping[str, Any]],
+    names: list[str],
+    repeats: int,
+    scorers: Sequence[Scorer],
+    mode: str,
+) -> _Plan:
+    throttle = Throttle()
+    throttled = throttle.wrap(base.clients.asynchronous_uncached) if mode == "live" else None
+    bots = []
+    for settings in variants:
+        changes = {k: v for k, v in settings.items() if k != "name"}
+        if throttled is not None:
+            changes.setdefault("async_client", throttled)
+        bots.append(base.copy(display=False, **changes) if changes or throttled else base)
+    return _Plan(found, names, bots, repeats, _scorer_names(scorers), throttle)
+
+
+def _show(results: Experiment) -> None:
+    parts = [results._repr_markdown_()]
+    if results.baseline is not None:
+        parts.append(
+            "**Against the baseline**\n\n" + results.diff(results.baseline)._repr_markdown_()
+        )
+    text = "\n\n".join(parts)
+    results.just_shown = True  # as the cell's last expression, it is not shown twice
+    if kernel_shell() is not None:
+        from IPython.display import display
+
+        display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
+    else:
+        print(text)

@@ -1,0 +1,266 @@
+"""Experiments: inputs x variants x repeats on the mock, scored and summarised; rate limits
+against ``chatnb serve``; the Batch API through the official client; a baseline diff."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import socket
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas
+import pytest
+from pydantic import BaseModel
+
+from chatnb import Chatbot, experiment
+from chatnb.errors import ChatnbError
+from chatnb.experiments import (
+    Experiment,
+    Throttle,
+    Verdict,
+    cases,
+    contains,
+    equals,
+    judge,
+    matches,
+    valid_json,
+)
+from chatnb.experiments.results import interval
+from chatnb.experiments.throttle import parse_duration
+
+CITIES = ["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Quito"]
+
+
+def _run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def test_inputs_come_as_prompts_rows_or_a_dataframe() -> None:
+    assert [c.prompt for c in cases(["a", "b"])] == ["a", "b"]
+    rows = [{"city": "Paris", "expected": "FR"}]
+    (case,) = cases(rows, "Where is {city}? {{json}}")
+    assert case.prompt == "Where is Paris? {json}" and case.row["expected"] == "FR"
+    frame = pandas.DataFrame({"prompt": ["x", "y"], "n": [1, 2]})
+    assert [(c.index, c.prompt, c.row["n"]) for c in cases(frame)] == [(0, "x", 1), (1, "y", 2)]
+    with pytest.raises(ChatnbError, match=r"names \{country\}, but row 0 has no such column"):
+        cases(rows, "{country}")
+    with pytest.raises(ChatnbError, match="template="):
+        cases([{"city": "Paris"}])
+
+
+class City(BaseModel):
+    name: str
+
+
+def test_built_in_scorers_and_a_broken_one() -> None:
+    def broken(answer: str) -> float:
+        raise ZeroDivisionError("oops")
+
+    bot = Chatbot.mock(display=False)
+    rows = [{"city": c, "expected": c.upper()} for c in CITIES[:2]]
+    scorers = [equals(), contains("par"), matches(r"^R"), valid_json(City), broken]
+    results = _run(experiment(rows, template="{city}", scorers=scorers, bot=bot, display=False))
+    paris, rome = results
+    assert paris.scores["equals expected"] == 1.0  # case-insensitive by default
+    assert (paris.scores["contains 'par'"], rome.scores["contains 'par'"]) == (1.0, 0.0)
+    assert (paris.scores["matches '^R'"], rome.scores["matches '^R'"]) == (0.0, 1.0)
+    assert paris.scores["valid City"] == 0.0 and "Invalid JSON" in paris.reasons["valid City"]
+    assert math.isnan(paris.scores["broken"])
+    assert paris.reasons["broken"] == "the scorer failed: ZeroDivisionError: oops"
+
+
+def test_a_judge_answers_through_structured_output() -> None:
+    def grade(request: Any) -> dict[str, Any]:
+        asked = request.messages[-1].content
+        good = "Answer: Paris" in asked
+        return {"reason": "names the capital" if good else "wrong city", "score": 5 if good else 2}
+
+    grader = Chatbot.mock(grade, display=False)
+    answers = Chatbot.mock(["Paris", "Lyon"], display=False)
+    verdicts = judge("Names the capital of France.", bot=grader)
+    results = _run(
+        experiment(
+            ["Capital of France?"], repeats=2, scorers=[verdicts], bot=answers, display=False
+        )
+    )
+    assert sorted(t.scores["judge"] for t in results) == [0.25, 1.0]
+    assert {t.reasons["judge"] for t in results} == {"names the capital", "wrong city"}
+    assert Verdict.model_json_schema()["properties"]["score"]["maximum"] == 5
+
+
+def test_a_grid_runs_every_trial_and_keeps_the_failed_ones() -> None:
+    # Every 5th request fails with a 400, which the client does not retry.
+    bot = Chatbot.mock(display=False, failure={"status": 400, "every": 5})
+    variants = [{"name": "plain"}, {"name": "warm", "temperature": 0.9}]
+    results = _run(
+        experiment(CITIES, variants, repeats=3, scorers=[contains("o")], bot=bot, display=False)
+    )
+    assert len(results) == len(CITIES) * 2 * 3
+    assert [t.key for t in results] == sorted(t.key for t in results)  # input, variant, repeat
+    failed = [t for t in results if t.error]
+    assert len(failed) == len(results) // 5 and all("BadRequestError" in t.error for t in failed)
+    assert all(not t.scores for t in failed)
+    frame = results.to_dataframe()
+    assert len(frame) == 36 and {"score.contains 'o'", "cost_usd", "ttft_s"} <= set(frame.columns)
+    summary = {row["variant"]: row for row in results.summary()}
+    plain = [t for t in results if t.variant == "plain" and not t.error]
+    assert summary["plain"]["failed"] == 18 - len(plain)
+    per_repeat = [
+        statistics.fmean(t.scores["contains 'o'"] for t in plain if t.repeat == r) for r in range(3)
+    ]
+    _, half = interval(per_repeat)
+    assert summary["plain"]["contains 'o' ±"] == pytest.approx(half)
+    assert summary["plain"]["contains 'o'"] == pytest.approx(
+        statistics.fmean(t.scores["contains 'o'"] for t in plain)
+    )
+    assert "| plain | 18 |" in results._repr_markdown_()
+
+
+def test_the_interval_is_students_t() -> None:
+    mean, half = interval([0.5, 0.7, 0.6])
+    assert mean == pytest.approx(0.6) and half == pytest.approx(4.303 * 0.1 / math.sqrt(3))
+    assert math.isnan(interval([1.0])[1])
+
+
+def test_a_baseline_diff_shows_what_moved(tmp_path: Path) -> None:
+    rows = [{"city": c, "expected": c} for c in CITIES[:3]]
+    bot = Chatbot.mock(display=False)
+    before = _run(experiment(rows, template="{city}", scorers=[equals()], bot=bot, display=False))
+    saved = before.save(tmp_path / "before.json")
+    assert Experiment.load(saved).to_records() == before.to_records()
+    after = _run(
+        experiment(
+            rows,
+            template="The city: {city}",
+            scorers=[equals()],
+            bot=bot,
+            display=False,
+            baseline=saved,
+        )
+    )
+    diff = after.diff(after.baseline)  # type: ignore[arg-type]
+    (row,) = diff.variants()
+    assert (row["equals expected before"], row["equals expected now"]) == (1.0, 0.0)
+    moved = diff.trials()
+    assert len(moved) == 3 and all(m["answer changed"] for m in moved)
+    assert "1.00 → 0.00 (-1.00)" in diff._repr_markdown_()
+
+
+def test_the_throttle_reads_the_rate_limit_headers() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    throttle = Throttle(clock=lambda: now[0], sleep=sleep)
+    assert parse_duration("6m0s") == 360 and parse_duration("20ms") == 0.02
+    assert parse_duration("1.5") == 1.5 and parse_duration(None) is None
+    # 60 requests a minute, none left: the next waits a second for a token.
+    headers = {"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "0"}
+    assert throttle.observe(200, headers) is False
+    _run(throttle.ready())
+    assert slept == [pytest.approx(1.0)]
+    # A 429 pauses every request for its Retry-After.
+    assert throttle.observe(429, {"retry-after-ms": "2500"}) is True
+    _run(throttle.ready())
+    assert slept[-1] == pytest.approx(2.5) and throttle.limited == 1
+    # No tokens left: wait for their reset.
+    throttle.observe(200, {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "3s"})
+    _run(throttle.ready())
+    assert slept[-1] == pytest.approx(3.0, abs=0.05)
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """``chatnb serve`` in its own process, answering 429 (Retry-After: 0.2 s) to every 4th
+    request and completing batches after a second; always stopped."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    failure = json.dumps({"status": 429, "every": 4, "retry_after_s": 0.2})
+    command = [sys.executable, "-m", "chatnb", "serve", "--port", str(port)]
+    command += ["--failure", failure, "--itl-ms", "2", "--batch-delay-s", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "never came up"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_rate_limits_slow_the_run_down_instead_of_failing_it(served: str) -> None:
+    bot = Chatbot("gpt-4o-mini", base_url=served, api_key="sk-local", display=False)
+    inputs = [f"question {n}" for n in range(60)]
+    results = _run(experiment(inputs, concurrency=16, bot=bot, display=False))
+    assert len(results) == 60 and not [t for t in results if t.error]
+    assert [t.answer for t in results] == inputs
+    # Every 4th request got a 429 and was sent again after the pause: 60 rows, about 80 sent.
+    assert results.rate_limited >= 15 and results.requests <= 60 * 1.5
+
+
+def test_a_batch_runs_through_the_official_client_and_resumes_elsewhere(served: str) -> None:
+    # Every 4th line of the batch fails (the server's failure applies to batch lines too).
+    script = textwrap.dedent(
+        f"""
+        import asyncio, json, sys
+        from chatnb import Chatbot, experiment
+        from chatnb.experiments import equals
+        bot = Chatbot("gpt-4o-mini", base_url={served!r}, api_key="sk-local", display=False)
+        rows = [{{"city": c, "expected": c}} for c in {CITIES!r}]
+        batch_id = sys.argv[1] if len(sys.argv) > 1 else None
+        async def main():
+            run = experiment(rows, [{{"name": "a"}}, {{"name": "b", "temperature": 0.5}}],
+                             template="{{city}}", scorers=[equals()], bot=bot, display=False,
+                             mode="batch", batch_id=batch_id, poll_s=0.1)
+            if batch_id is None:  # stop waiting at once: the batch goes on without us
+                task = asyncio.ensure_future(run)
+                await asyncio.sleep(0.3)
+                task.cancel()
+                return await task
+            return await run
+        results = asyncio.run(main())
+        print(json.dumps({{"id": results.batch_id, "interrupted": results.interrupted,
+                           "trials": [t.record() for t in results]}}))
+        """
+    )
+    first = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    started = json.loads(first.stdout.splitlines()[-1])
+    assert started["interrupted"] and started["id"].startswith("batch_") and not started["trials"]
+    # A new process (a new kernel) picks the batch up by its id.
+    second = subprocess.run(
+        [sys.executable, "-c", script, started["id"]], capture_output=True, text=True, timeout=120
+    )
+    resumed = json.loads(second.stdout.splitlines()[-1])
+    trials = resumed["trials"]
+    assert resumed["id"] == started["id"] and len(trials) == 12
+    assert [(t["input"], t["variant"]) for t in trials] == [
+        (i, v) for i in range(6) for v in ("a", "b")
+    ]
+    failed = [t for t in trials if t["error"]]
+    assert len(failed) == 3 and all("HTTP 429" in t["error"] for t in failed)
+    for trial in trials:
+        if not trial["error"]:
+            assert trial["answer"] == CITIES[trial["input"]]
+            assert trial["score.equals expected"] == 1.0
+            assert trial["cost_usd"] > 0  # at the Batch API's half price

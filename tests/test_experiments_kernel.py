@@ -1,0 +1,48 @@
+"""Experiments in a real kernel: a big run shows progress in a few messages a second, and the
+stop button keeps every finished trial."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .kernel import Kernel
+
+SETUP = textwrap.dedent(
+    """
+    from chatnb import Chatbot, experiment
+    from chatnb.experiments import contains
+    bot = Chatbot.mock(ttft_ms=20, itl_ms=2, display=False)
+    inputs = [f"question {n}" for n in range(300)]
+    """
+)
+
+
+def test_a_big_run_shows_progress_not_a_display_per_trial(kernel: Kernel) -> None:
+    kernel.run(SETUP).ok()
+    run = kernel.run(
+        "results = await experiment(inputs, [{'name': 'a'}, {'name': 'b'}], concurrency=32,"
+        " scorers=[contains('question')], bot=bot)\n"
+        "print(len(results), results.interrupted)"
+    ).ok()
+    assert run.frontend.stdout().strip().endswith("600 False")
+    stamps = [m["header"]["date"] for m in run.messages]
+    seconds = (stamps[-1] - stamps[0]).total_seconds()
+    display = run.of_type("display_data", "update_display_data", "comm_msg", "comm_open")
+    assert len(display) / max(seconds, 1.0) < 50  # the frontend is never flooded
+    table = run.frontend.markdown()[-1]
+    assert "| a | 300 | 0 |" in table and "| b | 300 | 0 |" in table
+    bars = [w for w in run.frontend.widgets.values() if w.get("_model_name") == "IntProgressModel"]
+    assert bars and bars[0]["value"] == 600
+
+
+def test_the_stop_button_keeps_every_finished_trial(kernel: Kernel) -> None:
+    kernel.run(SETUP).ok()
+    run = kernel.run(
+        "results = await experiment(inputs, concurrency=4, bot=bot)", interrupt_on="/300 done"
+    )
+    assert run.reply["status"] == "ok"  # the run ended early, and returned what it had
+    shown = kernel.run(
+        "print(results.interrupted, len(results), all(t.answer == t.prompt for t in results))"
+    ).ok()
+    interrupted, finished, answered = shown.frontend.stdout().split()
+    assert interrupted == "True" and 0 < int(finished) < 300 and answered == "True"
