@@ -13,15 +13,13 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..display import kernel_shell
 from ..options import request_fields
+from .plan import Job, Plan, scored
 from .progress import Progress
 from .results import Experiment, Trial
-
-if TYPE_CHECKING:
-    from .runner import _Plan
 
 __all__ = ["BATCH_DISCOUNT", "run_batch"]
 
@@ -34,7 +32,7 @@ def _custom_id(index: int, variant: int, repeat: int) -> str:
     return f"input-{index}-variant-{variant}-repeat-{repeat}"
 
 
-def requests_jsonl(plan: _Plan) -> bytes:
+def requests_jsonl(plan: Plan) -> bytes:
     """The Batch API input file of a plan: one line per trial."""
     lines = []
     for case, variant, repeat in plan.jobs():
@@ -51,7 +49,7 @@ def requests_jsonl(plan: _Plan) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def _start(client: Any, plan: _Plan) -> Any:
+async def _start(client: Any, plan: Plan) -> Any:
     upload = await client.files.create(
         file=("chatnb-experiment.jsonl", io.BytesIO(requests_jsonl(plan))), purpose="batch"
     )
@@ -75,7 +73,7 @@ async def _lines(client: Any, file_id: str | None) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _trial(plan: _Plan, job: Any, line: dict[str, Any] | None, status: str) -> Trial:
+def _trial(plan: Plan, job: Job, line: dict[str, Any] | None, status: str) -> Trial:
     case, variant, repeat = job
     trial = Trial(case.index, case.prompt, plan.names[variant], repeat, row=dict(case.row))
     response = (line or {}).get("response") or {}
@@ -98,10 +96,8 @@ def _trial(plan: _Plan, job: Any, line: dict[str, Any] | None, status: str) -> T
 
 
 async def run_batch(
-    plan: _Plan, *, batch_id: str | None, poll_s: float, display: bool
+    plan: Plan, *, batch_id: str | None, poll_s: float, display: bool
 ) -> Experiment:
-    from .runner import scored
-
     client = plan.bots[0].clients.asynchronous_uncached  # Files and Batch APIs: never cached
     batch = await client.batches.retrieve(batch_id) if batch_id else await _start(client, plan)
     jobs = plan.jobs()
@@ -124,10 +120,14 @@ async def run_batch(
         **await _lines(client, batch.output_file_id),
         **await _lines(client, batch.error_file_id),
     }
-    trials = []
-    for job in jobs:
+    gate = asyncio.Semaphore(16)  # judges are requests too
+
+    async def score(job: Job) -> Trial:
         line = lines.get(_custom_id(job[0].index, job[1], job[2]))
-        trials.append(await scored(plan, _trial(plan, job, line, batch.status), job[0]))
+        async with gate:
+            return await scored(plan, _trial(plan, job, line, batch.status), job[0])
+
+    trials = list(await asyncio.gather(*(score(job) for job in jobs)))
     progress.done, progress.failed = len(trials), sum(t.error is not None for t in trials)
     progress.close(f"batch {batch.id} {batch.status}")
     results = Experiment(trials, variants=plan.names)

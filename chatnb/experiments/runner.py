@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..chatbot import Chatbot
@@ -30,57 +29,18 @@ from ..errors import AnswerInterrupted, ChatnbError
 from ..exchange import Answer
 from ..workbench import default_chatbot
 from ..workbench.compare import _grid, _variant_name
+from .batch import run_batch
 from .inputs import Case, cases
+from .plan import Job, Plan, scored, scorer_names
 from .progress import Progress
 from .results import Experiment, Trial
-from .scorers import Scorer, run_scorer
+from .scorers import Scorer
 from .throttle import Throttle
 
 __all__ = ["GRID_LIMIT", "experiment"]
 
 #: Grids of at most this many trials stream live, one cell each; bigger ones show progress.
 GRID_LIMIT = 24
-
-
-@dataclass
-class _Plan:
-    """What an experiment runs: the cases, the variants' bots, the scorers."""
-
-    cases: list[Case]
-    names: list[str]
-    bots: list[Chatbot]
-    repeats: int
-    scorers: list[tuple[str, Scorer]]
-    throttle: Throttle
-
-    def jobs(self) -> list[tuple[Case, int, int]]:
-        return [
-            (case, variant, repeat)
-            for case in self.cases
-            for variant in range(len(self.bots))
-            for repeat in range(self.repeats)
-        ]
-
-
-def _scorer_names(scorers: Sequence[Scorer]) -> list[tuple[str, Scorer]]:
-    named = []
-    for number, scorer in enumerate(scorers, start=1):
-        name = getattr(scorer, "__name__", "")
-        named.append((name if name and name != "<lambda>" else f"score {number}", scorer))
-    return named
-
-
-async def scored(plan: _Plan, trial: Trial, case: Case) -> Trial:
-    """``trial`` with every scorer's verdict on its answer."""
-    if trial.error is not None:
-        return trial
-    row = {**case.row, "prompt": case.prompt}
-    for name, scorer in plan.scorers:
-        score = await run_scorer(scorer, trial.answer, row)
-        trial.scores[name] = score.value
-        if score.reason:
-            trial.reasons[name] = score.reason
-    return trial
 
 
 def _answered(case: Case, variant: str, repeat: int, answer: Answer) -> Trial:
@@ -100,7 +60,7 @@ def _answered(case: Case, variant: str, repeat: int, answer: Answer) -> Trial:
     )
 
 
-async def _trial(plan: _Plan, job: tuple[Case, int, int], output: Any) -> Trial:
+async def _trial(plan: Plan, job: Job, output: Any) -> Trial:
     case, variant, repeat = job
     twin = plan.bots[variant].copy()  # a fresh conversation per trial
     try:
@@ -115,7 +75,7 @@ async def _trial(plan: _Plan, job: tuple[Case, int, int], output: Any) -> Trial:
     return await scored(plan, _answered(case, plan.names[variant], repeat, answer), case)
 
 
-async def _run_live(plan: _Plan, concurrency: int, display: bool) -> Experiment:
+async def _run_live(plan: Plan, concurrency: int, display: bool) -> Experiment:
     jobs = plan.jobs()
     live = display and kernel_shell() is not None
     cells = None
@@ -126,11 +86,11 @@ async def _run_live(plan: _Plan, concurrency: int, display: bool) -> Experiment:
         ]
         grid = _grid(labels, plan.names)
         cells = {job: grid[i // len(plan.bots)][job[1]] for i, job in enumerate(jobs)}
-    progress = None if cells is not None else Progress(len(jobs), widget=live)
+    progress = None if cells is not None or not display else Progress(len(jobs), widget=live)
     done: dict[tuple[int, int, int], Trial] = {}
     gate = asyncio.Semaphore(concurrency)
 
-    async def run(job: tuple[Case, int, int]) -> None:
+    async def run(job: Job) -> None:
         async with gate:
             trial = await _trial(plan, job, cells[job] if cells else None)
         done[(job[0].index, job[1], job[2])] = trial
@@ -157,7 +117,7 @@ async def _run_live(plan: _Plan, concurrency: int, display: bool) -> Experiment:
     return results
 
 
-def _ordered(done: Mapping[tuple[int, int, int], Trial], plan: _Plan) -> Experiment:
+def _ordered(done: Mapping[tuple[int, int, int], Trial], plan: Plan) -> Experiment:
     return Experiment((done[key] for key in sorted(done)), variants=plan.names)
 
 
@@ -202,8 +162,6 @@ async def experiment(
         base.clients.cache.rewind()  # trial k of a request is its k-th recording, every run
     plan = _plan(base, cases(inputs, template), variants, names, repeats, scorers, mode)
     if mode == "batch":
-        from .batch import run_batch
-
         results = await run_batch(plan, batch_id=batch_id, poll_s=poll_s, display=display)
     else:
         results = await _run_live(plan, concurrency, display)
@@ -224,7 +182,7 @@ def _plan(
     repeats: int,
     scorers: Sequence[Scorer],
     mode: str,
-) -> _Plan:
+) -> Plan:
     throttle = Throttle()
     throttled = throttle.wrap(base.clients.asynchronous_uncached) if mode == "live" else None
     bots = []
@@ -233,7 +191,7 @@ def _plan(
         if throttled is not None:
             changes.setdefault("async_client", throttled)
         bots.append(base.copy(display=False, **changes) if changes or throttled else base)
-    return _Plan(found, names, bots, repeats, _scorer_names(scorers), throttle)
+    return Plan(found, names, bots, repeats, scorer_names(scorers), throttle)
 
 
 def _show(results: Experiment) -> None:
