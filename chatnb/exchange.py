@@ -24,7 +24,14 @@ from .cache import OUTCOME_HEADER
 from .clients import Clients
 from .display import Views
 from .errors import AnswerInterrupted, warn_once
-from .events import ContentDelta, ReasoningDelta, RefusalDelta, StreamEvent, ToolCallStarted
+from .events import (
+    ContentDelta,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamEvent,
+    ToolCallResult,
+    ToolCallStarted,
+)
 from .explain import Where, explain
 from .history import History
 from .interrupts import deferred_interrupts
@@ -46,6 +53,8 @@ FAILED = "failed"
 
 # Request fields the Chatbot fills in: not options worth logging.
 _SENT_BY_THE_CHATBOT = frozenset({"model", "messages", "stream", "stream_options"})
+# What a tool call of an answer that broke off shows: it was never run.
+_CUT_OFF = "Not run: the answer stopped before it was complete."
 # Events that mean the model has started answering (the time to first token).
 _FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
 
@@ -310,6 +319,7 @@ class Exchange:
             elif self.question is not None and self.history.last is self.question:
                 self.history.pop()
             if self.views is not None:
+                self.views.handle(self._not_run())  # calls of a broken answer never run
                 self.views.close()  # the partial answer stays on screen as it was
         explained = None if interrupted else explain(error, partial, self.where)
         outcome = INTERRUPTED if interrupted else FAILED
@@ -322,6 +332,14 @@ class Exchange:
             else "nothing had arrived; the question was taken back"
         )
         return AnswerInterrupted(f"the answer was interrupted: {kept}.", partial=partial)
+
+    def _not_run(self) -> list[ToolCallResult]:
+        choice = self.accumulator.choices.get(0)
+        calls = sorted(choice.tool_calls.items()) if choice is not None else []
+        return [
+            ToolCallResult(0, index, call.id, call.name, _CUT_OFF, False, 0.0)
+            for index, call in calls
+        ]
 
     def _logged(
         self,

@@ -173,13 +173,13 @@ class History:
             return [(c.id, c.function.name) for c in calls or () if c.id not in answered]
         return []
 
-    def answer_open_calls(self, content: str) -> int:
-        """Answer every open tool call with ``content`` (say why it was not run); returns how
-        many were open."""
+    def answer_open_calls(self, content: str) -> list[tuple[str, str]]:
+        """Answer every open tool call with ``content`` (say why it was not run); returns
+        (id, function name) of the calls that were open."""
         missing = self.open_calls()
         for call_id, _ in missing:
             self.append({"role": "tool", "tool_call_id": call_id, "content": content})
-        return len(missing)
+        return missing
 
     def pop_turn(self) -> list[ChatMessage]:
         """Remove and return the newest turn: the last user message and all after it."""

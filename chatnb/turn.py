@@ -79,6 +79,8 @@ class Turn:
     confirm: Confirm
     answer_format: AnswerFormat | None
     output: Any
+    #: The views of the newest exchange: where a call answered as not run is shown so.
+    _views: Views | None = None
 
     @classmethod
     def of(cls, bot: Conversation, output: Any, options: dict[str, Any]) -> Turn:
@@ -123,6 +125,7 @@ class Turn:
             reasoning=bot.show_reasoning,
             structured=self.answer_format is not None,
         )
+        self._views = views
         return Exchange.begin(bot.history, prompt, self.request, bot.profile, bot.clients, views)
 
     def run(self, prompt: str) -> Answer:
@@ -188,10 +191,14 @@ class Turn:
         """At the step limit, a further round is refused: its calls are answered as not run."""
         if step < self.max_steps or not self._goes_on(answer):
             return
+        limit = f"Not run: chatnb stopped the tool loop at max_steps={self.max_steps}."
         with deferred_interrupts():
-            self.bot.history.answer_open_calls(
-                f"Not run: chatnb stopped the tool loop at max_steps={self.max_steps}."
-            )
+            left = self.bot.history.answer_open_calls(limit)
+            if self._views is not None:
+                self._views.handle(
+                    ToolCallResult(0, -1, call_id, name, limit, False, 0.0)
+                    for call_id, name in left
+                )
         raise ToolStepLimitError(
             f"The model was still calling tools after {self.max_steps} rounds, so chatnb "
             f"stopped (max_steps={self.max_steps}). Its last calls were not run; "
@@ -213,14 +220,23 @@ class Turn:
             views.handle([event])
 
     def _settle(self, error: BaseException) -> BaseException:
-        """Answer every call left open, whatever stopped the turn; the error to raise (a
-        Ctrl-C while a tool ran is told in plain words, as one while the answer streamed)."""
+        """Answer every call left open, whatever stopped the turn, on screen too; the error to
+        raise (a Ctrl-C while a tool ran is told in plain words, as one while the answer
+        streamed)."""
         with deferred_interrupts(reraise=False):
             left = self.bot.history.answer_open_calls(_INTERRUPTED)
+            if self._views is not None:
+                self._views.handle(
+                    ToolCallResult(0, -1, call_id, name, _INTERRUPTED, False, 0.0)
+                    for call_id, name in left
+                )
         if type(error) is not KeyboardInterrupt:
             return error
+        count = len(left)
         not_run = (
-            f"; {left} call{'s' if left != 1 else ''} not run, noted in bot.history" if left else ""
+            f"; {count} call{'s' if count != 1 else ''} not run, noted in bot.history"
+            if count
+            else ""
         )
         return AnswerInterrupted(f"the tool loop was interrupted while a tool ran{not_run}.")
 

@@ -264,3 +264,30 @@ def test_a_batch_runs_through_the_official_client_and_resumes_elsewhere(served: 
             assert trial["answer"] == CITIES[trial["input"]]
             assert trial["score.equals expected"] == 1.0
             assert trial["cost_usd"] > 0  # at the Batch API's half price
+
+
+def test_the_mock_batch_api_lists_and_cancels_as_the_real_one() -> None:
+    import io
+
+    from chatnb import mock
+
+    client = mock.client(batch_delay_s=60)
+    line = {
+        "custom_id": "only",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+    }
+    upload = client.files.create(
+        file=("in.jsonl", io.BytesIO(json.dumps(line).encode())), purpose="batch"
+    )
+    assert client.files.retrieve(upload.id).purpose == "batch"
+    batch = client.batches.create(
+        input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    assert batch.status == "in_progress" and batch.request_counts.total == 1  # type: ignore[union-attr]
+    assert [b.id for b in client.batches.list()] == [batch.id]
+    assert client.batches.cancel(batch.id).status == "cancelled"
+    assert client.batches.retrieve(batch.id).output_file_id is None
+    with pytest.raises(Exception, match="No batch found"):
+        client.batches.retrieve("batch_nobody")

@@ -234,14 +234,19 @@ def test_an_interrupt_anywhere_leaves_a_history_the_api_accepts(
 
     calls = [ToolCall("weather", {"city": "Paris"}), ToolCall("weather", {"city": "Rome"})]
     script = [calls, ToolCall("weather", {"city": "Oslo"}), MarkdownSample(3_000)]
-    bot = Chatbot.mock(script, tools=[weather], display=_Interrupting(trigger))
+    sink = _Interrupting(trigger)
+    bot = Chatbot.mock(script, tools=[weather], display=sink)
     with pytest.raises(KeyboardInterrupt):
         bot.ask(QUESTION)
     assert [m.role for m in _valid(bot)] == kept
+    screen = sink.file.getvalue()  # type: ignore[union-attr]
+    if trigger == '"Paris"':  # the answer broke off while the calls streamed: never run
+        assert "← weather ✗ 1 ms: Not run: the answer stopped before it was complete." in screen
     if not trigger:
         assert bot.history[-1].content == (
             "Not run: the user interrupted the answer before this call ran."
         )
+        assert "← weather ✗ 1 ms: Not run: the user interrupted" in screen  # on screen too
     if trigger == "sample answer":
         assert bot.history.note(bot.history.last) == "interrupted"  # type: ignore[arg-type]
     bot.display = False

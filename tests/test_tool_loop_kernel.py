@@ -72,6 +72,10 @@ def test_an_interrupt_at_each_point_leaves_a_history_the_api_accepts(
     seen = kernel.run("print(state(bot))").ok().frontend.text()
     kept_roles, notes, results = json.loads(seen)
     assert kept_roles == roles
+    blocks = [m for m in run.frontend.markdown() if "<code>lookup</code>" in m]
+    blocks += [m for m in run.frontend.markdown() if "<code>slow_lookup</code>" in m]
+    if interrupt_on != "Streaming":  # the call never ran: its block says so, not "Calling…"
+        assert blocks and all(b.startswith("<details><summary>✗") for b in blocks)
     if interrupt_on == "TOOL RUNNING":
         assert results == ["Not run: the user interrupted the answer before this call ran."]
     if interrupt_on == "Streaming":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ..events import ToolCallArgumentsDelta, ToolCallDone, ToolCallResult, ToolCallStarted
@@ -57,9 +57,12 @@ def _result(content: str) -> str:
 
 @dataclass
 class _Call:
+    id: str
     name: str
     output: LiveOutput
     arguments: list[str] = field(default_factory=list)
+    #: The stream finished this call's arguments (a call cut off mid-way never runs).
+    complete: bool = False
 
     @property
     def text(self) -> str:
@@ -91,10 +94,16 @@ class ToolCallView:
         if event.choice != self.choice:
             return
         if isinstance(event, ToolCallStarted):
-            self.calls[event.index] = _Call(event.name, LiveOutput(self.sink, clock=self._clock))
+            output = LiveOutput(self.sink, clock=self._clock)
+            self.calls[event.index] = _Call(event.id, event.name, output)
             if not self._appends_only:
                 self.calls[event.index].output.live(self._block(event.index))
             return
+        if isinstance(event, ToolCallResult) and event.index not in self.calls:
+            # Answered by id (a call the loop answered as not run when it stopped).
+            event = next(
+                (replace(event, index=i) for i, c in self.calls.items() if c.id == event.id), event
+            )
         call = self.calls.get(event.index)
         if call is None:
             return
@@ -104,15 +113,16 @@ class ToolCallView:
             if not self._appends_only and call.output.due():
                 call.output.live(self._block(event.index))
         elif isinstance(event, ToolCallDone):
-            call.arguments = [event.arguments]
+            call.arguments, call.complete = [event.arguments], True
             self._settle(event.index, self._block(event.index))
         else:
             self._settle(event.index, self._block(event.index, result=event))
 
     def close(self) -> None:
-        """The stream ended: every call shows all of its arguments (results come later)."""
-        for index in self.calls:
-            self._settle(index, self._block(index))
+        """The stream ended: every call shows all of its arguments (results come later), or
+        says it was cut off before they were complete (it will not run)."""
+        for index, call in self.calls.items():
+            self._settle(index, self._block(index, cut=not call.complete))
 
     def _settle(self, index: int, markdown: str) -> None:
         output = self.calls[index].output
@@ -123,15 +133,20 @@ class ToolCallView:
         else:
             output.final(markdown)
 
-    def _block(self, index: int, *, result: ToolCallResult | None = None) -> str:
+    def _block(self, index: int, *, result: ToolCallResult | None = None, cut: bool = False) -> str:
         call = self.calls[index]
         if self._appends_only:  # a terminal: one line for the call, one for its result
+            if cut:
+                return f"✗ {call.name}: cut off before its arguments were complete"
             if result is None:
                 return f"→ {call.name}({call.text})"
             mark = "✓" if result.ok else "✗"
             return (
                 f"← {call.name} {mark} {_duration(result.duration_s)}: {_shortened(result.content)}"
             )
+        if cut:
+            title = f"✗ <code>{call.name}</code> · cut off before its arguments were complete"
+            return f"<details><summary>{title}</summary>\n\n{_arguments(call.text)}\n\n</details>\n"
         if result is None:
             title = f"Calling <code>{call.name}</code>…"
             body = _arguments(call.text)

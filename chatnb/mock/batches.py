@@ -30,6 +30,7 @@ from .engine import MockEngine
 __all__ = ["BatchAPI"]
 
 _TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+_WORKING = frozenset({"in_progress", "finalizing"})
 _DAY_S = 24 * 3600
 
 
@@ -205,13 +206,17 @@ class BatchAPI:
     def retrieve(self, batch_id: str) -> dict[str, Any]:
         batch = self._batch(batch_id)
         now, delay = time.time(), self.engine.options.batch_delay_s
-        if batch.status == "in_progress" and now - batch.created >= delay:
+        with self._lock:  # one poller runs the batch; the others see it finalizing
+            due = batch.status == "in_progress" and now - batch.created >= delay
+            if due:
+                batch.status = "finalizing"
+        if due:
             self._run(batch)
         return batch.object(now, delay)
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
         batch = self._batch(batch_id)
-        if batch.status not in _TERMINAL:
+        if batch.status in _WORKING:
             batch.status = "cancelled"
             batch.stamps["cancelling_at"] = batch.stamps["cancelled_at"] = int(time.time())
         return batch.object(time.time(), self.engine.options.batch_delay_s)
@@ -251,7 +256,7 @@ class BatchAPI:
             }
             (output if status == 200 else errors).append(json.dumps(record))
         with self._lock:
-            if batch.status != "in_progress":
+            if batch.status != "finalizing":  # cancelled meanwhile
                 return
             batch.failed = len(errors)
             batch.output_file_id = self._stored(batch, "output", output)
