@@ -15,7 +15,7 @@ import functools
 import inspect
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,19 +166,10 @@ class FunctionTool:
 
     def run(self, call_id: str, arguments: str) -> ToolResult:
         """Validate and run a call (an async function is run to completion here)."""
-        started = time.perf_counter()
-        parsed = self._arguments(arguments)
-        if isinstance(parsed, str):
-            return ToolResult(call_id, self.name, arguments, parsed, False)
-        try:
-            value = self._validated(**parsed)
-            if inspect.isawaitable(value):
-                value = _run_coroutine(value)
-        except (ValidationError, _Raised) as error:
-            content, ok = self._failure(error), False
-        else:
-            content, ok = as_text(value), True
-        return ToolResult(call_id, self.name, arguments, content, ok, time.perf_counter() - started)
+        if self.is_async:
+            result: ToolResult = _run_coroutine(self.arun(call_id, arguments))
+            return result
+        return _without_waiting(self.arun(call_id, arguments))
 
     async def arun(self, call_id: str, arguments: str) -> ToolResult:
         """Validate and run a call; an async function is awaited, a sync one called."""
@@ -195,6 +186,17 @@ class FunctionTool:
         else:
             content, ok = as_text(value), True
         return ToolResult(call_id, self.name, arguments, content, ok, time.perf_counter() - started)
+
+
+def _without_waiting(coroutine: Coroutine[Any, Any, ToolResult]) -> ToolResult:
+    """The result of a coroutine that never waits (the call of a sync tool), run here."""
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        result: ToolResult = finished.value
+        return result
+    coroutine.close()
+    raise RuntimeError("a sync tool's call waited on something")
 
 
 def _run_coroutine(awaitable: Any) -> Any:

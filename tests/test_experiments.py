@@ -6,13 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import socket
 import statistics
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +33,8 @@ from chatnb.experiments import (
 )
 from chatnb.experiments.results import interval
 from chatnb.experiments.throttle import parse_duration
+
+from .conftest import chatnb_serve
 
 CITIES = ["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Quito"]
 
@@ -183,28 +182,12 @@ def test_the_throttle_reads_the_rate_limit_headers() -> None:
 
 @pytest.fixture
 def served() -> Iterator[str]:
-    """``chatnb serve`` in its own process, answering 429 (Retry-After: 0.2 s) to every 4th
-    request and completing batches after a second; always stopped."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    """``chatnb serve`` answering 429 (Retry-After: 0.2 s) to every 4th request and completing
+    batches after a second."""
     failure = json.dumps({"status": 429, "every": 4, "retry_after_s": 0.2})
-    command = [sys.executable, "-m", "chatnb", "serve", "--port", str(port)]
-    command += ["--failure", failure, "--itl-ms", "2", "--batch-delay-s", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "never came up"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    flags = ["--failure", failure, "--itl-ms", "2", "--batch-delay-s", "1"]
+    with chatnb_serve(*flags) as url:
+        yield url
 
 
 def test_rate_limits_slow_the_run_down_instead_of_failing_it(served: str) -> None:

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -19,7 +14,7 @@ from pydantic import BaseModel, Field
 from chatnb.mock import ToolCall
 from chatnb.mock.instances import instance
 
-from .conftest import ClientFactory
+from .conftest import ClientFactory, chatnb_serve
 
 QUESTION = [{"role": "user", "content": "What is the weather in Paris, and the local time?"}]
 
@@ -227,28 +222,8 @@ def test_generated_documents_validate_against_their_model(model: type[BaseModel]
 
 @pytest.fixture
 def served() -> Iterator[str]:
-    """``chatnb serve`` as a user starts it: its own process on a free port, always stopped."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatnb", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "never came up"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with chatnb_serve() as url:
+        yield url
 
 
 def test_chatnb_serve_calls_tools_and_fills_a_schema(served: str) -> None:
