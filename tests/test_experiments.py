@@ -274,3 +274,27 @@ def test_the_mock_batch_api_lists_and_cancels_as_the_real_one() -> None:
     assert client.batches.retrieve(batch.id).output_file_id is None
     with pytest.raises(Exception, match="No batch found"):
         client.batches.retrieve("batch_nobody")
+
+
+def test_a_chatbot_can_be_a_variant_and_a_cache_makes_re_runs_send_only_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    from chatnb.cache import Cache
+
+    cache = Cache(tmp_path / "runs.sqlite")
+    bot = Chatbot.mock(display=False, cache=cache)
+    other = Chatbot.mock("Another provider's answer.", display=False, model="gpt-4o")
+    first = _run(experiment(CITIES[:4], [{"name": "mine"}], repeats=2, bot=bot, display=False))
+    assert first.requests == 8
+    # Two more inputs, and a variant that is a Chatbot of its own (not cached): only the new
+    # inputs of the cached variant are sent again, with every repeat.
+    again = _run(experiment(CITIES, [{"name": "mine"}, other], repeats=2, bot=bot, display=False))
+    assert again.variants == ["mine", "variant 2 (gpt-4o)"]
+    assert again.requests == 2 * 2 + 6 * 2
+    mine = [t for t in again if t.variant == "mine"]
+    assert [t.answer for t in mine] == [c for c in CITIES for _ in range(2)]
+    assert {t.answer for t in again if t.variant != "mine"} == {"Another provider's answer."}
+    with pytest.raises(ChatnbError, match="one provider"):
+        _run(experiment(CITIES[:1], [{}, Chatbot("gpt-4o", base_url="http://127.0.0.1:9/v1",
+                                                    api_key="x")], bot=bot, display=False,
+                        mode="batch"))  # fmt: skip

@@ -46,3 +46,18 @@ def test_the_stop_button_keeps_every_finished_trial(kernel: Kernel) -> None:
     ).ok()
     interrupted, finished, answered = shown.frontend.stdout().split()
     assert interrupted == "True" and 0 < int(finished) < 300 and answered == "True"
+
+
+def test_a_small_grid_streams_into_a_grid_of_cells(kernel: Kernel) -> None:
+    kernel.run(SETUP).ok()
+    run = kernel.run(
+        "small = await experiment(['Hello **there**', 'Bye'], [{'name': 'x'}, {'name': 'y'}],"
+        " repeats=2, bot=Chatbot.mock(itl_ms=1, display=False))"
+    ).ok()
+    grids = [w for w in run.frontend.widgets.values() if w.get("_model_name") == "GridBoxModel"]
+    assert len(grids) == 1 and not [
+        w for w in run.frontend.widgets.values() if w.get("_model_name") == "IntProgressModel"
+    ]
+    cells = run.frontend.widget_markdown()
+    assert sorted(cells) == sorted(["Hello **there**"] * 4 + ["Bye"] * 4)  # every cell answered
+    assert "| x | 4 | 0 |" in run.frontend.markdown()[-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from typing import Any
 
 import pytest
@@ -283,3 +284,63 @@ def test_confirm_in_a_widget_waits_for_a_button() -> None:
     answer, label, run = asyncio.run(click_run_when_asked())
     assert answer == "ok" and CALLS == [("get_weather", "Paris")]
     assert run.disabled and label.value.endswith(" run")
+
+
+def _frame(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+    chunk = {
+        "id": "chatcmpl-refused",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o",
+        "choices": [choice],
+    }
+    return f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+def test_a_refusal_of_a_structured_answer_is_a_clear_error() -> None:
+    import openai
+
+    from .servers import RecordingServer
+
+    refusal = b"".join(
+        [
+            _frame({"role": "assistant", "content": None, "refusal": ""}),
+            _frame({"refusal": "I can't help with that."}),
+            _frame({}, "stop"),
+            b"data: [DONE]\n\n",
+        ]
+    )
+    with RecordingServer(refusal) as server:
+        client = openai.OpenAI(base_url=server.url, api_key="sk-local", max_retries=0)
+        bot = Chatbot("gpt-4o", client=client, display=False)
+        with pytest.raises(StructuredOutputError, match="refused to answer with City") as refused:
+            bot.ask("A city, please.", response_format=City)
+    assert refused.value.refusal == "I can't help with that."
+    assert bot.history.last.refusal == "I can't help with that."  # type: ignore[union-attr]
+    sent = json.loads(server.requests[0].body)["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+
+
+def test_a_cancelled_aask_while_a_tool_runs_leaves_a_valid_history() -> None:
+    started = asyncio.Event()
+
+    async def slow(city: str) -> str:
+        started.set()
+        await asyncio.sleep(60)
+        return "never"
+
+    script = [[ToolCall("slow", {"city": "Paris"})], "ok"]
+    bot = Chatbot.mock(script, tools=[slow], display=False)
+
+    async def stop_it() -> None:
+        task = asyncio.ensure_future(bot.aask(QUESTION))
+        await started.wait()
+        task.cancel()  # the widget's Stop button
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(stop_it())
+    assert [m.role for m in _valid(bot)] == ["user", "assistant", "tool"]
+    assert "interrupted" in str(bot.history.last.content)  # type: ignore[union-attr]
+    assert bot.ask("Still there?", tools=[]).finish_reason == "stop"

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from ..display import kernel_shell
+from ..errors import ChatnbError
 from ..options import request_fields
 from .plan import Job, Plan, scored
 from .progress import Progress
@@ -98,6 +99,11 @@ def _trial(plan: Plan, job: Job, line: dict[str, Any] | None, status: str) -> Tr
 async def run_batch(
     plan: Plan, *, batch_id: str | None, poll_s: float, display: bool
 ) -> Experiment:
+    if len({bot.base_url for bot in plan.bots}) > 1:
+        raise ChatnbError(
+            "mode='batch' sends the whole grid as one batch to one provider; these variants "
+            "use several. Run them as separate experiments."
+        )
     client = plan.bots[0].clients.asynchronous_uncached  # Files and Batch APIs: never cached
     batch = await client.batches.retrieve(batch_id) if batch_id else await _start(client, plan)
     jobs = plan.jobs()

@@ -27,7 +27,8 @@ class Plan:
     bots: list[Chatbot]
     repeats: int
     scorers: list[tuple[str, Scorer]]
-    throttle: Throttle
+    #: The throttles of the clients the live run sends through (none for a batch).
+    throttles: list[Throttle]
 
     def jobs(self) -> list[Job]:
         return [

@@ -78,22 +78,16 @@ async def _trial(plan: Plan, job: Job, output: Any) -> Trial:
 async def _run_live(plan: Plan, concurrency: int, display: bool) -> Experiment:
     jobs = plan.jobs()
     live = display and kernel_shell() is not None
-    cells = None
-    if live and len(jobs) <= GRID_LIMIT:
-        labels = [
-            c.prompt if plan.repeats == 1 else f"{c.prompt} (#{r + 1})"
-            for c, _, r in jobs[:: len(plan.bots)]
-        ]
-        grid = _grid(labels, plan.names)
-        cells = {job: grid[i // len(plan.bots)][job[1]] for i, job in enumerate(jobs)}
+    cells = _cells(plan) if live and len(jobs) <= GRID_LIMIT else None
     progress = None if cells is not None or not display else Progress(len(jobs), widget=live)
     done: dict[tuple[int, int, int], Trial] = {}
     gate = asyncio.Semaphore(concurrency)
 
     async def run(job: Job) -> None:
+        key = (job[0].index, job[1], job[2])
         async with gate:
-            trial = await _trial(plan, job, cells[job] if cells else None)
-        done[(job[0].index, job[1], job[2])] = trial
+            trial = await _trial(plan, job, cells[key] if cells else None)
+        done[key] = trial
         if progress is not None:
             tokens = (trial.prompt_tokens or 0) + (trial.completion_tokens or 0)
             progress.add(failed=trial.error is not None, tokens=tokens, cost=trial.cost_usd)
@@ -111,10 +105,24 @@ async def _run_live(plan: Plan, concurrency: int, display: bool) -> Experiment:
         await asyncio.gather(*tasks, return_exceptions=True)
     results = _ordered(done, plan)
     results.interrupted = interrupted
-    results.requests, results.rate_limited = plan.throttle.sent, plan.throttle.limited
+    results.requests = sum(throttle.sent for throttle in plan.throttles)
+    results.rate_limited = sum(throttle.limited for throttle in plan.throttles)
     if progress is not None:
         progress.close("interrupted" if interrupted else "finished")
     return results
+
+
+def _cells(plan: Plan) -> dict[tuple[int, int, int], Any]:
+    """A grid of cells, a row per input (and repeat), a column per variant; each trial's cell
+    by (input, variant, repeat)."""
+    rows = [(case, r) for case in plan.cases for r in range(plan.repeats)]
+    labels = [case.prompt if plan.repeats == 1 else f"{case.prompt} (#{r + 1})" for case, r in rows]
+    grid = _grid(labels, plan.names)
+    return {
+        (case.index, variant, r): grid[row][variant]
+        for row, (case, r) in enumerate(rows)
+        for variant in range(len(plan.bots))
+    }
 
 
 def _ordered(done: Mapping[tuple[int, int, int], Trial], plan: Plan) -> Experiment:
@@ -130,7 +138,7 @@ def _html(results: Experiment) -> str:
 
 async def experiment(
     inputs: Any,
-    variants: Sequence[Mapping[str, Any]] = ({},),
+    variants: Sequence[Mapping[str, Any] | Chatbot] = ({},),
     *,
     template: str | None = None,
     repeats: int = 1,
@@ -147,15 +155,16 @@ async def experiment(
 
     ``inputs``: prompts, dicts or a DataFrame (``template`` fills ``{column}`` fields); a
     variant is a mapping of what changes (``name``, ``system``, ``model``, sampling options,
-    ``tools``, ...). ``bot`` gives the client, cache and settings to start from (default: the
-    workbench's Chatbot). ``scorers`` are functions of the answer (and the input row).
-    ``baseline``: an earlier run (or the file it was saved to) to compare with. ``mode="batch"``
-    uses the provider's Batch API (``batch_id`` resumes a batch, from any kernel).
+    ``tools``, ...), or a Chatbot of its own (another provider, say). ``bot`` gives the client,
+    cache and settings to start from (default: the workbench's Chatbot). ``scorers`` are
+    functions of the answer (and the input row). ``baseline``: an earlier run (or the file
+    it was saved to) to compare with. ``mode="batch"`` uses the provider's Batch API
+    (``batch_id`` resumes a batch, from any kernel).
     """
     if repeats < 1 or concurrency < 1:
         raise ValueError("repeats and concurrency must be at least 1")
     base = bot if bot is not None else default_chatbot()
-    names = [_variant_name(i, v) for i, v in enumerate(variants)]
+    names = [_name(i, v) for i, v in enumerate(variants)]
     if len(set(names)) != len(names):
         raise ChatnbError("Two variants have the same name: give each a different 'name'.")
     if base.clients.cache is not None:
@@ -174,24 +183,41 @@ async def experiment(
     return results
 
 
+def _name(index: int, variant: Mapping[str, Any] | Chatbot) -> str:
+    if isinstance(variant, Chatbot):
+        return f"variant {index + 1} ({variant.model})"
+    return _variant_name(index, variant)
+
+
 def _plan(
     base: Chatbot,
     found: list[Case],
-    variants: Sequence[Mapping[str, Any]],
+    variants: Sequence[Mapping[str, Any] | Chatbot],
     names: list[str],
     repeats: int,
     scorers: Sequence[Scorer],
     mode: str,
 ) -> Plan:
-    throttle = Throttle()
-    throttled = throttle.wrap(base.clients.asynchronous_uncached) if mode == "live" else None
+    """One bot per variant: a copy of ``base`` with the variant's changes, or the variant's
+    own Chatbot; in live mode each client's requests go through a throttle of its own (one
+    provider's rate limits are not another's)."""
+    throttles: dict[int, Throttle] = {}
+
+    def throttled(bot: Chatbot) -> dict[str, Any]:
+        if mode != "live":
+            return {}
+        client = bot.clients.asynchronous_uncached
+        throttle = throttles.setdefault(id(client), Throttle())
+        return {"async_client": throttle.wrap(client)}
+
     bots = []
-    for settings in variants:
-        changes = {k: v for k, v in settings.items() if k != "name"}
-        if throttled is not None:
-            changes.setdefault("async_client", throttled)
-        bots.append(base.copy(display=False, **changes) if changes or throttled else base)
-    return Plan(found, names, bots, repeats, scorer_names(scorers), throttle)
+    for variant in variants:
+        if isinstance(variant, Chatbot):
+            bots.append(variant.copy(display=False, **throttled(variant)))
+            continue
+        changes = {k: v for k, v in variant.items() if k != "name"}
+        bots.append(base.copy(display=False, **{**throttled(base), **changes}))
+    return Plan(found, names, bots, repeats, scorer_names(scorers), list(throttles.values()))
 
 
 def _show(results: Experiment) -> None:
