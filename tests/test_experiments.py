@@ -205,6 +205,7 @@ def test_a_batch_runs_through_the_official_client_and_resumes_elsewhere(served: 
     script = textwrap.dedent(
         f"""
         import asyncio, json, sys
+        import openai
         from chatnb import Chatbot, experiment
         from chatnb.experiments import equals
         bot = Chatbot("gpt-4o-mini", base_url={served!r}, api_key="sk-local", display=False)
@@ -214,9 +215,12 @@ def test_a_batch_runs_through_the_official_client_and_resumes_elsewhere(served: 
             run = experiment(rows, [{{"name": "a"}}, {{"name": "b", "temperature": 0.5}}],
                              template="{{city}}", scorers=[equals()], bot=bot, display=False,
                              mode="batch", batch_id=batch_id, poll_s=0.1)
-            if batch_id is None:  # stop waiting at once: the batch goes on without us
+            if batch_id is None:  # stop waiting once it runs: the batch goes on without us
                 task = asyncio.ensure_future(run)
-                await asyncio.sleep(0.3)
+                watcher = openai.AsyncOpenAI(base_url={served!r}, api_key="sk-local")
+                while not (await watcher.batches.list()).data:
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.5)  # the experiment got the batch back, and polls it
                 task.cancel()
                 return await task
             return await run
