@@ -39,7 +39,7 @@ from .models import ModelProfile
 from .pricing import Price
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
-from .stream import DONE, SSEDecoder, StreamAccumulator, parse_chunk
+from .stream import DONE, SSEDecoder, StreamAccumulator, chunk_of, parse_chunk
 from .usage import ChatUsage, TurnUsage
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ _SENT_BY_THE_CHATBOT = frozenset({"model", "messages", "stream", "stream_options
 _CUT_OFF = "Not run: the answer stopped before it was complete."
 # Events that mean the model has started answering (the time to first token).
 _FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
+
+
+def _is_json(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").split(";")[0].strip() == "application/json"
 
 
 class Answer(str):
@@ -185,8 +189,11 @@ class Exchange:
             create = clients.sync.chat.completions.with_streaming_response.create
             with create(**self.request) as response:
                 self.cached = response.headers.get(OUTCOME_HEADER)
-                for data in response.iter_bytes():
-                    self.receive(data)
+                if _is_json(response.headers):
+                    self.receive_whole(response.read())
+                else:
+                    for data in response.iter_bytes():
+                        self.receive(data)
             self.end()
         except BaseException as error:
             raise self.fail(error) from None
@@ -198,8 +205,11 @@ class Exchange:
             create = clients.asynchronous.chat.completions.with_streaming_response.create
             async with create(**self.request) as response:
                 self.cached = response.headers.get(OUTCOME_HEADER)
-                async for data in response.iter_bytes():
-                    self.receive(data)
+                if _is_json(response.headers):
+                    self.receive_whole(await response.read())
+                else:
+                    async for data in response.iter_bytes():
+                        self.receive(data)
             self.end()
         except asyncio.CancelledError:
             self.fail(KeyboardInterrupt())
@@ -211,6 +221,13 @@ class Exchange:
     def receive(self, data: bytes) -> None:
         for event in self.decoder.feed(data):
             self._frame(event.data)
+
+    def receive_whole(self, body: bytes) -> None:
+        """A server that answered the streamed request with one JSON completion (some proxies
+        do): read as the one chunk it stands for, and said so under the answer."""
+        self._events(self.accumulator.add(chunk_of(body)))
+        self.saw_done = True
+        self.note("(The server answered with one JSON completion, not a stream.)")
 
     def _frame(self, data: str) -> None:
         if data == DONE:

@@ -82,6 +82,13 @@ def explain(error: BaseException, partial: str, where: Where) -> BaseException:
             f"Could not reach the server at {where.base_url} ({cause}). Is it running, and "
             "is the base URL right? For a try without a server, use Chatbot.mock()." + kept
         )
+    if _is_read_timeout(error):
+        return ConnectionDroppedError(
+            f"The server went quiet in the middle of the answer: nothing arrived within the "
+            f"client's read timeout ({type(error).__name__}). Try again, or give the client a "
+            "longer timeout for slow models." + kept,
+            partial=partial,
+        )
     if _is_transport_error(error):
         return ConnectionDroppedError(
             f"The connection dropped in the middle of the answer "
@@ -158,6 +165,12 @@ def _status_explanation(error: openai.APIStatusError, where: Where, message: str
             "This is on the server's side: try again in a moment."
         )
     return f"The server refused the request ({status}).{said}"
+
+
+def _is_read_timeout(error: BaseException) -> bool:
+    from .http import library
+
+    return isinstance(error, library().ReadTimeout)
 
 
 def _is_transport_error(error: BaseException) -> bool:

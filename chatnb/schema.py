@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
+    "VENDOR_FINISH_REASONS",
     "ChatCompletionChunk",
     "ChatCompletionRequest",
     "ChatCompletionResponse",
@@ -230,6 +231,29 @@ class ChoiceLogprobs(WireModel):
     refusal: list[TokenLogprob] | None = None
 
 
+#: Finish reasons of servers other than OpenAI's, and the OpenAI reason each means: Hugging
+#: Face TGI ends with ``eos_token``, some llama.cpp builds and proxies of Anthropic-style models
+#: with ``eos``, ``stop_sequence``, ``end_turn`` or ``max_tokens``. The server's own word is
+#: kept as ``native_finish_reason`` (the field OpenRouter uses for the same purpose).
+VENDOR_FINISH_REASONS: dict[str, FinishReason] = {
+    "eos_token": "stop",
+    "eos": "stop",
+    "stop_sequence": "stop",
+    "end_turn": "stop",
+    "max_tokens": "length",
+    "model_length": "length",
+}
+
+
+def _openai_finish_reason(fields: Any) -> Any:
+    """A vendor's finish reason in OpenAI's words, the vendor's kept beside it."""
+    native = fields.get("finish_reason") if isinstance(fields, dict) else None
+    if isinstance(native, str) and native in VENDOR_FINISH_REASONS:
+        fields = {**fields, "finish_reason": VENDOR_FINISH_REASONS[native]}
+        fields.setdefault("native_finish_reason", native)
+    return fields
+
+
 # --- response -----------------------------------------------------------------------------
 
 
@@ -238,6 +262,11 @@ class Choice(WireModel):
     message: ChatMessage
     logprobs: ChoiceLogprobs | None = None
     finish_reason: FinishReason
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vendor_reason(cls, fields: Any) -> Any:
+        return _openai_finish_reason(fields)
 
 
 class ChatCompletionResponse(WireModel):
@@ -284,7 +313,13 @@ class ChunkChoice(WireModel):
     # content_filter_results / content_filter_offsets and no delta.
     delta: Delta = Field(default_factory=Delta)
     logprobs: ChoiceLogprobs | None = None
+    # TGI and others finish with reasons of their own: see VENDOR_FINISH_REASONS.
     finish_reason: FinishReason | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vendor_reason(cls, fields: Any) -> Any:
+        return _openai_finish_reason(fields)
 
 
 class ChatCompletionChunk(WireModel):

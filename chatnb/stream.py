@@ -61,6 +61,7 @@ __all__ = [
     "SSEDecoder",
     "SSEEvent",
     "StreamAccumulator",
+    "chunk_of",
     "iter_chunks",
     "parse_chunk",
 ]
@@ -185,6 +186,31 @@ def _raise_if_error_frame(data: str) -> None:
         f"The server reported an error in the middle of the answer{kind}: {error.message}",
         code=error.code,
     )
+
+
+def chunk_of(body: bytes) -> ChatCompletionChunk:
+    """A whole ``chat.completion`` (the JSON some proxies answer a streamed request with) as
+    the one chunk it stands for: each choice's message as its delta, with its finish_reason,
+    and the usage. Raises as :func:`parse_chunk` does when it is not a valid completion."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        whole = ChatCompletionResponse.model_validate_json(text)
+    except ValidationError as invalid:
+        _raise_if_error_frame(text)
+        raise ChunkValidationError(
+            f"The server answered with JSON that is not a chat.completion: {_describe(invalid)}."
+            f"\nRaw body: {shorten(text)}",
+            raw=text,
+        ) from None
+    choices = []
+    for choice in whole.choices:
+        message = choice.message.model_dump(exclude_none=True)
+        calls = message.pop("tool_calls", None) or []
+        delta = {**message, "tool_calls": [{"index": i, **c} for i, c in enumerate(calls)]}
+        fields = {"index": choice.index, "delta": delta, "finish_reason": choice.finish_reason}
+        choices.append(fields if calls else {**fields, "delta": message})
+    chunk = {**whole.model_dump(exclude_none=True), "object": "chat.completion.chunk"}
+    return ChatCompletionChunk.model_validate({**chunk, "choices": choices})
 
 
 def iter_chunks(events: Iterable[SSEEvent]) -> Iterator[ChatCompletionChunk]:
@@ -343,8 +369,13 @@ class StreamAccumulator:
     def _add_choice(self, chunk: ChunkChoice, events: list[StreamEvent]) -> None:
         state = self.choices.setdefault(chunk.index, ChoiceState(chunk.index))
         delta = chunk.delta
-        if state.finish_reason is not None and (chunk.finish_reason or _has_output(delta)):
-            what = "a second finish_reason" if chunk.finish_reason else "more content"
+        if state.finish_reason is not None:
+            # Some servers repeat the finish_reason on the usage chunk: the same reason again,
+            # with nothing new, is that. A different one, or more output, is a contradiction.
+            repeated = chunk.finish_reason in (None, state.finish_reason)
+            if repeated and not _has_output(delta):
+                return
+            what = "more content" if _has_output(delta) else "a second finish_reason"
             raise StreamContradictionError(
                 f"Choice {chunk.index} received {what} after it had finished "
                 f"with finish_reason {state.finish_reason!r}.",
