@@ -138,6 +138,8 @@ class Exchange:
     first_token_at: float | None = None
     #: What the cache did for this request (``hit``, ``miss``, ``off``), if there is one.
     cached: str | None = None
+    #: The oldest turns this request's prompt left out: dropped when its answer is committed.
+    left_out: int = 0
 
     @classmethod
     def begin(
@@ -158,8 +160,10 @@ class Exchange:
         try:
             question = None
             if prompt is not None:
-                question = history.append({"role": "user", "content": prompt})
-            dropped = history.fit(profile.limits.prompt_budget(reserved), tools)
+                question = history.append({"role": "user", "content": prompt}, trim=False)
+            # What the prompt leaves out is dropped from the History only when the answer is
+            # committed: a failed ask changes nothing.
+            dropped = history.fitting(profile.limits.prompt_budget(reserved), tools)
         except BaseException:
             with deferred_interrupts(reraise=False):
                 if prompt is not None and history.last is not before:
@@ -172,10 +176,10 @@ class Exchange:
             retries=clients.max_retries,
             secret=clients.api_key,
         )
-        request = {**request, "messages": history.messages()}
-        exchange = cls(
-            history, question, request, history.tokens(tools), views, where, profile.price
-        )
+        request = {**request, "messages": history.messages(skip_turns=dropped.turns)}
+        prompt_tokens = history.tokens(tools) - dropped.tokens
+        exchange = cls(history, question, request, prompt_tokens, views, where, profile.price)
+        exchange.left_out = dropped.turns
         exchange.log = clients.log
         if dropped:
             exchange.note(f"({dropped}.)")
@@ -270,7 +274,9 @@ class Exchange:
         """Commit the answer to the History, note how it ended, and account for it."""
         result = self.accumulator.result()
         choice = result.choices[0]
-        self.history.append(choice.message, reasoning=self.reasoning)
+        with deferred_interrupts():
+            self.history.append(choice.message, reasoning=self.reasoning)
+            self.history.drop_oldest(self.left_out)
         if self.views is not None:
             self.views.close()
         if choice.finish_reason == "length":
@@ -333,6 +339,7 @@ class Exchange:
                 message = {"role": "assistant", "content": partial}
                 note = INTERRUPTED if interrupted else FAILED
                 self.history.append(message, note=note, reasoning=reasoning)
+                self.history.drop_oldest(self.left_out)
             elif self.question is not None and self.history.last is self.question:
                 self.history.pop()
             if self.views is not None:

@@ -121,12 +121,14 @@ class History:
         *,
         note: str | None = None,
         reasoning: str | None = None,
+        trim: bool = True,
     ) -> ChatMessage:
         """Add a message (a dict or a :class:`ChatMessage`); returns it validated.
 
         ``note`` marks the message for people (chatnb notes an interrupted answer);
         ``reasoning`` is what a thinking model reasoned before this answer. Neither is ever
-        part of the prompt.
+        part of the prompt. ``trim=False`` keeps turns beyond ``max_turns`` for now (an ask
+        that may still fail: :meth:`drop_oldest` trims when its answer is committed).
         """
         parsed = _as_message(message)
         if note is not None:
@@ -137,7 +139,7 @@ class History:
         self._message_tokens += self._messages[-1][1]
         if parsed.role in _TURN_STARTERS or len(self._messages) == 1:
             self._turns += 1
-            if self.max_turns is not None and self._turns > self.max_turns:
+            if trim and self.max_turns is not None and self._turns > self.max_turns:
                 self._pending = self._merge(self._pending, self._drop_oldest_turn(), None)
         return parsed
 
@@ -227,10 +229,12 @@ class History:
     def last(self) -> ChatMessage | None:
         return self._messages[-1][0] if self._messages else None
 
-    def messages(self) -> list[dict[str, Any]]:
-        """The prompt as the API takes it: the system prompt first, then the history."""
+    def messages(self, skip_turns: int = 0) -> list[dict[str, Any]]:
+        """The prompt as the API takes it: the system prompt first, then the history (without
+        its ``skip_turns`` oldest turns: what :meth:`fitting` left out)."""
         prompt = [{"role": "system", "content": self._system}] if self._system else []
-        prompt += [m.model_dump(exclude_none=True) for m, _ in self._messages]
+        skip = sum(size for size, _ in self._turn_sizes()[:skip_turns])
+        prompt += [m.model_dump(exclude_none=True) for m, _ in list(self._messages)[skip:]]
         return prompt
 
     def tokens(self, tools: Iterable[Tool] | None = None) -> int:
@@ -273,14 +277,43 @@ class History:
                 break
         return total, largest
 
-    def fit(self, budget: int, tools: Iterable[Tool] | None = None) -> Dropped:
-        """Drop the oldest whole turns until the prompt fits ``budget`` tokens.
+    def _turn_sizes(self) -> list[tuple[int, int]]:
+        """(messages, tokens) of each turn, the oldest first."""
+        sizes: list[list[int]] = []
+        for message, count in self._messages:
+            if not sizes or message.role in _TURN_STARTERS:
+                sizes.append([0, 0])
+            sizes[-1][0] += 1
+            sizes[-1][1] += count
+        return [(size, tokens) for size, tokens in sizes]
 
-        The system prompt is never dropped, nor the newest turn: if those alone exceed the
-        budget, :class:`ContextBudgetError` is raised and nothing is changed. Returns what
-        was left out (also what ``max_turns`` dropped since the last fit).
-        """
+    def fitting(self, budget: int, tools: Iterable[Tool] | None = None) -> Dropped:
+        """What :meth:`fit` would leave out (turns beyond ``max_turns``, then the oldest until
+        the prompt fits ``budget``), without changing anything: the prompt of an ask that
+        may still fail is ``messages(skip_turns=...)``; :meth:`drop_oldest` makes it so once
+        its answer is committed. Raises :class:`ContextBudgetError` as :meth:`fit` does."""
         tools = list(tools) if tools else None
+        self._check_budget(budget, tools)
+        sizes = self._turn_sizes()
+        turns = max(0, len(sizes) - self.max_turns) if self.max_turns is not None else 0
+        total = self.tokens(tools) - sum(tokens for _, tokens in sizes[:turns])
+        while total > budget and turns < len(sizes) - 1:
+            total -= sizes[turns][1]
+            turns += 1
+        left_out = sizes[:turns]
+        return Dropped(
+            turns=turns,
+            messages=sum(size for size, _ in left_out),
+            tokens=sum(tokens for _, tokens in left_out),
+            budget=budget,
+        )
+
+    def drop_oldest(self, turns: int) -> None:
+        """Drop the ``turns`` oldest turns (what :meth:`fitting` left out, at commit)."""
+        for _ in range(min(turns, self._turns)):
+            self._drop_oldest_turn()
+
+    def _check_budget(self, budget: int, tools: list[Tool] | None) -> None:
         fixed = REPLY_PRIMING_TOKENS + self._system_tokens
         fixed += tools_tokens(tools, self._tokenizer, self._rules) if tools else 0
         if fixed > budget:
@@ -296,6 +329,16 @@ class History:
                 f"budget is {budget:,} tokens. Shorten it, or raise the budget by reserving "
                 "fewer tokens for the answer."
             )
+
+    def fit(self, budget: int, tools: Iterable[Tool] | None = None) -> Dropped:
+        """Drop the oldest whole turns until the prompt fits ``budget`` tokens.
+
+        The system prompt is never dropped, nor the newest turn: if those alone exceed the
+        budget, :class:`ContextBudgetError` is raised and nothing is changed. Returns what
+        was left out (also what ``max_turns`` dropped since the last fit).
+        """
+        tools = list(tools) if tools else None
+        self._check_budget(budget, tools)
         dropped = Dropped(budget=budget)
         while self.tokens(tools) > budget:
             dropped = self._merge(dropped, self._drop_oldest_turn(), budget)

@@ -15,8 +15,10 @@ from chatnb import Chatbot
 from chatnb.clients import DEFAULT_BASE_URL
 from chatnb.errors import (
     APIRequestError,
+    AuthenticationError,
     ChatnbError,
     ChunkValidationError,
+    ContextBudgetError,
     StreamError,
     StreamErrorFrame,
     TruncatedStreamError,
@@ -327,3 +329,19 @@ def test_a_second_interrupt_while_the_display_closes_leaves_no_orphaned_question
     assert roles in ([], ["user", "assistant"])  # the question taken back, or answered in part
     if roles:
         assert bot.history.note(bot.history[-1]) == "interrupted"
+
+
+def test_a_failed_ask_with_max_turns_changes_nothing() -> None:
+    bot = Chatbot.mock(display=False, max_turns=2, context_window=2_000, max_output_tokens=500)
+    bot.ask("first")
+    bot.ask("second")
+    before = [m.content for m in bot.history]
+    failing = {"mock": {"failure": {"status": 401}}}
+    with pytest.raises(AuthenticationError):
+        bot.ask("third", extra_body=failing)
+    assert [m.content for m in bot.history] == before  # the oldest turn is still there
+    with pytest.raises(ContextBudgetError):
+        bot.ask("word " * 3_000)
+    assert [m.content for m in bot.history] == before
+    bot.ask("third")  # committed: now the oldest turn goes
+    assert [m.content for m in bot.history] == ["second", "second", "third", "third"]

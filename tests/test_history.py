@@ -218,3 +218,32 @@ def test_fit_properties(messages: list[dict[str, Any]], budget: int, system: str
         wider = History(system=system)
         wider.extend(original[previous:])
         assert wider.tokens() > budget
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    messages=histories(),
+    budget=st.integers(min_value=0, max_value=600),
+    max_turns=st.sampled_from([None, 1, 2, 3]),
+)
+def test_fitting_plans_exactly_what_fit_does_without_changing_anything(
+    messages: list[dict[str, Any]], budget: int, max_turns: int | None
+) -> None:
+    planned = History(max_turns=max_turns)
+    trimmed = History(max_turns=max_turns)
+    for message in messages:
+        planned.append(message, trim=False)
+        trimmed.append(message)
+    before = list(planned)
+    try:
+        plan = planned.fitting(budget)
+    except ContextBudgetError:
+        with pytest.raises(ContextBudgetError):
+            trimmed.fit(budget)
+        return
+    assert list(planned) == before  # nothing changed
+    prompt = planned.messages(skip_turns=plan.turns)
+    trimmed.fit(budget)
+    assert prompt == trimmed.messages()  # the prompt is what fit would have left
+    planned.drop_oldest(plan.turns)
+    assert list(planned) == list(trimmed) and planned.tokens() == trimmed.tokens()
