@@ -24,6 +24,7 @@ from .history import History
 from .models import ModelProfile, Overrides
 from .options import checked_options, request_fields
 from .pricing import Price
+from .redaction import redact_url
 from .schema import ChatMessage
 from .session import Session, transcript
 from .tokens import ModelLimits
@@ -226,7 +227,7 @@ class Chatbot:
         return Session.of(
             self.history,
             model=self.model,
-            base_url=self.base_url,
+            base_url=redact_url(self.base_url),
             sampling=request_fields(self.sampling),
             context_window=overrides.context_window,
             max_output_tokens=overrides.max_output_tokens,
@@ -254,5 +255,6 @@ class Chatbot:
 
     def __repr__(self) -> str:
         return (
-            f"Chatbot(model={self.model!r}, base_url={self.base_url!r}, history={self.history!r})"
+            f"Chatbot(model={self.model!r}, base_url={redact_url(self.base_url)!r}, "
+            f"history={self.history!r})"
         )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .cache import Cache
 from .errors import ChatnbError
 from .http import library
+from .redaction import Secrets
 from .runlog import RunLog
 
 if TYPE_CHECKING:
@@ -268,6 +269,11 @@ class Clients:
     def api_key(self) -> str | None:
         client = self._any
         return None if client is None else client.api_key
+
+    @property
+    def secrets(self) -> Secrets:
+        """What must never be shown of these clients (key, credential headers, URL)."""
+        return Secrets.of_client(self._any)
 
     @property
     def base_url(self) -> str:

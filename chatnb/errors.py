@@ -34,6 +34,7 @@ new one (:meth:`StreamError.with_outcome`).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import TypeVar
 
 __all__ = [
@@ -100,11 +101,20 @@ class StreamError(ChatnbError):
         super().__init__(message)
         self.partial = partial
 
-    def with_outcome(self: _Stream, outcome: str, partial: str) -> _Stream:
-        """A copy of this error that also says what became of the answer (``outcome``)."""
+    def with_outcome(
+        self: _Stream,
+        outcome: str,
+        partial: str,
+        redact: Callable[[str], str] = str,
+    ) -> _Stream:
+        """A copy of this error that also says what became of the answer (``outcome``), its
+        words passed through ``redact``."""
         twin = type(self).__new__(type(self))
         twin.__dict__.update(self.__dict__)
-        twin.args = (f"{self}{outcome}",)
+        twin.args = (redact(f"{self}{outcome}"),)
+        raw = getattr(twin, "raw", None)
+        if isinstance(raw, str):
+            twin.__dict__["raw"] = redact(raw)
         twin.partial = partial
         twin.__cause__ = self.__cause__
         return twin

@@ -37,6 +37,7 @@ from .history import History
 from .interrupts import deferred_interrupts
 from .models import ModelProfile
 from .pricing import Price
+from .redaction import Secrets
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, chunk_of, parse_chunk
@@ -174,7 +175,7 @@ class Exchange:
             model=profile.name,
             context_window=profile.limits.context_window,
             retries=clients.max_retries,
-            secret=clients.api_key,
+            secrets=clients.secrets + Secrets.of(headers=request.get("extra_headers")),
         )
         request = {**request, "messages": history.messages(skip_turns=dropped.turns)}
         prompt_tokens = history.tokens(tools) - dropped.tokens
@@ -391,6 +392,9 @@ class Exchange:
         choice = self.accumulator.choices.get(0)
         calls = choice.message().tool_calls if choice is not None else None
         options = {k: v for k, v in self.request.items() if k not in _SENT_BY_THE_CHATBOT}
+        for name in ("extra_headers", "extra_query"):  # where per-request credentials travel
+            if isinstance(options.get(name), Mapping):
+                options[name] = {k: "***" for k in options[name]}
         return Entry(
             model=str(self.request["model"]),
             host=RunLog.host(self.where.base_url),

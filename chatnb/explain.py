@@ -1,13 +1,13 @@
 """Errors in plain words: what happened, what is kept, and what to do next.
 
-The Chatbot hands every failure of an ask here. Server messages are passed on, but never the
-API key: anything shaped like one is redacted.
+The Chatbot hands every failure of an ask here. Server messages are passed on, but never a
+secret: every text goes through the client's :class:`~chatnb.redaction.Secrets` (its key,
+credential headers, URL credentials, and anything shaped like a key).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import (
@@ -25,31 +25,26 @@ from .errors import (
     ServerError,
     StreamError,
 )
+from .redaction import Secrets, redact_url
 
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["Where", "explain", "redact"]
-
-_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]{6,}")
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` without ``secret`` and without anything shaped like an OpenAI key."""
-    if secret:
-        text = text.replace(secret, "***")
-    return _KEYLIKE.sub(r"\1***", text)
+__all__ = ["Where", "explain"]
 
 
 @dataclass(frozen=True)
 class Where:
-    """What an explanation may mention about the request that failed (and the one secret)."""
+    """What an explanation may mention about the request that failed, and what it must not."""
 
     base_url: str
     model: str
     context_window: int
     retries: int
-    secret: str | None
+    secrets: Secrets = field(default_factory=Secrets)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", redact_url(self.base_url))
 
 
 def explain(error: BaseException, partial: str, where: Where) -> BaseException:
@@ -57,16 +52,16 @@ def explain(error: BaseException, partial: str, where: Where) -> BaseException:
     (errors chatnb does not know pass through)."""
     import openai
 
-    key = where.secret
+    redact = where.secrets.redact
     kept = (
         f" The partial answer ({len(partial):,} characters) is kept in bot.history."
         if partial
         else " The question was not added to the history; ask again when it is fixed."
     )
-    if isinstance(error, StreamError):
-        return error.with_outcome(kept, partial)
+    if isinstance(error, StreamError):  # a server's error frame may echo what it was sent
+        return error.with_outcome(kept, partial, redact)
     if isinstance(error, openai.APIStatusError):
-        message = _status_explanation(error, where, redact(_server_message(error), key))
+        message = _status_explanation(error, where, redact(_server_message(error)))
         kind = _status_error_class(error.status_code, _error_code(error))
         return kind(message + kept, status=error.status_code, code=_error_code(error))
     if isinstance(error, openai.APITimeoutError):
@@ -77,7 +72,7 @@ def explain(error: BaseException, partial: str, where: Where) -> BaseException:
     if isinstance(error, openai.APIConnectionError) and isinstance(error.__cause__, ChatnbError):
         return error.__cause__  # raised by a transport of chatnb's own: it says it best
     if isinstance(error, openai.APIConnectionError):
-        cause = redact(str(error.__cause__ or error), key)
+        cause = redact(str(error.__cause__ or error))
         return APIConnectionError(
             f"Could not reach the server at {where.base_url} ({cause}). Is it running, and "
             "is the base URL right? For a try without a server, use Chatbot.mock()." + kept
@@ -92,10 +87,15 @@ def explain(error: BaseException, partial: str, where: Where) -> BaseException:
     if _is_transport_error(error):
         return ConnectionDroppedError(
             f"The connection dropped in the middle of the answer "
-            f"({type(error).__name__}: {redact(str(error), key)})." + kept,
+            f"({type(error).__name__}: {redact(str(error))})." + kept,
             partial=partial,
         )
-    return error
+    if isinstance(error, ChatnbError | TypeError) or not isinstance(error, Exception):
+        return error  # chatnb's own words; a wrong argument; Ctrl-C, exits
+    return APIConnectionError(  # raised inside the client or a transport of the caller's
+        f"The request failed inside the client ({type(error).__name__}: "
+        f"{redact(str(error))})." + kept
+    )
 
 
 _STATUS_ERRORS: dict[int, type[APIRequestError]] = {

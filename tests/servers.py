@@ -58,8 +58,11 @@ class RecordingServer:
                     self.wfile.write(body)
                     return
                 for frame in body.split(b"\n\n"):
-                    self.wfile.write(frame + b"\n\n")
-                    self.wfile.flush()
+                    try:
+                        self.wfile.write(frame + b"\n\n")
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        return  # the client gave up (a read timeout, an interrupt)
                     time.sleep(owner.frame_delay_s)
 
             def log_message(self, *args: object) -> None:
