@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .cache import Cache
 from .clients import Clients
 from .display import DisplaySink
-from .errors import ChatnbError
+from .errors import ChatnbError, warn_once
 from .exchange import Answer
 from .history import History
 from .models import ModelProfile, Overrides
@@ -235,22 +235,33 @@ class Chatbot:
         ).write(path)
 
     @classmethod
-    def load(cls, path: str | Path, **options: Any) -> Chatbot:
+    def load(cls, path: str | Path, *, use_saved_base_url: bool = False, **options: Any) -> Chatbot:
         """A Chatbot with a saved conversation and settings.
 
-        ``options`` are the constructor's (``api_key=``, ``client=``, ``display=``, ...) and
-        win over the saved ones. A session saved on the embedded mock loads on an echo mock.
+        ``options`` are the constructor's (``api_key=``, ``client=``, ``base_url=``, ...) and
+        win over the saved ones. Where to connect comes from them or the environment, never
+        from the file (a file from elsewhere must not send your key to its host), unless
+        ``use_saved_base_url=True``; a session saved on the embedded mock loads on a mock.
         """
         from .mock import BASE_URL
 
         session = Session.read(path)
         settings = {**session.settings(), **options}
-        on_mock = session.base_url.rstrip("/") == BASE_URL
-        if on_mock and "client" not in options and "async_client" not in options:
+        saved = session.base_url.rstrip("/")
+        if saved == BASE_URL and not {"client", "async_client", "base_url"} & set(options):
             bot = cls.mock(**settings)
         else:
-            bot = cls(**{"base_url": session.base_url or None, **settings})
-        session.restore(bot.history)
+            if use_saved_base_url and "base_url" not in options:
+                settings["base_url"] = session.base_url or None
+            bot = cls(**settings)
+            if saved and saved != bot.base_url.rstrip("/") and not use_saved_base_url:
+                warn_once(
+                    f"load:{saved}",
+                    f"{path} was saved against {saved}; this Chatbot talks to "
+                    f"{redact_url(bot.base_url)} (pass base_url=, or use_saved_base_url=True "
+                    "to connect where it was saved).",
+                )
+        session.restore(bot.history, path)
         return bot
 
     def __repr__(self) -> str:

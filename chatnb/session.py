@@ -1,9 +1,14 @@
 """A conversation on disk and on paper: the saved-session file and the Markdown transcript.
 
 A saved session is JSON: the format tag, the model and its limits, the request options, the
-base URL it talked to (information only) and the messages with their notes. It never holds a
-key: the client options that could carry one (``extra_headers``, ...) are not request fields
-and are not saved.
+base URL it talked to (information only, its credentials redacted) and the messages with their
+notes. It never holds a key: the client options that could carry one (``extra_headers``, ...)
+are not request fields and are not saved.
+
+A file is data, not instructions: reading one takes only the known fields, checks each with
+the same models as everything else (the options must be request fields, the messages valid
+messages), and refuses files too large or nested too deeply, with an error that says what is
+wrong. Where to connect is never taken from the file (see ``Chatbot.load``).
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ChatnbError
 from .history import History
 
-__all__ = ["SESSION_FORMAT", "Session", "transcript"]
+__all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "Session", "transcript"]
 
 #: The format tag of a saved session.
 SESSION_FORMAT = "chatnb.session/1"
+#: The largest session file read (a conversation of a few million tokens is far below it).
+MAX_SESSION_BYTES = 64 * 2**20
 
 
 class Session(BaseModel):
@@ -62,25 +69,55 @@ class Session(BaseModel):
             **self.sampling,
         }
 
-    def restore(self, history: History) -> None:
-        """Put the saved system prompt and messages, with their notes, into ``history``."""
+    def restore(self, history: History, path: str | Path = "the session") -> None:
+        """Put the saved system prompt and messages, with their notes, into ``history``; a
+        message that is not a valid one is a clear error."""
         messages = list(self.messages)
         if messages and messages[0].get("role") == "system":
-            history.system = messages.pop(0)["content"]
+            system = messages.pop(0).get("content")
+            if not isinstance(system, str):
+                raise ChatnbError(
+                    f"{path} is a damaged chatnb session: the system prompt is not text."
+                )
+            history.system = system
         for index, message in enumerate(messages):
             key = str(index)
-            history.append(message, note=self.notes.get(key), reasoning=self.reasoning.get(key))
+            try:
+                history.append(message, note=self.notes.get(key), reasoning=self.reasoning.get(key))
+            except ValidationError as invalid:
+                first = invalid.errors(include_url=False)[0]
+                raise ChatnbError(
+                    f"{path} is a damaged chatnb session: message {index}: {first['msg']}."
+                ) from None
 
     def write(self, path: str | Path) -> Path:
         target = Path(path)
         target.write_text(self.model_dump_json(indent=1) + "\n")
         return target
 
+    @field_validator("sampling")
+    @classmethod
+    def _only_request_options(cls, sampling: dict[str, Any]) -> dict[str, Any]:
+        from .options import CLIENT_OPTIONS, SET_BY_CHATBOT, openai_request_fields
+
+        allowed = openai_request_fields() - SET_BY_CHATBOT - CLIENT_OPTIONS
+        unknown = sorted(set(sampling) - allowed)
+        if unknown:
+            raise ValueError(f"not request options: {', '.join(map(repr, unknown))}")
+        return sampling
+
     @classmethod
     def read(cls, path: str | Path) -> Session:
         """The session saved at ``path``; a clear error when it is not one."""
+        source = Path(path)
+        if source.stat().st_size > MAX_SESSION_BYTES:
+            raise ChatnbError(
+                f"{path} is larger than a saved session can be ({MAX_SESSION_BYTES:,} bytes)."
+            )
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(source.read_text())
+        except RecursionError:
+            raise ChatnbError(f"{path} is not a saved chatnb session: nested too deeply.") from None
         except ValueError as invalid:
             raise ChatnbError(f"{path} is not a saved chatnb session: {invalid}.") from None
         if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:

@@ -79,7 +79,7 @@ def test_a_saved_session_never_contains_the_key(tmp_path: Path) -> None:
     path = bot.save(tmp_path / "s.json")
     assert SECRET not in path.read_text()
     assert json.loads(path.read_text())["base_url"] == "http://127.0.0.1:9/v1/"
-    loaded = Chatbot.load(path, api_key="sk-another")
+    loaded = Chatbot.load(path, api_key="sk-another", use_saved_base_url=True)
     assert loaded.base_url == "http://127.0.0.1:9/v1/" and loaded.history.system == "S"
 
 
@@ -143,7 +143,7 @@ def test_a_saved_conversation_loads_and_reads_without_a_key(
     bot.history.append({"role": "user", "content": "hi"})
     path = bot.save(tmp_path / "s.json")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    loaded = Chatbot.load(path, display=False)
+    loaded = Chatbot.load(path, display=False, use_saved_base_url=True)
     assert "**user**\n\nhi" in loaded.to_markdown() and loaded.base_url == "http://127.0.0.1:9/v1/"
     with pytest.raises(ChatnbError, match="No API key"):
         loaded.ask("more")
