@@ -77,9 +77,9 @@ def make_client(request: pytest.FixtureRequest) -> Iterator[ClientFactory]:
 
 
 @contextmanager
-def chatnb_serve(*flags: str) -> Iterator[str]:
+def chatnb_serve_process(*flags: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``chatnb serve`` as a user starts it: its own process on a free port, with ``flags``;
-    always stopped. Yields its base URL (``.../v1``)."""
+    always stopped. Yields its base URL (``.../v1``) and the process."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -94,7 +94,15 @@ def chatnb_serve(*flags: str) -> Iterator[str]:
             except OSError:
                 assert process.poll() is None and time.monotonic() < deadline, "never came up"
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"http://127.0.0.1:{port}/v1", process
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+@contextmanager
+def chatnb_serve(*flags: str) -> Iterator[str]:
+    """:func:`chatnb_serve_process`, for tests that only need its URL."""
+    with chatnb_serve_process(*flags) as (url, _):
+        yield url

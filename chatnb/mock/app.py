@@ -30,6 +30,9 @@ _SSE = [
     ("cache-control", "no-cache"),
     ("x-accel-buffering", "no"),
 ]
+#: The largest request body the mock reads (OpenAI refuses bodies far smaller than a GPU's
+#: worth of text too); a bigger one is answered 413.
+MAX_BODY_BYTES = 32 * 2**20
 CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 MODEL_PATHS = frozenset({"/v1/models", "/models"})
 _BATCH_ROOTS = ("files", "batches")
@@ -86,9 +89,23 @@ class MockBackend:
         return f"MockBackend(engine={self.engine!r}, api_key={'set' if self._api_key else 'none'})"
 
     def handle(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        size: int | None = None,
     ) -> MockResponse:
+        """Answer one request (``size``: the body's length, when the front read past the
+        limit and kept none of it)."""
         path = path.split("?", 1)[0].rstrip("/") or "/"
+        if (size if size is not None else len(body)) > MAX_BODY_BYTES:
+            return _error(
+                413,
+                f"The request body is {size or len(body):,} bytes; the limit is "
+                f"{MAX_BODY_BYTES:,}.",
+                code="request_too_large",
+            )
         if path == "/health":
             return MockResponse(200, [_JSON], b'{"status":"ok"}')
         parts = path.removeprefix("/v1").strip("/").split("/")
@@ -141,15 +158,17 @@ class MockBackend:
             return _error(
                 failure.status, failure.body.error.message, param=failure.body.error.param
             )
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "We could not parse the JSON body of your request.")
         return MockResponse(200, [_JSON], json.dumps(found).encode())
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         if self._api_key is None:
             return True
-        given = headers.get("authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self._api_key}".encode())
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        # The scheme is case-insensitive (RFC 9110): "bearer" is as good as "Bearer".
+        matches = hmac.compare_digest(token.strip().encode(), self._api_key.encode())
+        return scheme.lower() == "bearer" and matches
 
     @staticmethod
     def _models() -> dict[str, Any]:
@@ -163,7 +182,7 @@ class MockBackend:
     def _chat(self, body: bytes) -> MockResponse:
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(
                 400,
                 "We could not parse the JSON body of your request. The body must be a JSON object.",
@@ -172,6 +191,8 @@ class MockBackend:
             request = ChatCompletionRequest.model_validate(payload)
         except ValidationError as invalid:
             return _invalid(invalid)
+        except RecursionError:
+            return _error(400, "The request is nested too deeply to be read.")
         try:
             overrides = MockEngine.overrides(request)
         except ValidationError as invalid:

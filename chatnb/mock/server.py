@@ -12,12 +12,12 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from ..tokens import encoding_for
-from .app import MockBackend
-from .engine import MockEngine
+from .app import MAX_BODY_BYTES, MockBackend
+from .engine import Frame, MockEngine
 from .options import MockOptions
 from .replies import Reply
 
@@ -32,6 +32,10 @@ CONFIG_ENV = "CHATNB_MOCK_CONFIG"
 API_KEY_ENV = "CHATNB_MOCK_API_KEY"
 #: Models whose vocabularies the server loads at startup (o200k_base and cl100k_base).
 WARM_MODELS = ("gpt-4o", "gpt-4")
+#: Frames a stream that is catching up sends before it hands the loop to the others.
+_FRAMES_PER_YIELD = 256
+#: Seconds open streams get to finish when the server is told to stop (SIGTERM, Ctrl-C).
+SHUTDOWN_GRACE_S = 2
 
 
 class _DropConnection(Exception):
@@ -55,14 +59,22 @@ class MockASGIApp:
             return
         if scope["type"] != "http":
             return
-        body = b""
+        parts, size = [], 0
         while True:
             message = await receive()
-            body += message.get("body", b"")
+            part = message.get("body", b"")
+            size += len(part)
+            if size <= MAX_BODY_BYTES:  # beyond it, read on but keep nothing: a 413 follows
+                parts.append(part)
             if not message.get("more_body"):
                 break
+        body = b"".join(parts)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        answer = self.backend.handle(scope["method"], scope["path"], headers, body)
+        # Parsing, validating and counting a big request is work: off the event loop, so the
+        # other streams keep flowing meanwhile.
+        answer = await asyncio.to_thread(
+            self.backend.handle, scope["method"], scope["path"], headers, body, size
+        )
         if answer.delay_s:
             await asyncio.sleep(answer.delay_s)
         raw_headers = [(k.encode(), v.encode()) for k, v in answer.headers]
@@ -72,27 +84,43 @@ class MockASGIApp:
             return
         # Frames are due at absolute times (no drift); all frames already due go in one write,
         # so a busy server catches up instead of falling further behind.
+        await self._stream(answer.frames, send)
+
+    @staticmethod
+    async def _stream(frames: Iterable[Frame], send: Send) -> None:
+        """Send frames at their due times; frames already due go out together (joined once,
+        never by repeated concatenation), and the loop is given back every so often, so one
+        long stream cannot hold up the others."""
         loop = asyncio.get_running_loop()
         deadline = loop.time()
-        pending, first = b"", True
-        for frame in answer.frames:
+        pending: list[bytes] = []
+        first, since_yield = True, 0
+
+        async def flush(more: bool = True) -> None:
+            await send({"type": "http.response.body", "body": b"".join(pending), "more_body": more})
+            pending.clear()
+
+        for frame in frames:
             deadline += frame.delay_s
             wait = deadline - loop.time()
             if wait > 0:
                 if pending:
-                    await send({"type": "http.response.body", "body": pending, "more_body": True})
-                    pending = b""
+                    await flush()
                 await asyncio.sleep(wait)
+                since_yield = 0
             if frame.data is None:
                 if pending:
-                    await send({"type": "http.response.body", "body": pending, "more_body": True})
+                    await flush()
                 raise _DropConnection
-            pending += frame.data
-            if first:  # the first token goes out at once: time to first token stays honest
-                await send({"type": "http.response.body", "body": pending, "more_body": True})
-                pending, first = b"", False
-                await asyncio.sleep(0)  # let other streams send theirs before this one goes on
-        await send({"type": "http.response.body", "body": pending})
+            pending.append(frame.data)
+            since_yield += 1
+            if first or since_yield >= _FRAMES_PER_YIELD:
+                # The first token goes out at once (time to first token stays honest); a
+                # stream catching up hands over to the others now and then.
+                await flush()
+                await asyncio.sleep(0)
+                first, since_yield = False, 0
+        await flush(more=False)
 
 
 def create_app(options: MockOptions | None = None, *, api_key: str | None = None) -> MockASGIApp:
@@ -117,7 +145,13 @@ def _uvicorn_config(app: Any, **options: Any) -> Any:
     import uvicorn
 
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    return uvicorn.Config(app, log_level="warning", lifespan="on", **options)
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,  # streams cannot hold a stop forever
+        **options,
+    )
 
 
 def serve(
@@ -144,6 +178,7 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
         return
     app = create_app(options, api_key=api_key)
