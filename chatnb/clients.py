@@ -30,12 +30,26 @@ if TYPE_CHECKING:
     import httpx2
     import openai
 
-__all__ = ["DEFAULT_BASE_URL", "ClientSpec", "Clients", "Transports"]
+__all__ = ["DEFAULT_BASE_URL", "ClientSpec", "Clients", "Transports", "default_timeout"]
 
 _Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
 
 #: Where the openai client sends requests when no base URL is set.
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+#: Seconds to connect, and to wait for the next bytes of an answer (the first ones included):
+#: long enough for a thinking model that reasons before it streams, short enough that a server
+#: that never answers frees the cell in minutes, not the openai default's 10 minutes per try.
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 180.0
+
+
+def default_timeout() -> Any:
+    """The timeout of the clients chatnb builds (a client you pass keeps its own)."""
+    from .http import library
+
+    return library().Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
 
 
 @dataclass(frozen=True)
@@ -210,7 +224,7 @@ class Clients:
         import openai
 
         try:
-            return cls(openai.OpenAI(base_url=base_url, api_key=api_key))
+            return cls(openai.OpenAI(base_url=base_url, api_key=api_key, timeout=default_timeout()))
         except openai.OpenAIError:
             missing = ChatnbError(
                 "No API key: set the OPENAI_API_KEY environment variable or pass api_key=..., "

@@ -116,3 +116,17 @@ def test_tool_definitions_count_against_the_budget() -> None:
     usage = bot.usage.last
     assert usage is not None and usage.prompt_tokens is not None and usage.prompt_tokens > 500
     assert usage.local_prompt_tokens == usage.prompt_tokens  # counted as the server bills it
+
+
+def test_clients_chatnb_builds_have_a_sane_timeout_and_yours_keep_theirs() -> None:
+    import openai
+
+    from chatnb import Chatbot
+    from chatnb.clients import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+
+    built = Chatbot("gpt-4o", base_url="http://127.0.0.1:9/v1", api_key="sk-x")
+    for client in (built.client, built.async_client):
+        timeout = client.timeout
+        assert timeout.connect == CONNECT_TIMEOUT_S and timeout.read == READ_TIMEOUT_S  # type: ignore[union-attr]
+    yours = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-x", timeout=42.0)
+    assert Chatbot("gpt-4o", client=yours).client.timeout == 42.0
