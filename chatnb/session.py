@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ChatnbError
 from .history import History
+from .redaction import redact_url
 
 __all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "Session", "transcript"]
 
@@ -132,13 +133,32 @@ class Session(BaseModel):
             ) from None
 
 
+def _readable(content: str | list[dict[str, Any]] | None) -> str:
+    """A message's content for people: its text, and a line for each image or other part
+    (never the image's data)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text":
+            parts.append(str(part.get("text", "")))
+        elif kind == "image_url":
+            url = str((part.get("image_url") or {}).get("url", ""))
+            where = "inline" if url.startswith("data:") else redact_url(url)
+            parts.append(f"*[image: {where}]*")
+        else:
+            parts.append(f"*[{kind}]*")
+    return "\n\n".join(parts)
+
+
 def transcript(history: History) -> str:
     """The conversation as a readable Markdown transcript (noted answers marked)."""
     sections = [f"**system**\n\n{history.system}"] if history.system else []
     for message in history:
         note = history.note(message)
         title = f"**{message.role}**" + (f" ({note})" if note else "")
-        content = message.content if isinstance(message.content, str) else ""
+        content = _readable(message.content)
         reasoning = history.reasoning(message)
         if reasoning:
             content = (

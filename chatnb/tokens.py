@@ -21,6 +21,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import warn_once
+from .images import image_size, image_tokens
 from .schema import ChatMessage, Tool
 from .vocab import ensure_vocabulary
 
@@ -201,6 +202,8 @@ class CountingRules:
     enum_init: int = -3
     enum_item: int = 3
     func_end: int = 12
+    #: The family whose image prices apply (see :mod:`chatnb.images`).
+    image_family: str | None = None
 
 
 def rules_for(model: str) -> CountingRules:
@@ -209,6 +212,8 @@ def rules_for(model: str) -> CountingRules:
         return CountingRules(tokens_per_message=4, tokens_per_name=-1, func_init=10)
     if known_encoding_name(model) == "cl100k_base":  # gpt-3.5-turbo and gpt-4
         return CountingRules(func_init=10)
+    if base.startswith("gpt-4o-mini"):
+        return CountingRules(image_family="gpt-4o-mini")
     return CountingRules()
 
 
@@ -218,10 +223,24 @@ def _text_of(content: str | list[dict[str, Any]] | None) -> str:
     return "".join(str(part.get("text", "")) for part in content if part.get("type") == "text")
 
 
+def _images_tokens(content: str | list[dict[str, Any]] | None, rules: CountingRules) -> int:
+    """What the images of a message's content cost (OpenAI's rule, :mod:`chatnb.images`)."""
+    if not isinstance(content, list):
+        return 0
+    total = 0
+    for part in content:
+        image = part.get("image_url") if part.get("type") == "image_url" else None
+        if isinstance(image, dict):
+            url, detail = str(image.get("url", "")), str(image.get("detail", "auto"))
+            total += image_tokens(image_size(url), detail, rules.image_family)
+    return total
+
+
 def message_tokens(message: ChatMessage, tokenizer: Tokenizer, rules: CountingRules) -> int:
     """Tokens one message adds to a prompt, its overhead included."""
     total = rules.tokens_per_message + tokenizer.count(message.role)
     total += tokenizer.count(_text_of(message.content))
+    total += _images_tokens(message.content, rules)
     if message.name:
         total += tokenizer.count(message.name) + rules.tokens_per_name
     for call in message.tool_calls or ():
