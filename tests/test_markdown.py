@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from typing import Any
 
 import pytest
@@ -254,3 +255,57 @@ def test_the_splitter_applies_safety_to_every_part() -> None:
     splitter.advance(final=True)
     assert all(unsafe_tokens(p.markdown) == [] for p in splitter.parts)
     assert "".join(p.source for p in splitter.parts) == splitter.text
+
+
+def _lenient() -> Any:
+    """A parser that follows every link, as a frontend that does not check schemes would."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
+    return md
+
+
+_SCRIPTED = re.compile(r"""(href|src)\s*=\s*["']?\s*(javascript|vbscript|data:(?!image/))""", re.I)
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [
+        "[x](javascript:alert(1))",
+        "[x]( JaVa\tScRiPt:alert(1))",
+        "[x](&#106;avascript:alert(1))",
+        "[x](<javascript:alert(1)>)",
+        "<javascript:alert(1)>",
+        "[a]: javascript:alert(1)\n\n[x][a]",
+        "[x](vbscript:msgbox(1))",
+        "[d](data:text/html;base64,PHNjcmlwdD4=)",
+        "```\ncode\n```~\n[y](javascript:alert(1))",
+    ],
+)
+def test_no_link_that_runs_script_survives_safe_mode(vector: str) -> None:
+    safe = neutralize(vector)
+    assert not _SCRIPTED.search(_lenient().render(safe)), safe
+
+
+def test_links_in_code_and_harmless_links_are_untouched() -> None:
+    for text in [
+        "`[x](javascript:a)` and `<javascript:b>`",
+        "```js\nlocation = '[x](javascript:alert(1))'\n```\n",
+        "[docs](https://example.com) and ![local](data:image/png;base64,AAAA)",
+    ]:
+        assert neutralize(text) == text
+
+
+_LINK_PIECES = [
+    "[x](", "[x]( ", "](", "[a]: ", "<", ">", ")", "\n", "\n\n", "`", "```", "```~", "~~~",
+    "javascript:", "JaVaScRiPt:", "java\tscript:", "&#106;avascript:", "&#x6A;avascript:",
+    "vbscript:", "data:text/html,", "data:image/png,", "alert(1)", "\\", " ", "> ", "- ", "[y]",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_LINK_PIECES), max_size=24))
+def test_fuzzed_links_never_run_script_after_safe_mode(pieces: list[str]) -> None:
+    safe = neutralize("".join(pieces))
+    assert not _SCRIPTED.search(_lenient().render(safe)), safe
