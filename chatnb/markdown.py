@@ -20,12 +20,13 @@ rendered, which is how an injected prompt can leak a conversation to an outside 
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from .safety import escape_unsafe, is_harmless_html
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -287,11 +288,12 @@ def _unsafe_lines(
         if token.map is None:
             continue
         lines = range(token.map[0], token.map[1])
-        if token.type == "html_block" and not allow_html:
+        if token.type == "html_block" and not allow_html and not is_harmless_html(token.content):
             html.update(lines)
         for child in token.children or ():
             if child.type == "html_inline" and not allow_html:
-                html.update(lines)
+                if not is_harmless_html(child.content):
+                    html.update(lines)
             elif (
                 child.type == "image"
                 and not allow_remote_images
@@ -313,90 +315,22 @@ def _escape_before(line: str, pattern: re.Pattern[str]) -> str:
 
 _ANGLE = re.compile(r"<")
 _IMAGE_BANG = re.compile(r"!(?=\[)")
+
+
 # Where a link's destination starts: an inline link's "](", a reference definition's "]:", an
 # autolink's "<". What follows is checked for a scheme that runs code or smuggles a page.
-_DESTINATION = re.compile(r"(\]\(\s*|^ {0,3}\[[^\]]*\]:\s*|<)", re.M)
-_SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]+")
-
-
-def _runs_code(destination: str) -> bool:
-    """Whether a link destination (as written, entities and all) is a ``javascript:``,
-    ``vbscript:`` or non-image ``data:`` URL once a browser has read it (entities decoded,
-    whitespace and control characters dropped, any case)."""
-    url = _CONTROL_OR_SPACE.sub("", html.unescape(destination[:200])).lower().lstrip("<")
-    return url.startswith(_SCRIPT_SCHEMES) and not url.startswith("data:image/")
-
-
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
-# A code span that does not cross a blank line (no parser lets one do that).
-_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(?:(?!\n[ \t]*\n)[\s\S])*?(?<!`)\1(?!`)")
-
-
-def _code_ranges(markdown: str) -> list[tuple[int, int]]:
-    """Where ``markdown`` is plainly code: fenced blocks at the top level, up to the first
-    line that any parser could take for their end, and code spans within a paragraph."""
-    ranges: list[tuple[int, int]] = []
-    at = 0
-    while (opening := _FENCE_OPEN.search(markdown, at)) is not None:
-        fence = opening.group(1)
-        # A lenient parser (marked) closes on a fence of the same kind with anything after it.
-        closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{3,}}", re.M)
-        body_start = markdown.find("\n", opening.end())
-        if body_start < 0:
-            break
-        end = closing.search(markdown, body_start + 1)
-        stop = end.start() if end else len(markdown)
-        ranges.append((body_start, stop))
-        at = end.end() if end else len(markdown)
-    outside = [(0, len(markdown))]
-    for start, stop in ranges:
-        outside = [
-            p for a, b in outside for p in ((a, min(b, start)), (max(a, stop), b)) if p[0] < p[1]
-        ]
-    for a, b in outside:
-        ranges += [(a + m.start(), a + m.end()) for m in _SPAN.finditer(markdown[a:b])]
-    return ranges
-
-
-def neutralize_links(markdown: str) -> str:
-    """``markdown`` with every link whose destination would run script (or open a ``data:``
-    page) turned into text: a backslash before its ``(``, its definition's ``[`` or its
-    autolink's ``<``. Decided on the text itself, not on a parser's reading of it, so no
-    parser's leniency lets one through; code is left alone only where it is plainly code."""
-    if ":" not in markdown:
-        return markdown
-    out, last = [], 0
-    code: list[tuple[int, int]] | None = None
-    for match in _DESTINATION.finditer(markdown):
-        if not _runs_code(markdown[match.end() : match.end() + 200]):
-            continue
-        code = _code_ranges(markdown) if code is None else code
-        if any(start <= match.start() < stop for start, stop in code):
-            continue  # code shows the link as text anyway
-        opener = match.start() + match.group().index(
-            "(" if "(" in match.group() else ("[" if "[" in match.group() else "<")
-        )
-        backslashes = len(markdown[:opener]) - len(markdown[:opener].rstrip("\\"))
-        if backslashes % 2:
-            continue  # already escaped
-        out.append(markdown[last:opener] + "\\")
-        last = opener
-    return "".join(out) + markdown[last:]
-
-
 def neutralize(
     markdown: str, *, allow_html: bool = False, allow_remote_images: bool = False
 ) -> str:
-    """``markdown`` rewritten so that raw HTML shows as text and remote images as links.
-
-    Escapes (a backslash before ``<`` or before the ``!`` of ``![``) go on the lines where
-    the parser found raw HTML or a remote image, and the result is parsed again until the
-    parser finds none: the guarantee is checked, not hoped for. Text without either is
-    returned unchanged.
+    """``markdown`` rewritten so that raw HTML shows as text, remote images as links, and no
+    link runs script (:func:`chatnb.safety.escape_unsafe`, on the text itself); then, where the
+    parser still finds raw HTML or a remote image, a backslash goes before its ``<`` or ``!``
+    and the result is parsed again until it finds none. Harmless Markdown, code, and a few
+    harmless tags (``<br>``, ``<kbd>``, ...) are returned unchanged.
     """
-    if not allow_html:  # safe mode: no link runs script, whatever the parser thinks it is
-        markdown = neutralize_links(markdown)
+    # First on the text itself, so that no parser's leniency lets anything through; then
+    # checked with the parser, escaping whatever it still reads as HTML or a remote image.
+    markdown = escape_unsafe(markdown, html=not allow_html, images=not allow_remote_images)
     if (allow_html or "<" not in markdown) and (allow_remote_images or "![" not in markdown):
         return markdown  # nothing that could be raw HTML or an image: no parse needed
     for _ in range(markdown.count("<") + markdown.count("![") + 1):

