@@ -232,13 +232,16 @@ class Turn:
                 )
         if type(error) is not KeyboardInterrupt:
             return error
+        if not left:  # between the answer's stream and its tools: the answer is whole
+            return AnswerInterrupted(
+                "the answer was interrupted as it was being recorded; it is complete and kept "
+                "in bot.history."
+            )
         count = len(left)
-        not_run = (
-            f"; {count} call{'s' if count != 1 else ''} not run, noted in bot.history"
-            if count
-            else ""
+        return AnswerInterrupted(
+            f"the tool loop was interrupted while a tool ran; {count} call"
+            f"{'s' if count != 1 else ''} not run, noted in bot.history."
         )
-        return AnswerInterrupted(f"the tool loop was interrupted while a tool ran{not_run}.")
 
     def _final(self, answer: Answer, results: list[ToolResult]) -> Answer:
         answer.tool_results = results
