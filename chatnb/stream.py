@@ -13,6 +13,7 @@ Three small pieces, none of which does I/O:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -67,6 +68,7 @@ __all__ = [
 ]
 
 DONE = "[DONE]"
+_SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 # --- server-sent events -------------------------------------------------------------------
@@ -101,7 +103,9 @@ class SSEDecoder:
             return []
         complete, self._buffer = buffer[: last_break + 1], buffer[last_break + 1 :]
         events: list[SSEEvent] = []
-        for line in complete.decode("utf-8", errors="replace").splitlines():
+        # Only CR, LF and CRLF end a line in an event stream; str.splitlines() would also cut at
+        # U+2028, U+0085 and others, which JSON may carry raw inside a string.
+        for line in _SSE_LINE_BREAK.split(complete.decode("utf-8", errors="replace"))[:-1]:
             event = self._line(line)
             if event is not None:
                 events.append(event)

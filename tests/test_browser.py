@@ -27,6 +27,8 @@ from typing import Any
 import nbformat
 import pytest
 
+from .test_safety import VECTORS
+
 ROOT = Path(__file__).parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -59,6 +61,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     live.cells = [nbformat.v4.new_code_cell(LIVE_CELL)]
     live.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(live, folder / "live.ipynb")
+    hostile = nbformat.v4.new_notebook()
+    # One cell per answer: a cell shows at most 50 outputs (JupyterLab's maxNumberOutputs).
+    hostile.cells = [nbformat.v4.new_code_cell(HOSTILE_CELL)]
+    hostile.cells += [nbformat.v4.new_code_cell('bot.ask("next")') for _ in VECTORS]
+    hostile.cells += [nbformat.v4.new_code_cell('print("all answers shown")')]
+    hostile.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(hostile, folder / "hostile.ipynb")
     for name in [
         "01_quickstart.ipynb",
         "02_prompt_tuning.ipynb",
@@ -280,4 +289,34 @@ def test_an_answer_streams_with_a_progress_line_that_becomes_the_usage_line(
     expect(usage).to_be_visible(timeout=60_000)  # the answer ended: the usage line replaces it
     assert progress.count() == 0
     assert page.locator(".jp-RenderedMarkdown h1", has_text="A sample answer").count() == 1
+    page.close()
+
+
+HOSTILE_CELL = f"""from chatnb import Chatbot
+
+vectors = {list(VECTORS.values())!r}
+bot = Chatbot.mock(vectors, chunking="chars", itl_ms=2)"""
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_hostile_answers_fetch_nothing_and_run_nothing_while_streaming(
+    server: Callable[[str], str], browser: Any, frontend: str
+) -> None:
+    """Every vector of tests/test_safety.py streams, a character at a time, into a live (so
+    trusted, unsanitized) output in the real frontend: no request leaves for the attacker's
+    host and no dialog opens, in the final outputs or in any intermediate one."""
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    fetched: list[str] = []
+    dialogs: list[str] = []
+    page.route(
+        re.compile(r".*evil\.test.*"),
+        lambda route: (fetched.append(route.request.url), route.abort()),
+    )
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    start_run_all(page, server(FRONTENDS[frontend].format(name="hostile.ipynb")))
+    done = page.locator(".jp-OutputArea-output", has_text="all answers shown")
+    expect(done).to_be_visible(timeout=120_000)
+    assert fetched == [] and dialogs == []
+    rendered = page.locator(".jp-RenderedMarkdown")
+    assert rendered.locator("img[src*='evil'], script, iframe").count() == 0
     page.close()

@@ -120,3 +120,13 @@ def test_a_server_that_goes_quiet_is_a_timeout_in_plain_words() -> None:
         with pytest.raises(ConnectionDroppedError, match="went quiet") as quiet:
             bot.ask("Hi")
     assert "ReadTimeout" in str(quiet.value)
+
+
+def test_unicode_line_separators_inside_a_frame_are_not_line_breaks() -> None:
+    text = "one\u2028two\u2029three\x85four\x0cfive"
+    body = _stream(
+        _chunk([_choice({"role": "assistant", "content": text})]), _chunk([_choice({}, "stop")])
+    )
+    answer, _ = _ask(body)
+    assert answer == text
+    assert Chatbot.mock(text, display=False).ask("x") == text  # the mock's frames carry it raw
