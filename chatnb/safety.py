@@ -32,7 +32,9 @@ HARMLESS_TAGS = frozenset(
     {"br", "kbd", "sub", "sup", "b", "i", "em", "strong", "details", "summary", "hr", "p"}
 )
 
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.M)
+# A fence opener as every parser takes it: a backtick fence's info string has no backtick
+# (with one, the line is a paragraph, and what follows is not code).
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}(?=[^`\n]*$)|~{3,})", re.M)
 # A code span that does not cross a blank line (no parser lets one do that).
 _SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(?:(?!\n[ \t]*\n)[\s\S])*?(?<!`)\1(?!`)")
 # What could make a frontend run script or fetch: a tag's "<", an image's "![", a link's

@@ -311,3 +311,9 @@ _LINK_PIECES = [
 def test_fuzzed_links_never_run_script_after_safe_mode(pieces: list[str]) -> None:
     safe = neutralize("".join(pieces))
     assert not _SCRIPTED.search(_lenient().render(safe)), safe
+
+
+def test_a_line_that_only_looks_like_a_fence_does_not_hide_a_link() -> None:
+    # A backtick fence's info string cannot hold a backtick: this line opens a paragraph.
+    safe = neutralize("```~`\n[x](javascript:)")
+    assert not _SCRIPTED.search(_lenient().render(safe)), safe
