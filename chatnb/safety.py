@@ -78,8 +78,22 @@ def code_ranges(markdown: str) -> list[tuple[int, int]]:
             p for a, b in outside for p in ((a, min(b, start)), (max(a, stop), b)) if p[0] < p[1]
         ]
     for a, b in outside:
-        ranges += [(a + m.start(), a + m.end()) for m in _SPAN.finditer(markdown[a:b])]
+        ranges += [
+            (a + m.start(), a + m.end())
+            for m in _SPAN.finditer(markdown[a:b])
+            if not _may_be_fences(markdown, a + m.start(), a + m.end())
+        ]
     return sorted(ranges)
+
+
+_FENCE_LIKE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.M)
+
+
+def _may_be_fences(markdown: str, start: int, end: int) -> bool:
+    """Whether a backtick run that looks like a code span touches a line that some parser
+    could take for a fence (then it is not plainly a code span)."""
+    line_start = markdown.rfind("\n", 0, start) + 1
+    return _FENCE_LIKE.search(markdown, line_start, end) is not None
 
 
 def _address(text: str) -> str:

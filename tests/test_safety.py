@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chatnb.display import MarkdownStream
 from chatnb.markdown import neutralize, preview
 
 MARKED = "marked@16.4.2"  # what JupyterLab 4.6's markedparser-extension resolves to
@@ -126,6 +127,41 @@ VECTORS = {
 }
 
 
+class _Screen:
+    """Every version of every output a streamed answer showed."""
+
+    appends_only = False
+
+    def __init__(self) -> None:
+        self.versions: list[str] = []
+
+    def show(self, markdown: str) -> int:
+        self.versions.append(markdown)
+        return 0
+
+    def replace(self, handle: int, markdown: str) -> None:
+        self.versions.append(markdown)
+
+    def note(self, text: str) -> None:
+        pass
+
+
+def streamed(pieces: list[str]) -> list[str]:
+    """What the display showed while ``pieces`` streamed in (every update renders)."""
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 1.0
+        return now[0]
+
+    screen = _Screen()
+    stream = MarkdownStream(True, sink=screen, clock=clock)
+    for piece in pieces:
+        stream.feed(piece)
+    stream.close()
+    return screen.versions
+
+
 @pytest.mark.parametrize("vector", VECTORS.values(), ids=VECTORS.keys())
 def test_no_vector_gets_through_final_or_streaming(marked: Marked, vector: str) -> None:
     assert dangerous(marked.html(vector)), "the vector itself must be dangerous to marked"
@@ -133,6 +169,8 @@ def test_no_vector_gets_through_final_or_streaming(marked: Marked, vector: str) 
     for cut in range(1, len(vector)):  # what a reader sees while it streams
         shown = neutralize(preview(vector[:cut]))
         assert dangerous(marked.html(shown)) == [], (cut, shown)
+    for shown in streamed(list(vector)):  # the display's own outputs, a character at a time
+        assert dangerous(marked.html(shown)) == [], shown
 
 
 HARMLESS = [
@@ -161,5 +199,5 @@ _PIECES = [
 @given(st.lists(st.sampled_from(_PIECES), max_size=30))
 def test_fuzzed_mixes_never_get_through(marked: Marked, pieces: list[str]) -> None:
     text = "".join(pieces)
-    for shown in (neutralize(text), neutralize(preview(text))):
+    for shown in (neutralize(text), neutralize(preview(text)), *streamed(pieces)):
         assert dangerous(marked.html(shown)) == [], shown
