@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from .errors import ChatnbError, shorten
+from .redaction import is_secret_name
 from .store import Recording, Store
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ Mode = Literal["auto", "record", "replay", "off"]
 CACHE_ENV = "CHATNB_CACHE"
 #: The mode of caches whose mode was not given (``replay`` in CI).
 MODE_ENV = "CHATNB_CACHE_MODE"
-_SECRET_PARAMETERS = ("key", "token", "secret", "signature", "sig", "password")
 
 _Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
 
@@ -68,7 +68,7 @@ def _normalized(request: httpx2.Request) -> str:
     query = [
         (name, value)
         for name, value in request.url.params.multi_items()
-        if not any(secret in name.lower() for secret in _SECRET_PARAMETERS)
+        if not is_secret_name(name)
     ]
     shape = {"method": request.method, "path": request.url.path, "query": urlencode(sorted(query))}
     return json.dumps({**shape, "body": body}, sort_keys=True, separators=(",", ":"))

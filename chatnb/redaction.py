@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["SECRET_WORDS", "Secrets", "redact_url"]
+__all__ = ["SECRET_WORDS", "Secrets", "is_secret_name", "redact_url"]
 
 #: Parts of header and query-parameter names that carry credentials.
 SECRET_WORDS = ("key", "token", "secret", "signature", "sig", "password", "auth", "credential")
@@ -26,7 +26,8 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
 _SHORTEST = 6
 
 
-def _is_secret_name(name: str) -> bool:
+def is_secret_name(name: str) -> bool:
+    """Whether a header or query parameter of this name carries a credential."""
     lowered = name.lower()
     return any(word in lowered for word in SECRET_WORDS)
 
@@ -42,7 +43,7 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, "***" if _is_secret_name(k) else v) for k, v in pairs])
+        query = urlencode([(k, "***" if is_secret_name(k) else v) for k, v in pairs])
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
@@ -52,7 +53,7 @@ def _url_secrets(url: str) -> list[str]:
     except ValueError:
         return []
     found = [v for v in (parts.username, parts.password) if v]
-    found += [v for k, v in parse_qsl(parts.query) if _is_secret_name(k)]
+    found += [v for k, v in parse_qsl(parts.query) if is_secret_name(k)]
     return found
 
 
@@ -71,7 +72,7 @@ class Secrets:
     ) -> Secrets:
         found = [api_key or ""]
         for name, value in (headers or {}).items():
-            if _is_secret_name(name) and isinstance(value, str):
+            if is_secret_name(name) and isinstance(value, str):
                 found += [value, value.split(" ", 1)[-1]]  # "Bearer x": x alone too
         for url in urls:
             found += _url_secrets(url)
@@ -86,7 +87,7 @@ class Secrets:
         headers = dict(getattr(client, "_custom_headers", None) or {})
         query = dict(getattr(client, "_custom_query", None) or {})
         secrets = cls.of(client.api_key, headers, [str(client.base_url)])
-        extra = [str(v) for k, v in query.items() if _is_secret_name(str(k))]
+        extra = [str(v) for k, v in query.items() if is_secret_name(str(k))]
         return cls(tuple(sorted({*secrets.values, *extra}, key=len, reverse=True)))
 
     def __add__(self, other: Secrets) -> Secrets:

@@ -71,10 +71,6 @@ class ToolCalls:
     calls: tuple[CallPlan, ...]
 
     @property
-    def text(self) -> str:
-        return ""
-
-    @property
     def pieces(self) -> tuple[str, ...]:
         """One delta to start each call, then its argument pieces."""
         return tuple(piece for call in self.calls for piece in ("", *call.pieces))
