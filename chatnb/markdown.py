@@ -33,7 +33,16 @@ if TYPE_CHECKING:
     from markdown_it.rules_core import StateCore
     from markdown_it.token import Token
 
-__all__ = ["MarkdownSplitter", "Part", "neutralize", "parser", "preview", "render", "split"]
+__all__ = [
+    "MarkdownSplitter",
+    "Part",
+    "neutralize",
+    "open_fence",
+    "parser",
+    "preview",
+    "render",
+    "split",
+]
 
 # markdown-it's own line-ending rule (core "normalize"): \r\n, \r and \n all end a line.
 _NEWLINE = re.compile(r"\r\n?|\n")
@@ -93,6 +102,9 @@ class Part:
 
     source: str
     markdown: str
+    #: ``markdown`` begins with link definitions from other parts: placed after a paragraph,
+    #: they need a blank line before them, or they would continue it.
+    prefixed: bool = False
 
 
 def _complete_length(text: str) -> int:
@@ -209,7 +221,7 @@ class MarkdownSplitter:
                 self._known[label] = {"href": ref["href"], "title": ref["title"]}
         prefix = "".join(_definition(label, probe[label]) + "\n" for label in needed)
         markdown = f"{prefix}\n{source}" if prefix else source
-        return Part(source, self._neutralize(markdown))
+        return Part(source, self._neutralize(markdown), prefixed=bool(prefix))
 
     def preview(self) -> str:
         """How the open tail should look right now (see :func:`preview`)."""
@@ -239,12 +251,8 @@ _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)")
 _BACKTICKS = re.compile(r"`+")
 
 
-def preview(tail: str) -> str:
-    """``tail`` with an unclosed code fence, code span or ``**`` closed, for display only.
-
-    The final rendering never goes through here: it is only what a reader sees while the
-    answer is still arriving.
-    """
+def _scan_fences(tail: str) -> tuple[str | None, int]:
+    """The code fence ``tail`` leaves open (if any), and where its last paragraph starts."""
     fence: str | None = None
     paragraph_start = 0
     offset = 0
@@ -259,6 +267,21 @@ def preview(tail: str) -> str:
         elif fence is None and not line.strip():
             paragraph_start = offset + len(line)
         offset += len(line)
+    return fence, paragraph_start
+
+
+def open_fence(tail: str) -> str | None:
+    """The code fence (its backticks or tildes) that ``tail`` opens and does not close."""
+    return _scan_fences(tail)[0]
+
+
+def preview(tail: str) -> str:
+    """``tail`` with an unclosed code fence, code span or ``**`` closed, for display only.
+
+    The final rendering never goes through here: it is only what a reader sees while the
+    answer is still arriving.
+    """
+    fence, paragraph_start = _scan_fences(tail)
     if fence is not None:
         return tail + ("" if tail.endswith("\n") else "\n") + fence
     paragraph = _CODE_SPAN.sub("", tail[paragraph_start:])

@@ -25,12 +25,21 @@ class Frontend:
     #: Widget states by comm id, in the order the widgets were created.
     widgets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    #: The text of each live-text widget (chatnb's live output), by comm id, as its custom
+    #: messages build it.
+    live: dict[str, str] = field(default_factory=dict)
+
     def receive(self, msg: dict[str, Any]) -> None:
         kind, content = msg["msg_type"], msg["content"]
         if kind == "comm_open":
             self.widgets[content["comm_id"]] = dict(content["data"].get("state", {}))
         elif kind == "comm_msg" and content["data"].get("method") == "update":
             self.widgets.setdefault(content["comm_id"], {}).update(content["data"]["state"])
+        elif kind == "comm_msg" and content["data"].get("method") == "custom":
+            custom, comm_id = content["data"]["content"], content["comm_id"]
+            if custom.get("clear"):
+                self.live[comm_id] = ""
+            self.live[comm_id] = self.live.get(comm_id, "") + custom.get("append", "")
         if kind in ("display_data", "execute_result", "stream", "error"):
             self.outputs.append({"type": kind, **content})
         elif kind == "update_display_data":
@@ -46,13 +55,35 @@ class Frontend:
             o["data"]["text/markdown"] for o in self.outputs if "text/markdown" in o.get("data", {})
         ]
 
+    def shown(self) -> list[str]:
+        """What each output shows: its Markdown, or the text of a live widget."""
+        shown = []
+        for output in self.outputs:
+            data = output.get("data", {})
+            if "text/markdown" in data:
+                shown.append(data["text/markdown"])
+            elif "application/vnd.jupyter.widget-view+json" in data:
+                model = data["application/vnd.jupyter.widget-view+json"]["model_id"]
+                shown.append(self.live.get(model, ""))
+        return shown
+
     def widget_markdown(self) -> list[str]:
-        """The Markdown each Output widget shows, in the order the widgets were created."""
-        return [
-            "".join(o["data"].get("text/markdown", "") for o in state.get("outputs", []))
+        """The Markdown each Output widget shows, in page order (boxes' children in order)."""
+        children = {
+            child.removeprefix("IPY_MODEL_")
             for state in self.widgets.values()
-            if state.get("_model_name") == "OutputModel" and state.get("outputs")
-        ]
+            for child in state.get("children", [])
+        }
+
+        def walk(comm_id: str) -> list[str]:
+            state = self.widgets.get(comm_id, {})
+            if "children" in state:
+                return [m for c in state["children"] for m in walk(c.removeprefix("IPY_MODEL_"))]
+            if state.get("_model_name") == "OutputModel" and state.get("outputs"):
+                return ["".join(o["data"].get("text/markdown", "") for o in state["outputs"])]
+            return []
+
+        return [m for comm_id in self.widgets if comm_id not in children for m in walk(comm_id)]
 
     def stdout(self) -> str:
         return "".join(

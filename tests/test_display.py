@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+from datetime import datetime
+from typing import Any
 
 from chatnb.display import MarkdownStream, TextSink
+from chatnb.display.markdown_stream import MAX_OUTPUTS
 from chatnb.markdown import render
 from chatnb.mock.replies import markdown_sample
 
-from .kernel import Kernel
+from .kernel import Kernel, Run
 from .test_markdown import unsafe_tokens
 
 STREAM_SAMPLE = """
@@ -39,17 +43,25 @@ def test_a_streamed_answer_ends_as_exactly_the_text(kernel: Kernel) -> None:
     assert run.payload_bytes() <= 3 * len(text.encode())
 
 
-def test_finished_outputs_are_never_sent_again(kernel: Kernel) -> None:
+def test_an_output_is_never_updated_once_a_later_one_has_markdown(kernel: Kernel) -> None:
     run = kernel.run(STREAM_SAMPLE.format(length=8_000, seconds_per_token=0.002)).ok()
     opened: list[str] = []
+    newest_with_markdown = -1
     for msg in run.display_messages():
         display_id = msg["content"]["transient"]["display_id"]
         if msg["msg_type"] == "display_data":
             opened.append(display_id)
-        else:
-            # Only the newest output (the open tail) is ever updated.
-            assert display_id == opened[-1]
-    assert len(opened) > 5
+        if "text/markdown" in msg["content"]["data"]:
+            index = opened.index(display_id)
+            # Only the newest Markdown output is updated; the live one below it may become
+            # the next.
+            assert index >= newest_with_markdown
+            newest_with_markdown = index
+    assert 2 < len(opened) <= MAX_OUTPUTS
+
+
+def live_messages(run: Run) -> list[dict[str, Any]]:
+    return [m for m in run.of_type("comm_msg") if m["content"]["data"].get("method") == "custom"]
 
 
 def test_at_100_tokens_a_second_it_stays_under_50_messages_a_second(kernel: Kernel) -> None:
@@ -57,12 +69,65 @@ def test_at_100_tokens_a_second_it_stays_under_50_messages_a_second(kernel: Kern
     run = kernel.run(STREAM_SAMPLE.format(length=20_000, seconds_per_token=0.01)).ok()
     text = markdown_sample(20_000, 3)
     seconds = len(range(0, len(text), 4)) * 0.01
-    messages = len(run.display_messages())
-    assert messages <= 50 * seconds
+    messages = len(run.display_messages()) + len(live_messages(run))
+    assert messages <= 25 * seconds  # one update every RENDER_INTERVAL_S at most
     assert run.payload_bytes() <= 3 * len(text.encode())
     shown = run.frontend.markdown()
     assert "".join(shown) == text
-    assert len(shown) > 20  # finished blocks live in their own outputs
+    assert len(run.frontend.outputs) <= MAX_OUTPUTS
+
+
+def test_a_100_kb_answer_stays_in_a_dozen_outputs_and_under_3x(kernel: Kernel) -> None:
+    run = kernel.run(STREAM_SAMPLE.format(length=100_000, seconds_per_token=0.01)).ok()
+    text = markdown_sample(100_000, 3)
+    assert "".join(run.frontend.markdown()) == text
+    assert len(run.frontend.outputs) <= MAX_OUTPUTS
+    assert run.payload_bytes() <= 3 * len(text.encode())
+    appended = sum(
+        len(m["content"]["data"]["content"].get("append", "").encode()) for m in live_messages(run)
+    )
+    assert appended <= len(text.encode())  # each character appended at most once
+
+
+PAUSE = """
+import time
+from chatnb import MarkdownStream
+stream = MarkdownStream({output})
+stream.feed("# Title\\n\\nThe first words")  # shown at once
+stream.feed(" and then BEFORE-THE-PAUSE")  # within the render interval: waits for the timer
+fed = time.time()
+time.sleep(2)  # the model pauses
+stream.feed(" and after it.")
+stream.close()
+print(f"fed at {{fed}}")
+"""
+
+
+def _seen_at(run: Run, text: str) -> float:
+    for msg in run.messages:
+        if text in json.dumps(msg["content"]):
+            return datetime.fromisoformat(str(msg["header"]["date"])).timestamp()
+    raise AssertionError(f"{text!r} never shown")
+
+
+def test_text_received_before_a_pause_is_on_screen_within_a_quarter_second(
+    kernel: Kernel,
+) -> None:
+    run = kernel.run(PAUSE.format(output="")).ok()
+    fed = float(run.frontend.stdout().split("fed at ")[1])
+    assert _seen_at(run, "BEFORE-THE-PAUSE") - fed <= 0.25
+    assert "".join(run.frontend.markdown()).endswith("BEFORE-THE-PAUSE and after it.")
+
+
+def test_in_a_widget_too_text_before_a_pause_shows_within_a_quarter_second(
+    kernel: Kernel,
+) -> None:
+    run = kernel.run(
+        "import ipywidgets\nout = ipywidgets.Output()\n" + PAUSE.format(output="output=out")
+    ).ok()
+    fed = float(run.frontend.stdout().split("fed at ")[1])
+    assert _seen_at(run, "BEFORE-THE-PAUSE") - fed <= 0.25
+    assert "".join(run.frontend.widget_markdown()).endswith("BEFORE-THE-PAUSE and after it.")
 
 
 def test_untrusted_html_and_remote_images_are_shown_safely(kernel: Kernel) -> None:
@@ -99,9 +164,9 @@ def test_an_exception_inside_the_block_still_renders_the_final_state(kernel: Ker
     assert run.frontend.markdown() == ["partial **answ"]  # the final output is never "closed"
 
 
-def test_a_widget_output_gets_one_child_output_per_part(kernel: Kernel) -> None:
-    # Frontends do not apply display updates inside an Output widget, so each part is a child
-    # Output whose state is replaced: the browser test (test_browser.py) checks the page.
+def test_a_widget_output_gets_its_outputs_as_child_widgets(kernel: Kernel) -> None:
+    # Frontends do not apply display updates inside an Output widget, so each output is a
+    # child Output whose state is replaced: the browser test (test_browser.py) checks the page.
     run = kernel.run(
         STREAM_SAMPLE.replace("MarkdownStream(", "MarkdownStream(output=out, ")
         .replace(
@@ -112,7 +177,7 @@ def test_a_widget_output_gets_one_child_output_per_part(kernel: Kernel) -> None:
     ).ok()
     text = markdown_sample(6_000, 3)
     parts = run.frontend.widget_markdown()
-    assert "".join(parts) == text and len(parts) > 5
+    assert "".join(parts) == text and 1 < len(parts) <= MAX_OUTPUTS
     assert run.display_messages() == [] or all(
         "application/vnd.jupyter.widget-view+json" in m["content"]["data"]
         for m in run.display_messages()

@@ -2,9 +2,10 @@
 
 The line counts the deltas that carried text (one token each, as OpenAI-compatible servers
 stream them), their rate since the first one, and the time since the question: enough to see
-that a long answer is still moving. It rides on the open tail of the answer's display (see
-``MarkdownStream(footer=)``), so it costs no message of its own and leaves no trace in the
-finished outputs; when the answer ends, the exchange puts the usage line in its place.
+that a long answer is still moving. It rides on the answer's newest output (see
+``MarkdownStream(footer=)``): in italics under the Markdown, or under the live text once there
+is some. It costs no message of its own and leaves no trace in the finished outputs; when the
+answer ends, the exchange puts the usage line in its place.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ class Progress:
         pass
 
     def line(self) -> str:
-        """``*128 tokens · 42 tokens/s · 3.1 s*``."""
+        """``128 tokens · 42 tokens/s · 3.1 s``."""
         now = self._clock()
         parts = [f"{self.tokens:,} token{'' if self.tokens == 1 else 's'}"]
         if self._first is not None and now > self._first:
             parts.append(f"{self.tokens / (now - self._first):,.0f} tokens/s")
         parts.append(f"{now - self.started:.1f} s")
-        return "*" + " · ".join(parts) + "*"
+        return " · ".join(parts)

@@ -2,13 +2,17 @@
 
 A sink shows Markdown outputs one below the other and can replace one it showed. A sink that
 cannot take back what it showed (a terminal) says so with ``appends_only``; it then gets the
-text once, as it arrives.
+text once, as it arrives. A sink that can also show a :class:`~chatnb.display.live_text.LiveText`
+(an output that grows by appending) has ``show_live``, and ``settle`` to turn that output into
+Markdown.
 """
 
 from __future__ import annotations
 
 import sys
 from typing import Any, Protocol, TextIO
+
+from .live_text import LiveText, live_text_widget
 
 __all__ = [
     "DisplaySink",
@@ -50,6 +54,19 @@ class IPythonSink:
 
     def replace(self, handle: Any, markdown: str) -> None:
         handle.update({"text/markdown": markdown}, raw=True)
+
+    def settle(self, live: LiveText, markdown: str) -> Any:
+        """Turn the live output into a Markdown output; its handle for :meth:`replace`."""
+        live.position.update({"text/markdown": markdown}, raw=True)
+        live.close()
+        return live.position
+
+    def show_live(self) -> LiveText:
+        """A live-text widget in a new output below the previous ones."""
+        from IPython.display import display
+
+        widget = live_text_widget()
+        return LiveText(widget, display(widget, display_id=True))  # type: ignore[no-untyped-call]
 
     def note(self, text: str) -> None:
         from IPython.display import display
@@ -95,7 +112,8 @@ class WidgetSink:
             with self.output:
                 display(widget)  # type: ignore[no-untyped-call]
 
-    def _append(self, child: Any) -> None:
+    def _append(self, child: Any) -> Any:
+        """Add ``child`` below the others; the group it went into."""
         import ipywidgets
 
         if self._group is None or len(self._group.children) >= self.GROUP:
@@ -106,10 +124,23 @@ class WidgetSink:
             else:
                 self._groups.children = (*self._groups.children, self._group)
         self._group.children = (*self._group.children, child)
+        return self._group
 
     def show(self, markdown: str) -> Any:
         child = markdown_widget(markdown)
         self._append(child)
+        return child
+
+    def show_live(self) -> LiveText:
+        """A live-text widget as a child, in its place among the others."""
+        widget = live_text_widget()
+        return LiveText(widget, self._append(widget))
+
+    def settle(self, live: LiveText, markdown: str) -> Any:
+        """Put a Markdown child in the live widget's place; its handle for :meth:`replace`."""
+        group, child = live.position, markdown_widget(markdown)
+        group.children = tuple(child if c is live.widget else c for c in group.children)
+        live.close()
         return child
 
     def replace(self, handle: Any, markdown: str) -> None:
