@@ -61,6 +61,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     live.cells = [nbformat.v4.new_code_cell(LIVE_CELL)]
     live.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(live, folder / "live.ipynb")
+    long = nbformat.v4.new_notebook()
+    long.cells = [nbformat.v4.new_code_cell(LONG_CELL)]
+    long.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(long, folder / "long.ipynb")
     hostile = nbformat.v4.new_notebook()
     # One cell per answer: a cell shows at most 50 outputs (JupyterLab's maxNumberOutputs).
     hostile.cells = [nbformat.v4.new_code_cell(HOSTILE_CELL)]
@@ -277,12 +281,12 @@ def test_an_answer_streams_with_a_progress_line_that_becomes_the_usage_line(
 ) -> None:
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     start_run_all(page, server(FRONTENDS[frontend].format(name="live.ipynb")))
-    progress = page.locator(".jp-RenderedMarkdown em", has_text=re.compile(r"tokens/s"))
+    # Under the Markdown, or under the live text once there is some.
+    line = ".jp-RenderedMarkdown em, .chatnb-live-footer"
+    progress = page.locator(line, has_text=re.compile(r"tokens/s"))
     expect(progress).to_be_visible(timeout=30_000)  # the line under the answer, while it streams
     well_under_way = re.compile(r"^[1-9]\d\d tokens")  # a picture of an answer half-written
-    expect(page.locator(".jp-RenderedMarkdown em", has_text=well_under_way)).to_be_visible(
-        timeout=30_000
-    )
+    expect(page.locator(line, has_text=well_under_way)).to_be_visible(timeout=30_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"streaming-{frontend}.png"))
     usage = page.locator(".jp-OutputArea-output", has_text=re.compile(r"^\(\d+ \+ [\d,]+ tokens"))
@@ -319,4 +323,39 @@ def test_hostile_answers_fetch_nothing_and_run_nothing_while_streaming(
     assert fetched == [] and dialogs == []
     rendered = page.locator(".jp-RenderedMarkdown")
     assert rendered.locator("img[src*='evil'], script, iframe").count() == 0
+    page.close()
+
+
+LONG_CELL = """from chatnb import Chatbot
+from chatnb.mock import MarkdownSample
+
+bot = Chatbot.mock(MarkdownSample(60_000, seed=5), model="gpt-4o", itl_ms=1)
+bot.ask("Everything, at length")"""
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_a_long_answer_streams_live_and_ends_as_a_dozen_markdown_outputs(
+    server: Callable[[str], str], browser: Any, frontend: str
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    start_run_all(page, server(FRONTENDS[frontend].format(name="long.ipynb")))
+    # While it streams, the text the Markdown outputs have not caught up with is appended
+    # below them, with the progress line under it.
+    live = page.locator(".chatnb-live")
+    expect(live.locator(".chatnb-live-text")).not_to_be_empty(timeout=60_000)
+    expect(live.locator(".chatnb-live-footer")).to_contain_text("tokens/s")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    live.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / f"long-streaming-{frontend}.png"))
+    usage = page.locator(
+        ".jp-OutputArea-output", has_text=re.compile(r"^\(\d[\d,]* \+ [\d,]+ tokens")
+    )
+    expect(usage).to_be_visible(timeout=120_000)
+    assert live.count() == 0  # the live widget became Markdown
+    outputs = page.locator(".jp-OutputArea-child")
+    assert outputs.count() <= 13  # at most 12 for the answer, and the usage line
+    assert page.get_by_text("Show more outputs").count() == 0
+    rendered = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown")
+    assert rendered.locator("h1", has_text="A sample answer").count() == 1
+    assert rendered.locator("pre code.language-python").count() > 3
     page.close()

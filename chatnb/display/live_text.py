@@ -57,6 +57,7 @@ function render({ model, el }) {
   text.className = "chatnb-live-text";
   text.style.whiteSpace = "pre-wrap";
   text.style.overflowWrap = "anywhere";
+  text.style.color = "var(--jp-content-font-color2, inherit)";  // still arriving
   const footer = document.createElement("em");
   footer.className = "chatnb-live-footer";
   footer.style.opacity = "0.7";

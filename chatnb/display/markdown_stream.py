@@ -56,7 +56,7 @@ __all__ = [
 RENDER_INTERVAL_S = 0.05
 #: Renders of the newest Markdown output go out while the bytes they re-send stay under this
 #: multiple of the bytes received (plus a small allowance, so short answers render every time).
-REFRESH_BUDGET_RATIO = 2.0
+REFRESH_BUDGET_RATIO = 1.75
 #: The budget of a view that replaces one output as it grows (``live_output``).
 PREVIEW_BUDGET_RATIO = 1.5
 PREVIEW_BUDGET_SLACK = 2048
@@ -149,8 +149,10 @@ class MarkdownStream:
         self.payload_bytes = 0
         self.live_messages = 0
         self.live_bytes = 0
-        #: (clock time, characters received at that time) at each update of the screen.
+        #: (clock time, characters received at that time) at each update of the screen, and
+        #: at each render of Markdown (the others appended live text).
         self.updates: list[tuple[float, int]] = []
+        self.renders: list[tuple[float, int]] = []
         self._fed_chars = 0
 
     # -- feeding ---------------------------------------------------------------------------
@@ -245,6 +247,7 @@ class MarkdownStream:
         """Bring the screen up to what was received: a render if affordable, else an append."""
         if self._render_affordable():
             self._render()
+            self.renders.append((self._clock(), self._fed_chars))
         elif self._can_live:
             self._append_live()
         else:
@@ -255,7 +258,10 @@ class MarkdownStream:
     def _render_affordable(self) -> bool:
         newest = self._outputs[-1].size if self._outputs else 0
         cost = newest + self._fed_bytes - self._parted_bytes
-        return self._spent + cost <= REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
+        # The final send (at most the newest output and the tail once more) comes on top: the
+        # ratio leaves room for it under 3x.
+        budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
+        return self._spent + cost <= budget
 
     def _render(self) -> None:
         part = self._splitter.advance()
