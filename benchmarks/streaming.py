@@ -39,6 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chatnb.display import MarkdownStream
+from chatnb.display.live_text import LiveText
 from chatnb.display.markdown_stream import RENDER_INTERVAL_S
 from chatnb.mock.replies import markdown_sample
 from tests.kernel import Kernel, Run
@@ -108,22 +109,18 @@ class SimulatedScreen:
     def note(self, text: str) -> None:
         pass
 
-    def show_live(self) -> Any:
+    def show_live(self) -> LiveText:
         self.outputs += 1
-        return _Live()
+        return LiveText(_Widget(), None)
 
 
-class _Live:
-    def append(self, text: str) -> None:
+class _Widget:
+    """A live-text widget that sends nothing (the stream counts what it would send)."""
+
+    def send(self, message: dict[str, Any]) -> None:
         pass
 
-    def clear(self) -> None:
-        pass
-
-    def footer(self, line: str) -> None:
-        pass
-
-    def code(self, code: bool) -> None:
+    def close(self) -> None:
         pass
 
 

@@ -131,6 +131,13 @@ class Run:
             for value in m["content"]["data"].values()
         )
 
+    def markdown_bytes(self) -> int:
+        """Bytes of the ``text/markdown`` of display messages."""
+        return sum(
+            len(m["content"]["data"].get("text/markdown", "").encode())
+            for m in self.display_messages()
+        )
+
     def wire_bytes(self) -> int:
         """Bytes of the display messages as JSON, envelope (headers, metadata) included."""
         keys = ("header", "parent_header", "metadata", "content")

@@ -38,13 +38,14 @@ function initialize({ model }) {
   live.show = show;
   model.on("msg:custom", (msg) => {
     if (msg.clear) live.text = "";
+    if (msg.drop) live.text = live.text.slice(msg.drop);
     if (msg.code !== undefined) live.code = msg.code;
     if (msg.footer !== undefined) live.footer = msg.footer;
     if (msg.append) {
       live.text += msg.append;
       for (const view of live.views) view.text.append(msg.append);
     }
-    if (msg.clear || msg.code !== undefined || msg.footer !== undefined) {
+    if (msg.clear || msg.drop || msg.code !== undefined || msg.footer !== undefined) {
       for (const view of live.views) show(view);
     }
   });
@@ -117,6 +118,17 @@ class LiveText:
             self.text += text
             self.text_bytes += len(text.encode())
             self._send({"append": text})
+
+    def keep_last(self, text: str) -> None:
+        """Show only ``text``, which ends what is shown: the part before it is dropped."""
+        if not self.text.endswith(text):
+            self.clear()
+            self.append(text)
+        elif len(text) < len(self.text):
+            dropped = self.text[: len(self.text) - len(text)]
+            self.text = text
+            # JavaScript counts UTF-16 code units.
+            self._send({"drop": len(dropped.encode("utf-16-le")) // 2})
 
     def clear(self) -> None:
         if self.text:

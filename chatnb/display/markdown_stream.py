@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -38,6 +39,7 @@ from typing import Any
 
 from ..markdown import MarkdownSplitter, Part, open_fence
 from .live_text import LiveText
+from .output_slots import OutputSlots
 from .sinks import DisplaySink, auto_sink
 
 __all__ = [
@@ -56,7 +58,7 @@ __all__ = [
 RENDER_INTERVAL_S = 0.05
 #: Renders of the newest Markdown output go out while the bytes they re-send stay under this
 #: multiple of the bytes received (plus a small allowance, so short answers render every time).
-REFRESH_BUDGET_RATIO = 1.75
+REFRESH_BUDGET_RATIO = 2.0
 #: The budget of a view that replaces one output as it grows (``live_output``).
 PREVIEW_BUDGET_RATIO = 1.5
 PREVIEW_BUDGET_SLACK = 2048
@@ -89,6 +91,16 @@ class _Output:
                 pieces.append("\n")  # its definitions must not continue a paragraph above
             pieces.append(part.markdown)
         return "".join(pieces)
+
+
+def _piece(parts: list[Part]) -> str:
+    """Finished parts as one piece of Markdown for an output of their own or a merged one."""
+    pieces: list[str] = []
+    for part in parts:
+        if part.prefixed:
+            pieces.append("\n")  # its definitions must not continue a paragraph above
+        pieces.append(part.markdown)
+    return "".join(pieces)
 
 
 class MarkdownStream:
@@ -130,8 +142,14 @@ class MarkdownStream:
         self.interval_s = interval_s
         self._clock = clock
         self._footer = footer
-        self._outputs: list[_Output] = []
+        self._outputs: list[_Output] = []  # without a live output: renders with a preview
         self._live: LiveText | None = None
+        # With a live output: finished parts go into a dozen slots, the rest is live text.
+        self._slots = OutputSlots(self.sink, MAX_OUTPUTS - 1, self._output_at_live)
+        self._unplaced: list[Part] = []
+        self._cut_size = 0  # length of the open region at the last cut
+        self._last_cut = -float("inf")
+        self._inbox: deque[str] = deque()  # fed, not yet taken in under the lock
         self._pending: list[str] = []  # received, not on screen yet
         self._last_update = -float("inf")
         self._last_feed = 0.0
@@ -147,8 +165,7 @@ class MarkdownStream:
         #: bytes of text they carried (for tests and benchmarks).
         self.messages = 0
         self.payload_bytes = 0
-        self.live_messages = 0
-        self.live_bytes = 0
+        self._retired_live = (0, 0)  # messages and text bytes of live outputs settled
         #: (clock time, characters received at that time) at each update of the screen, and
         #: at each render of Markdown (the others appended live text).
         self.updates: list[tuple[float, int]] = []
@@ -164,31 +181,42 @@ class MarkdownStream:
 
     @property
     def outputs(self) -> int:
-        """Display outputs this stream has opened (Markdown and live)."""
-        return len(self._outputs) + (self._live is not None)
+        """Display outputs this stream has open (Markdown and live)."""
+        return len(self._outputs) + len(self._slots.slots) + (self._live is not None)
 
     def feed(self, text: str) -> None:
         if self.closed:
             raise ValueError("this MarkdownStream is closed")
         if not text:
             return
+        # Taken before the lock: an interrupt while waiting for the timer to let go of it must
+        # not lose text that the History already holds.
+        self._inbox.append(text)
         with self._lock:
+            self._take_inbox()
+            if self._appends_only:
+                return
+            self._last_feed = self._clock()
+            if self._last_feed - self._last_update >= self.interval_s:
+                self._update()
+        self._start_timer()
+
+    def _take_inbox(self) -> None:
+        while self._inbox:
+            text = self._inbox.popleft()
             self._splitter.feed(text)
             self._fed_bytes += len(text.encode())
             self._fed_chars += len(text)
             self._ended_with_newline = text.endswith("\n")
             if self._appends_only:
                 self.sink.show(text)
-                return
-            self._pending.append(text)
-            self._last_feed = self._clock()
-            if self._last_feed - self._last_update >= self.interval_s:
-                self._update()
-        self._start_timer()
+            else:
+                self._pending.append(text)
 
     def tick(self) -> None:
         """Show what is waiting, if it has waited an interval (the timer calls this)."""
         with self._lock:
+            self._take_inbox()
             due = self._clock() - self._last_update >= self.interval_s
             if self._pending and not self.closed and due:
                 self._update()
@@ -198,6 +226,7 @@ class MarkdownStream:
         with self._lock:
             if self.closed:
                 return
+            self._take_inbox()
             self.closed = True
             self._wake.set()
             if self._appends_only:
@@ -244,16 +273,87 @@ class MarkdownStream:
     # -- updating the screen ---------------------------------------------------------------
 
     def _update(self) -> None:
-        """Bring the screen up to what was received: a render if affordable, else an append."""
-        if self._render_affordable():
+        """Bring the screen up to what was received: the live text grows, finished blocks go
+        into Markdown outputs when affordable; without a live output, a render if affordable."""
+        if self._can_live:
+            self._append_live()
+            self._cut()
+            self._place()
+        elif self._render_affordable():
             self._render()
             self.renders.append((self._clock(), self._fed_chars))
-        elif self._can_live:
-            self._append_live()
         else:
             return  # no live output: the text waits for an affordable render
         self._last_update = self._clock()
         self.updates.append((self._last_update, self._fed_chars))
+
+    # -- with a live output ----------------------------------------------------------------
+
+    def _cut(self, final: bool = False) -> None:
+        """Cut finished blocks off the open region, as often as its size makes cheap: parsing
+        costs O(region), so a long region is parsed at most about every 8 KB a quarter second
+        (a cost linear in the answer, at most a few percent of a core)."""
+        size = len(self._splitter.tail)
+        waited = self._clock() - self._last_cut
+        due = size >= 1.5 * self._cut_size or waited >= 0.25 * max(1.0, size / 8192)
+        if not final and (size == self._cut_size or not due):
+            return
+        part = self._splitter.advance(final=final)
+        self._last_cut, self._cut_size = self._clock(), len(self._splitter.tail)
+        if part is not None:
+            self._unplaced.append(part)
+
+    def _place(self, force: bool = False) -> None:
+        """Put the finished parts into the Markdown outputs if the budget allows (or ``force``):
+        the live output then holds only the open tail."""
+        if not self._unplaced:
+            return
+        piece = _piece(self._unplaced)
+        cost = self._slots.cost(piece)
+        budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
+        if not force and self._spent + cost > budget:
+            return  # shown as live text meanwhile
+        self._slots.place(piece)
+        self._spent += cost
+        self.messages, self.payload_bytes = self._slots.messages, self._slots.payload_bytes
+        self._unplaced.clear()
+        self.renders.append((self._clock(), self._fed_chars - len(self._splitter.tail)))
+        tail = self._splitter.tail
+        if self.closed:
+            return
+        live = self._ensure_live()
+        live.keep_last(tail)  # what was placed leaves the live text
+        live.code(open_fence(tail) is not None)
+        self._show_footer()
+
+    @property
+    def live_messages(self) -> int:
+        """Messages sent to live outputs (appends, drops, footers)."""
+        return self._retired_live[0] + (self._live.messages if self._live else 0)
+
+    @property
+    def live_bytes(self) -> int:
+        """Bytes of answer text appended to live outputs."""
+        return self._retired_live[1] + (self._live.text_bytes if self._live else 0)
+
+    def _retire(self, live: LiveText, markdown: str) -> Any:
+        messages, text_bytes = self._retired_live
+        self._retired_live = (messages + live.messages, text_bytes + live.text_bytes)
+        return self.sink.settle(live, markdown)  # type: ignore[attr-defined]
+
+    def _ensure_live(self) -> LiveText:
+        if self._live is None:
+            self._live = self.sink.show_live()  # type: ignore[attr-defined]
+        return self._live
+
+    def _output_at_live(self, markdown: str) -> Any:
+        """A new Markdown output below the others: in the live output's place, if any."""
+        if self._live is None:
+            return self.sink.show(markdown)
+        live, self._live = self._live, None
+        return self._retire(live, markdown)
+
+    # -- without a live output -------------------------------------------------------------
 
     def _render_affordable(self) -> bool:
         newest = self._outputs[-1].size if self._outputs else 0
@@ -279,13 +379,9 @@ class MarkdownStream:
             self._show_footer()
 
     def _append_live(self) -> None:
-        if self._live is None:
-            self._live = self.sink.show_live()  # type: ignore[attr-defined]
         text = "".join(self._pending)
         self._pending.clear()
-        self._live.append(text)
-        self.live_messages += 1
-        self.live_bytes += len(text.encode())
+        self._ensure_live().append(text)
         self._show_footer()
 
     def _show_footer(self) -> None:
@@ -326,6 +422,14 @@ class MarkdownStream:
         self._spent += len(markdown.encode())
 
     def _finish(self) -> None:
+        if self._can_live:
+            self._pending.clear()
+            self._cut(final=True)
+            self._place(force=True)
+            if self._live is not None:
+                self._retire(self._live, "")
+                self._live = None
+            return
         part = self._splitter.advance(final=True)
         if part is not None:
             if self._live is not None and self._outputs and self._outputs[-1].parts:
