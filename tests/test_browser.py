@@ -345,7 +345,8 @@ def test_a_long_answer_streams_live_and_ends_as_a_dozen_markdown_outputs(
     expect(live.locator(".chatnb-live-text")).not_to_be_empty(timeout=60_000)
     expect(live.locator(".chatnb-live-footer")).to_contain_text("tokens/s")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    live.scroll_into_view_if_needed()
+    # The live output moves down whenever a block above it gets an output of its own.
+    page.evaluate("document.querySelector('.chatnb-live')?.scrollIntoView()")
     page.screenshot(path=str(SCREENSHOTS / f"long-streaming-{frontend}.png"))
     usage = page.locator(
         ".jp-OutputArea-output", has_text=re.compile(r"^\(\d[\d,]* \+ [\d,]+ tokens")

@@ -29,6 +29,7 @@ cannot show live text (no ``show_live``) gets the Markdown renders only.
 from __future__ import annotations
 
 import contextvars
+import re
 import threading
 import time
 from collections import deque
@@ -93,6 +94,11 @@ class _Output:
         return "".join(pieces)
 
 
+# Where a block may have ended: a blank line; inside a code block, a line that could close it.
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_FENCE_LINE = re.compile(r"\n {0,3}(`{3,}|~{3,})")
+
+
 def _piece(parts: list[Part]) -> str:
     """Finished parts as one piece of Markdown for an output of their own or a merged one."""
     pieces: list[str] = []
@@ -147,13 +153,12 @@ class MarkdownStream:
         # With a live output: finished parts go into a dozen slots, the rest is live text.
         self._slots = OutputSlots(self.sink, MAX_OUTPUTS - 1, self._output_at_live)
         self._unplaced: list[Part] = []
-        self._cut_size = 0  # length of the open region at the last cut
-        self._last_cut = -float("inf")
+        # The open region's length and whether it is in a code block, at the last cut.
+        self._cut_size, self._fence, self._last_char = 0, False, "\n"
         self._inbox: deque[str] = deque()  # fed, not yet taken in under the lock
         self._pending: list[str] = []  # received, not on screen yet
-        self._last_update = -float("inf")
-        self._last_feed = 0.0
-        self._fed_bytes = self._parted_bytes = self._spent = 0
+        self._last_update, self._last_feed = -float("inf"), 0.0
+        self._fed_bytes = self._fed_chars = self._parted_bytes = self._spent = 0
         self._ended_with_newline = True
         self._lock = threading.RLock()
         self._timer: threading.Thread | None = None
@@ -161,16 +166,14 @@ class MarkdownStream:
         self._timer_wanted = clock is time.monotonic if timer is None else timer
         self._wake = threading.Event()
         self.closed = False
-        #: Display messages sent and the bytes of Markdown they carried; live appends and the
-        #: bytes of text they carried (for tests and benchmarks).
-        self.messages = 0
-        self.payload_bytes = 0
+        #: Display messages sent and the bytes of Markdown they carried (for tests and
+        #: benchmarks); live outputs count theirs (:attr:`live_messages`, :attr:`live_bytes`).
+        self.messages = self.payload_bytes = 0
         self._retired_live = (0, 0)  # messages and text bytes of live outputs settled
         #: (clock time, characters received at that time) at each update of the screen, and
         #: at each render of Markdown (the others appended live text).
         self.updates: list[tuple[float, int]] = []
         self.renders: list[tuple[float, int]] = []
-        self._fed_chars = 0
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -276,8 +279,8 @@ class MarkdownStream:
         """Bring the screen up to what was received: the live text grows, finished blocks go
         into Markdown outputs when affordable; without a live output, a render if affordable."""
         if self._can_live:
-            self._append_live()
-            self._cut()
+            text = self._append_live()
+            self._cut(text)
             self._place()
         elif self._render_affordable():
             self._render()
@@ -289,17 +292,20 @@ class MarkdownStream:
 
     # -- with a live output ----------------------------------------------------------------
 
-    def _cut(self, final: bool = False) -> None:
-        """Cut finished blocks off the open region, as often as its size makes cheap: parsing
-        costs O(region), so a long region is parsed at most about every 8 KB a quarter second
-        (a cost linear in the answer, at most a few percent of a core)."""
+    def _cut(self, text: str = "", final: bool = False) -> None:
+        """Cut finished blocks off the open region when a block may have ended: a blank line
+        arrived (a fence line, inside a code block), or the region grew by half since the
+        last cut. Parsing costs O(region), so the cost stays linear in the answer."""
         size = len(self._splitter.tail)
-        waited = self._clock() - self._last_cut
-        due = size >= 1.5 * self._cut_size or waited >= 0.25 * max(1.0, size / 8192)
-        if not final and (size == self._cut_size or not due):
+        seen = self._last_char + text
+        self._last_char = seen[-1:] if seen else self._last_char
+        ended = _FENCE_LINE if self._fence else _BLANK_LINE
+        due = size >= 1.5 * self._cut_size + 64 or ended.search(seen) is not None
+        if not final and not due:
             return
         part = self._splitter.advance(final=final)
-        self._last_cut, self._cut_size = self._clock(), len(self._splitter.tail)
+        tail = self._splitter.tail
+        self._cut_size, self._fence = len(tail), open_fence(tail) is not None
         if part is not None:
             self._unplaced.append(part)
 
@@ -378,10 +384,11 @@ class MarkdownStream:
             self._live.code(open_fence(self._splitter.tail) is not None)
             self._show_footer()
 
-    def _append_live(self) -> None:
+    def _append_live(self) -> str:
         text = "".join(self._pending)
         self._pending.clear()
         self._ensure_live().append(text)
+        return text
         self._show_footer()
 
     def _show_footer(self) -> None:
