@@ -302,3 +302,41 @@ def test_output_slots_hold_any_number_of_pieces_in_a_dozen_outputs_in_order() ->
     # stream also holds pieces back to its byte budget, so it merges less than this.
     total = sum(map(len, pieces))
     assert slots.payload_bytes <= total * 6  # 4.3x measured for 2,000 pieces
+
+
+class _LiveScreen(_Outputs):
+    """Outputs and live outputs, as a kernel frontend keeps them."""
+
+    def show_live(self) -> Any:
+        from chatnb.display.live_text import LiveText
+
+        class _Widget:
+            def send(self, message: dict[str, Any]) -> None:
+                pass
+
+            def close(self) -> None:
+                pass
+
+        self.texts.append("")
+        return LiveText(_Widget(), len(self.texts) - 1)
+
+    def settle(self, live: Any, markdown: str) -> int:
+        self.texts[live.position] = markdown
+        return int(live.position)
+
+
+def test_outputs_render_as_the_whole_answer_with_definitions_from_earlier_outputs() -> None:
+    # A definition in one block, used by paragraphs that end in other outputs: each output is
+    # rendered on its own, so the definition must travel, and never continue a paragraph.
+    text = "[a]: https://example.com/a\n\n" + "".join(
+        f"Para {i} uses [a]\n# Heading {i}\n\n" for i in range(40)
+    )
+    now = [0.0]
+    screen = _LiveScreen()
+    stream = MarkdownStream(sink=screen, clock=lambda: now[0])  # type: ignore[arg-type]
+    for i in range(0, len(text), 3):
+        now[0] += 1.0
+        stream.feed(text[i : i + 3])
+    stream.close()
+    assert len(screen.texts) <= MAX_OUTPUTS
+    assert "".join(render(t) for t in screen.texts) == render(text)

@@ -79,19 +79,14 @@ TIMER_IDLE_S = 10.0
 class _Output:
     """One Markdown output: the finished parts it gathers, and what it shows now."""
 
-    handle: Any  # None until first shown; a LiveText to be turned into this output
+    handle: Any = None  # None until first shown
     parts: list[Part] = field(default_factory=list)
     shown: str | None = None
     size: int = 0  # bytes of the parts' source
 
     @property
     def finished(self) -> str:
-        pieces: list[str] = []
-        for part in self.parts:
-            if part.prefixed and pieces and not pieces[-1].endswith("\n\n"):
-                pieces.append("\n")  # its definitions must not continue a paragraph above
-            pieces.append(part.markdown)
-        return "".join(pieces)
+        return _piece(self.parts, first=True)
 
 
 # Where a block may have ended: a blank line; inside a code block, a line that could close it.
@@ -99,12 +94,15 @@ _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _FENCE_LINE = re.compile(r"\n {0,3}(`{3,}|~{3,})")
 
 
-def _piece(parts: list[Part]) -> str:
-    """Finished parts as one piece of Markdown for an output of their own or a merged one."""
+def _piece(parts: list[Part], *, first: bool = False) -> str:
+    """Finished parts as one piece of Markdown; ``first``: nothing comes before it in its
+    output (else it may follow a paragraph of a piece placed there earlier)."""
     pieces: list[str] = []
     for part in parts:
-        if part.prefixed:
-            pieces.append("\n")  # its definitions must not continue a paragraph above
+        # Definitions right after text that ends without a blank line would continue it.
+        needs_gap = not pieces[-1].endswith("\n\n") if pieces else not first
+        if part.prefixed and needs_gap:
+            pieces.append("\n")
         pieces.append(part.markdown)
     return "".join(pieces)
 
@@ -298,7 +296,7 @@ class MarkdownStream:
         last cut. Parsing costs O(region), so the cost stays linear in the answer."""
         size = len(self._splitter.tail)
         seen = self._last_char + text
-        self._last_char = seen[-1:] if seen else self._last_char
+        self._last_char = seen[-1]
         ended = _FENCE_LINE if self._fence else _BLANK_LINE
         due = size >= 1.5 * self._cut_size + 64 or ended.search(seen) is not None
         if not final and not due:
@@ -375,21 +373,17 @@ class MarkdownStream:
             self._gather(part)
         newest = self._outputs[-1] if self._outputs else self._open_output()
         preview = self._splitter.preview()
-        if self._live is None and self._footer is not None and preview:
-            preview += f"\n\n*{self._footer()}*"  # under the answer, until a live output holds it
+        if self._footer is not None and preview:
+            preview += f"\n\n*{self._footer()}*"  # under the answer while it streams
         self._show(newest, newest.finished + preview)
         self._pending.clear()
-        if self._live is not None:
-            self._live.clear()
-            self._live.code(open_fence(self._splitter.tail) is not None)
-            self._show_footer()
 
     def _append_live(self) -> str:
         text = "".join(self._pending)
         self._pending.clear()
         self._ensure_live().append(text)
-        return text
         self._show_footer()
+        return text
 
     def _show_footer(self) -> None:
         if self._footer is not None and self._live is not None:
@@ -408,9 +402,8 @@ class MarkdownStream:
         newest.size += len(part.source.encode())
 
     def _open_output(self) -> _Output:
-        """A new Markdown output below the others (in the live output's place, if any)."""
-        output = _Output(self._live)  # the live output becomes Markdown on its first show
-        self._live = None
+        """A new Markdown output below the others."""
+        output = _Output()
         self._outputs.append(output)
         return output
 
@@ -419,8 +412,6 @@ class MarkdownStream:
             return
         if output.handle is None:
             output.handle = self.sink.show(markdown)
-        elif isinstance(output.handle, LiveText):
-            output.handle = self.sink.settle(output.handle, markdown)  # type: ignore[attr-defined]
         else:
             self.sink.replace(output.handle, markdown)
         output.shown = markdown
@@ -439,13 +430,6 @@ class MarkdownStream:
             return
         part = self._splitter.advance(final=True)
         if part is not None:
-            if self._live is not None and self._outputs and self._outputs[-1].parts:
-                # The last part takes the live output's place: no empty output is left.
-                self._show(self._outputs[-1], self._outputs[-1].finished)
-                self._open_output()
             self._gather(part)
         if self._outputs:
             self._show(self._outputs[-1], self._outputs[-1].finished)
-        if self._live is not None:
-            self.sink.settle(self._live, "")  # type: ignore[attr-defined]
-            self._live = None
