@@ -7,6 +7,7 @@ browser would receive goes over the kernel's IOPub channel, so that is what is m
 from __future__ import annotations
 
 import json
+import queue
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,11 +159,27 @@ class Kernel:
     def __init__(self) -> None:
         self.manager: KernelManager
         self.client: BlockingKernelClient
+        self._start()
+
+    def _start(self) -> None:
         self.manager, self.client = start_new_kernel(kernel_name="python3")
+        self._stuck = False
 
     def run(self, code: str, timeout: float = 120, *, interrupt_on: str | None = None) -> Run:
         """Execute ``code``; with ``interrupt_on``, interrupt the kernel (as the stop button
-        does) as soon as that text appears in an IOPub message."""
+        does) as soon as that text appears in an IOPub message. A kernel that stopped
+        answering fails the run that found it so, and is replaced before the next run: one
+        broken test must not fail every test after it."""
+        if self._stuck:
+            self.close()
+            self._start()
+        try:
+            return self._run(code, timeout, interrupt_on)
+        except queue.Empty:
+            self._stuck = True
+            raise TimeoutError(f"the kernel did not finish within {timeout} s") from None
+
+    def _run(self, code: str, timeout: float, interrupt_on: str | None) -> Run:
         msg_id = self.client.execute(code)
         deadline = time.monotonic() + timeout
 

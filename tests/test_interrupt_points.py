@@ -84,3 +84,27 @@ def test_an_interrupt_at_each_point_keeps_the_history_whole(
         assert roles[-1][2] and shown.startswith(roles[-1][2][:20])  # on screen and kept
     again = kernel.run("bot.display = False\nprint(bot.ask('Still there?') != '')").ok()
     assert again.frontend.stdout().strip() == "True"
+
+
+def test_an_interrupt_while_an_async_answer_is_committed_cancels_the_cell_not_the_kernel(
+    kernel: Kernel,
+) -> None:
+    # In an async cell ipykernel turns SIGINT into the cancellation of the cell's task; a
+    # Ctrl-C held through the commit is handed to that handler, never raised inside a task of
+    # its own (as an experiment's trials are), where a KeyboardInterrupt escapes asyncio's
+    # loop and the kernel stops answering.
+    kernel.run(SETUP).ok()
+    kernel.run("bot = Chatbot.mock(MarkdownSample(3_000, 2), itl_ms=1, display=False)").ok()
+    kernel.run("restore = stop_at(chatnb.history.History, 'drop_oldest', 1)").ok()
+    run = kernel.run(
+        "import asyncio\nanswer = await asyncio.ensure_future(bot.aask('A question'))\n"
+        "await asyncio.sleep(1)\n"
+        "print('went on')",
+        timeout=30,
+    )
+    kernel.run("restore()").ok()
+    assert "went on" not in run.frontend.stdout()  # the held interrupt stopped the cell
+    roles = json.loads(kernel.run("print(state(bot))").ok().frontend.stdout())
+    assert [r[0] for r in roles] == ["user", "assistant"] and roles[-1][1] is None  # whole
+    again = kernel.run("print(bot.ask('Still there?') != '')", timeout=30).ok()
+    assert again.frontend.stdout().strip() == "True"
