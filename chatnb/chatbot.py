@@ -71,6 +71,7 @@ class Chatbot:
         max_turns: int | None = None,
         display: bool | DisplaySink = True,
         safe: bool = True,
+        math: bool = True,
         output: Any = None,
         show_reasoning: bool = True,
         cache: str | Path | Cache | bool | None = None,
@@ -86,7 +87,7 @@ class Chatbot:
         self.history = History(system, model, max_turns, encoding=self.profile.encoding)
         self.usage = ChatUsage()
         self.sampling = checked_options(sampling)
-        self.display, self.safe, self.output = display, safe, output
+        self.display, self.safe, self.math, self.output = display, safe, math, output
         self.show_reasoning = show_reasoning
         self.tools, self.max_steps, self.confirm = Toolbox(tools), max_steps, confirm
         self.clients = Clients.create(
@@ -201,6 +202,7 @@ class Chatbot:
             "max_turns": self.history.max_turns,
             "display": self.display,
             "safe": self.safe,
+            "math": self.math,
             "output": self.output,
             "show_reasoning": self.show_reasoning,
             "tools": [*self.tools.functions.values(), *self.tools.declared],

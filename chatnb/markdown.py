@@ -21,12 +21,14 @@ rendered, which is how an injected prompt can leak a conversation to an outside 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .safety import escape_unsafe, is_harmless_html
+from .math_text import frontend_code, frontend_math, math_scan, rewrite_math
+from .safety import code_ranges, escape_unsafe, is_harmless_html
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -149,9 +151,12 @@ class MarkdownSplitter:
     everything. Parsing covers only the open region, so a render costs O(tail), not O(text).
     """
 
-    def __init__(self, *, allow_html: bool = True, allow_remote_images: bool = True) -> None:
+    def __init__(
+        self, *, allow_html: bool = True, allow_remote_images: bool = True, math: bool = True
+    ) -> None:
         self.allow_html = allow_html
         self.allow_remote_images = allow_remote_images
+        self.math = math
         self._parts: list[Part] = []
         self._open = ""
         self._pending: list[str] = []
@@ -195,16 +200,33 @@ class MarkdownSplitter:
             starts = _block_starts(tokens)
             misses = [line for line, _, hit in probe.lookups if not hit]
             first_miss = min(misses, default=len(region))
-            # Blocks before ``boundary`` are finished: all but the last, and none from the
-            # first one that looked up a label not defined yet.
-            boundary = max((s for s in starts[1:] if s <= first_miss), default=0)
+            # Blocks before ``boundary`` are finished: all but the last, none from the first
+            # one that looked up a label not defined yet, and no cut through math.
+            candidates = [s for s in starts[1:] if s <= first_miss]
+            boundary, cut = self._boundary(region[:end], candidates, tokens)
             if boundary == 0:
                 return None
-            cut = _line_offset(region, boundary)
         part = self._make_part(region[:cut], probe, boundary)
         self._parts.append(part)
         self._open = region[cut:]
         return part
+
+    def _boundary(self, region: str, lines: list[int], tokens: list[Token]) -> tuple[int, int]:
+        """The last of the block starts ``lines`` that cuts through no math (as the frontend
+        pairs it, nor as the model meant it), and its offset; (0, 0) if none does."""
+        if not lines:
+            return 0, 0
+        if "$" not in region and "\\" not in region:
+            return lines[-1], _line_offset(region, lines[-1])
+        scans = None
+        for line in reversed(lines):
+            cut = _line_offset(region, line)
+            if scans is None:  # the longest prefix tells about every shorter one too
+                text = region[:cut]
+                scans = (frontend_math(text), math_scan(text, _code(region, tokens)))
+            if not any(scan.splits(cut) for scan in scans):
+                return line, cut
+        return 0, 0
 
     def _make_part(self, source: str, probe: _Probe, boundary: int | None) -> Part:
         def inside(line: int) -> bool:
@@ -220,7 +242,8 @@ class MarkdownSplitter:
             if label not in self._known and defined_here(ref):
                 self._known[label] = {"href": ref["href"], "title": ref["title"]}
         prefix = "".join(_definition(label, probe[label]) + "\n" for label in needed)
-        markdown = f"{prefix}\n{source}" if prefix else source
+        shown = rewrite_math(source, _code(source)) if self.math else source
+        markdown = f"{prefix}\n{shown}" if prefix else shown
         return Part(source, self._neutralize(markdown), prefixed=bool(prefix))
 
     def preview(self) -> str:
@@ -233,9 +256,23 @@ class MarkdownSplitter:
         )
 
 
-def split(chunks: list[str], *, advance_every: int = 1) -> list[Part]:
+def _code(markdown: str, tokens: list[Token] | None = None) -> list[tuple[int, int]]:
+    """Where ``markdown`` is code for any reader: code blocks as markdown-it finds them (at
+    any depth; ``tokens``: its parse, if at hand), what JupyterLab hides from its math, and
+    plain code spans."""
+    ranges = frontend_code(markdown) + code_ranges(markdown)
+    if "```" in markdown or "~~~" in markdown or "    " in markdown or "\t" in markdown:
+        starts = [0, *(m.end() for m in _NEWLINE.finditer(markdown)), len(markdown)]
+        for token in parser().parse(markdown) if tokens is None else tokens:
+            if token.type in ("fence", "code_block") and token.map is not None:
+                first, end = token.map
+                ranges.append((starts[first], starts[min(end, len(starts) - 1)]))
+    return ranges
+
+
+def split(chunks: list[str], *, advance_every: int = 1, math: bool = True) -> list[Part]:
     """The parts a stream of ``chunks`` is cut into (``advance`` after every few chunks)."""
-    splitter = MarkdownSplitter()
+    splitter = MarkdownSplitter(math=math)
     for index, chunk in enumerate(chunks, start=1):
         splitter.feed(chunk)
         if index % advance_every == 0:
@@ -326,10 +363,16 @@ def _unsafe_lines(
     return html, images
 
 
-def _escape_before(line: str, pattern: re.Pattern[str]) -> str:
-    """A backslash before each match of ``pattern`` that is not already escaped."""
+def _escape_before(
+    line: str, pattern: re.Pattern[str], offset: int = 0, keep: Sequence[tuple[int, int]] = ()
+) -> str:
+    """A backslash before each match of ``pattern`` that is not already escaped nor inside a
+    range of ``keep`` (offsets in the whole text; the line starts at ``offset``)."""
 
     def escape(match: re.Match[str]) -> str:
+        at = offset + match.start()
+        if any(start <= at < end for start, end in keep):
+            return match.group()
         backslashes = len(line[: match.start()]) - len(line[: match.start()].rstrip("\\"))
         return match.group() if backslashes % 2 else "\\" + match.group()
 
@@ -353,7 +396,12 @@ def neutralize(
     """
     # First on the text itself, so that no parser's leniency lets anything through; then
     # checked with the parser, escaping whatever it still reads as HTML or a remote image.
-    markdown = escape_unsafe(markdown, html=not allow_html, images=not allow_remote_images)
+    # Math is left alone: the frontend takes it out before parsing Markdown (and escapes its
+    # "<" itself), and a backslash in it would break the TeX.
+    math = frontend_math(markdown).spans if "$" in markdown or "\\" in markdown else ()
+    markdown = escape_unsafe(
+        markdown, html=not allow_html, images=not allow_remote_images, keep=math
+    )
     if (allow_html or "<" not in markdown) and (allow_remote_images or "![" not in markdown):
         return markdown  # nothing that could be raw HTML or an image: no parse needed
     for _ in range(markdown.count("<") + markdown.count("![") + 1):
@@ -361,11 +409,15 @@ def neutralize(
         html, images = _unsafe_lines(tokens, allow_html, allow_remote_images)
         if not html and not images:
             return markdown
+        math = frontend_math(markdown).spans if math else ()
         lines = _NEWLINE.split(markdown)
         ends = [*_NEWLINE.findall(markdown), ""]
+        starts = [0]
+        for line, end in zip(lines, ends, strict=True):
+            starts.append(starts[-1] + len(line) + len(end))
         for number in html:
-            lines[number] = _escape_before(lines[number], _ANGLE)
+            lines[number] = _escape_before(lines[number], _ANGLE, starts[number], math)
         for number in images:
-            lines[number] = _escape_before(lines[number], _IMAGE_BANG)
+            lines[number] = _escape_before(lines[number], _IMAGE_BANG, starts[number], math)
         markdown = "".join(line + end for line, end in zip(lines, ends, strict=True))
     raise AssertionError("neutralize did not converge")  # pragma: no cover - each pass escapes

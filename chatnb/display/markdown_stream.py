@@ -119,7 +119,8 @@ class MarkdownStream:
     ``ipywidgets.Output``; ``sink`` takes any :class:`~chatnb.display.DisplaySink`. ``footer``
     gives a line shown under the answer while it streams (never in a finished output).
     ``timer=False``: no timer thread (text waits for the next :meth:`feed` or :meth:`tick`);
-    the default is a timer unless ``clock`` is given.
+    the default is a timer unless ``clock`` is given. ``math=True`` shows math the way the
+    model meant it (:func:`chatnb.math_text.rewrite_math`); the text fed stays as it is.
     """
 
     def __init__(
@@ -134,18 +135,18 @@ class MarkdownStream:
         clock: Callable[[], float] = time.monotonic,
         footer: Callable[[], str] | None = None,
         timer: bool | None = None,
+        math: bool = True,
     ) -> None:
         self._splitter = MarkdownSplitter(
             allow_html=not safe if allow_html is None else allow_html,
             allow_remote_images=not safe if allow_remote_images is None else allow_remote_images,
+            math=math,
         )
         self.sink = sink if sink is not None else auto_sink(output)
         # A sink that does not say otherwise can replace what it showed.
         self._appends_only = bool(getattr(self.sink, "appends_only", False))
         self._can_live = hasattr(self.sink, "show_live")
-        self.interval_s = interval_s
-        self._clock = clock
-        self._footer = footer
+        self.interval_s, self._clock, self._footer = interval_s, clock, footer
         self._outputs: list[_Output] = []  # without a live output: renders with a preview
         self._live: LiveText | None = None
         # With a live output: finished parts go into a dozen slots, the rest is live text.

@@ -94,11 +94,13 @@ def answer_views(
     output: Any = None,
     reasoning: bool = True,
     structured: bool = False,
+    math: bool = True,
 ) -> Views | None:
     """The views of one answer: in ``output`` (a widget) when given, else where ``display``
     says (``True``: this environment's sink; ``False``: nowhere; or a sink). ``reasoning``
     shows a thinking model's reasoning above the answer; ``structured``: the answer is a JSON
-    document, shown pretty-printed as it fills in rather than as Markdown."""
+    document, shown pretty-printed as it fills in rather than as Markdown; ``math``: math is
+    shown as the model meant it (``\\[ .. \\]`` delimiters, currency ``$``)."""
     if output is None and display is False:
         return None
     if output is not None or display is True:
@@ -115,5 +117,6 @@ def answer_views(
     views.append(ToolCallView(sink))
     if structured:
         return Views([*views, StructuredView(sink, safe=safe)], sink, usage_line=bool(progress))
-    stream = MarkdownStream(safe, sink=sink, footer=progress.line if progress else None)
+    footer = progress.line if progress else None
+    stream = MarkdownStream(safe, sink=sink, footer=footer, math=math)
     return Views([*views, ContentView(stream)], sink, usage_line=progress is not None)
