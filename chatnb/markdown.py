@@ -8,10 +8,16 @@ Boundaries come from a real CommonMark parser (markdown-it-py) run on complete l
 every top-level block but the last is finished, because CommonMark never reopens a closed
 block. The last block can still change (a setext underline, a table's delimiter row, a list
 turning loose, a lazy continuation, a closing fence), so it stays open. The one non-local rule
-of CommonMark is the link reference definition, which may come after the link that uses it: a
-block that looks up a label not defined yet stays open, and a part that uses a definition made
-in another part gets that definition prepended (definitions render to nothing), so each part
-rendered on its own gives the HTML the whole text gives.
+of CommonMark is the link reference definition, which may come after the link that uses it. A
+part that uses a definition made in another part gets that definition prepended (definitions
+render to nothing), so each part rendered on its own gives the HTML the whole text gives. A
+label not defined yet does not hold a block open (footnotes, task lists and TeX's ``\\left[``
+look up labels that are never defined, and would stall the display); in the rare case that its
+definition comes later, :attr:`MarkdownSplitter.revised` says that the whole must be shown
+again.
+
+Math is never cut through, as JupyterLab pairs it nor as the model meant it
+(:mod:`chatnb.math_text`), and parts show it the way the model meant it (``math=True``).
 
 Untrusted text: :func:`neutralize` rewrites Markdown so that raw HTML shows as text and images
 with remote URLs show as links (a remote image is fetched by the browser the moment it is
@@ -161,6 +167,10 @@ class MarkdownSplitter:
         self._open = ""
         self._pending: list[str] = []
         self._known: dict[str, Any] = {}
+        self._missed: set[str] = set()  # labels that parts already cut looked up in vain
+        #: A definition came after a part that used its label: that part renders otherwise
+        #: than in the whole text, and the whole (:meth:`whole`) should be shown again.
+        self.revised = False
 
     def feed(self, text: str) -> None:
         if text:
@@ -197,13 +207,11 @@ class MarkdownSplitter:
         if final:
             boundary, cut = None, len(region)
         else:
-            starts = _block_starts(tokens)
-            misses = [line for line, _, hit in probe.lookups if not hit]
-            first_miss = min(misses, default=len(region))
-            # Blocks before ``boundary`` are finished: all but the last, none from the first
-            # one that looked up a label not defined yet, and no cut through math.
-            candidates = [s for s in starts[1:] if s <= first_miss]
-            boundary, cut = self._boundary(region[:end], candidates, tokens)
+            # Blocks before ``boundary`` are finished: all but the last, with no cut through
+            # math. A label not defined yet does not hold them back (footnotes, task lists
+            # and "\left[" look labels up that never come); if its definition does come,
+            # ``revised`` says so.
+            boundary, cut = self._boundary(region[:end], _block_starts(tokens)[1:], tokens)
             if boundary == 0:
                 return None
         part = self._make_part(region[:cut], probe, boundary)
@@ -236,6 +244,10 @@ class MarkdownSplitter:
             where = ref.get("map")
             return where is not None and inside(where[0])
 
+        self.revised = self.revised or any(
+            label in self._missed for label, ref in probe.items() if defined_here(ref)
+        )
+        self._missed.update(label for line, label, hit in probe.lookups if not hit and inside(line))
         used = dict.fromkeys(label for line, label, hit in probe.lookups if hit and inside(line))
         needed = [label for label in used if not defined_here(probe[label])]
         for label, ref in probe.items():
@@ -245,6 +257,15 @@ class MarkdownSplitter:
         shown = rewrite_math(source, _code(source)) if self.math else source
         markdown = f"{prefix}\n{shown}" if prefix else shown
         return Part(source, self._neutralize(markdown), prefixed=bool(prefix))
+
+    def whole(self) -> str:
+        """The Markdown of everything fed, as one part."""
+        splitter = MarkdownSplitter(
+            allow_html=self.allow_html, allow_remote_images=self.allow_remote_images, math=self.math
+        )
+        splitter.feed(self.text)
+        part = splitter.advance(final=True)
+        return "" if part is None else part.markdown
 
     def preview(self) -> str:
         """How the open tail should look right now (see :func:`preview`)."""
@@ -271,13 +292,17 @@ def _code(markdown: str, tokens: list[Token] | None = None) -> list[tuple[int, i
 
 
 def split(chunks: list[str], *, advance_every: int = 1, math: bool = True) -> list[Part]:
-    """The parts a stream of ``chunks`` is cut into (``advance`` after every few chunks)."""
+    """The parts a stream of ``chunks`` ends up shown as (``advance`` after every few chunks):
+    the parts it is cut into, or, when a definition came after a part that used its label,
+    the whole as one part (a display shows it again)."""
     splitter = MarkdownSplitter(math=math)
     for index, chunk in enumerate(chunks, start=1):
         splitter.feed(chunk)
         if index % advance_every == 0:
             splitter.advance()
     splitter.advance(final=True)
+    if splitter.revised:
+        return [Part(splitter.text, splitter.whole())]
     return splitter.parts
 
 

@@ -9,6 +9,8 @@ import textwrap
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from chatnb.display import MarkdownStream, TextSink
 from chatnb.display.markdown_stream import MAX_OUTPUTS
 from chatnb.markdown import render
@@ -340,3 +342,27 @@ def test_outputs_render_as_the_whole_answer_with_definitions_from_earlier_output
     stream.close()
     assert len(screen.texts) <= MAX_OUTPUTS
     assert "".join(render(t) for t in screen.texts) == render(text)
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_a_definition_after_its_link_shows_the_whole_answer_again(live: bool) -> None:
+    # Labels not defined yet hold nothing back (footnotes and task lists would stall the
+    # display); the rare definition that comes later makes the end show the whole once more.
+    text = "Read [the guide] first.\n\n" + "".join(f"Step {i}.\n\n" for i in range(60))
+    text += "[the guide]: https://example.com/guide\n"
+    now = [0.0]
+    screen: Any = _LiveScreen() if live else RecordingSink()
+    stream = MarkdownStream(sink=screen, clock=lambda: now[0])
+    for i in range(0, len(text), 3):
+        now[0] += 1.0
+        stream.feed(text[i : i + 3])
+        if i == 300:  # well before the definition, the first steps are rendered
+            assert any("Step 1." in t for t in _texts(screen))
+    stream.close()
+    shown = [t for t in _texts(screen) if t]
+    assert "".join(render(t) for t in shown) == render(text)
+    assert '<a href="https://example.com/guide">the guide</a>' in render(shown[0])
+
+
+def _texts(screen: Any) -> list[str]:
+    return list(screen.texts if isinstance(screen, _LiveScreen) else screen.outputs)

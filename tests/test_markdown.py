@@ -86,14 +86,16 @@ def test_a_partial_line_is_never_parsed() -> None:
     )
 
 
-def test_a_label_not_yet_defined_keeps_its_block_open() -> None:
+def test_a_label_not_yet_defined_holds_nothing_back_and_a_late_definition_revises() -> None:
     splitter = MarkdownSplitter()
-    splitter.feed("See [the docs].\n\nMore text.\n\nEven more.\n")
-    assert splitter.advance() is None
-    splitter.feed("\n[the docs]: https://example.com\n\nafter\n")
-    part = splitter.advance()
+    splitter.feed("See [the docs] and [^1].\n\nMore text.\n\nEven more.\n")
+    part = splitter.advance()  # not held back: most such labels are never defined
     assert part is not None and part.source.startswith("See [the docs]")
-    assert '<a href="https://example.com">the docs</a>' in render(part.markdown)
+    assert not splitter.revised
+    splitter.feed("\n[the docs]: https://example.com\n\nafter\n")
+    splitter.advance(final=True)
+    assert splitter.revised  # the first part rendered the label as text: show the whole again
+    assert '<a href="https://example.com">the docs</a>' in render(splitter.whole())
 
 
 def test_a_definition_from_an_earlier_part_is_prepended() -> None:

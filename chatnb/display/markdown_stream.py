@@ -428,9 +428,16 @@ class MarkdownStream:
             if self._live is not None:
                 self._retire(self._live, "")
                 self._live = None
+            if self._splitter.revised:  # a definition came after a link that used it
+                self._slots.show_all(self._splitter.whole())
+                self.messages, self.payload_bytes = self._slots.messages, self._slots.payload_bytes
             return
         part = self._splitter.advance(final=True)
         if part is not None:
             self._gather(part)
-        if self._outputs:
+        if self._splitter.revised and self._outputs:
+            self._show(self._outputs[0], self._splitter.whole())
+            for output in self._outputs[1:]:
+                self._show(output, "")
+        elif self._outputs:
             self._show(self._outputs[-1], self._outputs[-1].finished)

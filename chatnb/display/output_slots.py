@@ -75,6 +75,14 @@ class OutputSlots:
             self._show(slot, "")
         self.used = start + 1
 
+    def show_all(self, markdown: str) -> None:
+        """Show ``markdown`` in place of everything placed (in the first output)."""
+        if self.slots:
+            self._show(self.slots[0], markdown)
+            for slot in self.slots[1:]:
+                self._show(slot, "")
+            self.used = 1
+
     def _show(self, slot: _Slot, markdown: str) -> None:
         if markdown != slot.markdown:
             self.sink.replace(slot.handle, markdown)
