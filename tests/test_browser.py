@@ -11,6 +11,8 @@ not reachable here). Without it the test is skipped, except under CI, where it m
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
 import re
 import secrets
@@ -27,6 +29,7 @@ from typing import Any
 import nbformat
 import pytest
 
+from .corpus import ANSWERS
 from .test_safety import VECTORS
 
 ROOT = Path(__file__).parents[1]
@@ -65,6 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     long.cells = [nbformat.v4.new_code_cell(LONG_CELL)]
     long.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(long, folder / "long.ipynb")
+    write_fidelity_notebook(folder)
     hostile = nbformat.v4.new_notebook()
     # One cell per answer: a cell shows at most 50 outputs (JupyterLab's maxNumberOutputs).
     hostile.cells = [nbformat.v4.new_code_cell(HOSTILE_CELL)]
@@ -360,3 +364,112 @@ def test_a_long_answer_streams_live_and_ends_as_a_dozen_markdown_outputs(
     assert rendered.locator("h1", has_text="A sample answer").count() == 1
     assert rendered.locator("pre code.language-python").count() > 3
     page.close()
+
+
+BIG = 10_000  # answers longer than this stream at full speed, token by token; the rest by
+# characters at 2 ms, so that many updates (and cuts) happen while they stream.
+
+FIDELITY_SETUP = """import json
+from IPython.display import Markdown, display
+from chatnb import Chatbot
+from chatnb.markdown import MarkdownSplitter
+
+answers = json.load(open("corpus.json"))
+small = Chatbot.mock([a for a in answers if len(a) <= {big}], chunking="chars", itl_ms=2)
+big = Chatbot.mock([a for a in answers if len(a) > {big}], itl_ms=0)
+
+def whole(i):
+    # The whole answer in one output, after the same documented rewrites (math, safe mode).
+    splitter = MarkdownSplitter(allow_html=False, allow_remote_images=False)
+    splitter.feed(answers[i])
+    display(Markdown(splitter.whole()))"""
+
+
+def write_fidelity_notebook(folder: Path) -> None:
+    """corpus.json and fidelity.ipynb: for each answer, a cell that streams it through a
+    Chatbot and a cell that shows it whole."""
+    answers = list(ANSWERS.values())
+    (folder / "corpus.json").write_text(json.dumps(answers))
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(FIDELITY_SETUP.format(big=BIG))]
+    for i, answer in enumerate(answers):
+        bot = "big" if len(answer) > BIG else "small"
+        notebook.cells.append(nbformat.v4.new_code_cell(f'{bot}.ask("answer {i}")'))
+        notebook.cells.append(nbformat.v4.new_code_cell(f"whole({i})"))
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, folder / "fidelity.ipynb")
+
+
+# What a reader sees of a cell's Markdown outputs, element by element: the tag, list
+# numbering, link targets, table cells' text, the text of each element's own text nodes, and
+# each MathJax item (display or inline, and what it typeset).
+SIGNATURE = """(cell) => {
+    const out = [];
+    const walk = (node) => {
+        for (const el of node.children) {
+            const tag = el.tagName.toLowerCase();
+            if (tag === 'mjx-container') {
+                out.push('math:' + (el.getAttribute('display') === 'true' ? 'display' : 'inline')
+                         + ':' + el.textContent.replace(/\\s+/g, ''));
+                continue;
+            }
+            let own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent)
+                .join('').replace(/\\s+/g, ' ').trim();
+            const extra = tag === 'ol' ? ' start=' + (el.getAttribute('start') || '1')
+                : tag === 'a' ? ' href=' + el.getAttribute('href') : '';
+            out.push(tag + extra + (own ? ' | ' + own : ''));
+            walk(el);
+        }
+    };
+    const outputs = cell.querySelectorAll('.jp-OutputArea-output.jp-RenderedMarkdown');
+    outputs.forEach(walk);
+    const height = [...outputs].reduce((h, o) => h + o.getBoundingClientRect().height, 0);
+    return {signature: out, outputs: outputs.length, height: height,
+            raw: [...outputs].map(o => {  // the text outside code and typeset math
+                const copy = o.cloneNode(true);
+                copy.querySelectorAll('pre, code, mjx-container').forEach(e => e.remove());
+                return copy.textContent;
+            }).join('\\n')};
+}"""
+
+
+def test_streamed_answers_render_exactly_as_the_whole_answers_in_jupyterlab(
+    server: Callable[[str], str], browser: Any
+) -> None:
+    """The oracle is JupyterLab itself: each corpus answer streamed through a Chatbot (many
+    outputs, each rendered on its own by marked after MathJax's math is taken out) must give
+    the DOM of the same answer shown whole in one output, after the same rewrites."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    run_all(page, server(FRONTENDS["jupyterlab"].format(name="fidelity.ipynb")))
+    # MathJax typesets after the Markdown renders: wait until the count of its items settles.
+    count = "() => document.querySelectorAll('mjx-container').length"
+    last, stable = -1, 0
+    for _ in range(60):
+        now = page.evaluate(count)
+        stable = stable + 1 if now == last else 0
+        if stable >= 3:
+            break
+        last = now
+        page.wait_for_timeout(500)
+    cells = page.locator(".jp-CodeCell")
+    assert page.locator(".jp-TrimmedOutputs").count() == 0  # no "Show more outputs"
+    differences, heights, raw = [], [], []
+    for i, name in enumerate(ANSWERS):
+        streamed = cells.nth(1 + 2 * i).evaluate(SIGNATURE)
+        whole = cells.nth(2 + 2 * i).evaluate(SIGNATURE)
+        assert 1 <= streamed["outputs"] <= 12, name
+        if streamed["signature"] != whole["signature"]:
+            diff = difflib.unified_diff(whole["signature"], streamed["signature"], lineterm="")
+            differences.append(f"{name}:\n" + "\n".join(list(diff)[2:]))
+        heights.append((name, streamed["height"], whole["height"]))
+        # The math renders: no delimiter is left as text (currency keeps its "$").
+        if any(delimiter in whole["raw"] for delimiter in ("$$", "\\[", "\\(")):
+            raw.append((name, whole["raw"]))
+    page.get_by_text("The Gaussian integral is").first.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "math-jupyterlab.png"))
+    page.close()
+    assert differences == [], "\n\n".join(differences)  # whole (-) and streamed (+)
+    assert raw == [], raw
+    off = [(n, round(s), round(w)) for n, s, w in heights if abs(s - w) > max(4, 0.02 * w)]
+    assert off == [], off  # paragraph spacing: the same height as one output

@@ -59,12 +59,13 @@ __all__ = [
 RENDER_INTERVAL_S = 0.05
 #: Renders of the newest Markdown output go out while the bytes they re-send stay under this
 #: multiple of the bytes received (plus a small allowance, so short answers render every time).
-REFRESH_BUDGET_RATIO = 2.0
+#: The end adds 1x: the finished answer is shown again in one output.
+REFRESH_BUDGET_RATIO = 1.5
 #: The budget of a view that replaces one output as it grows (``live_output``).
 PREVIEW_BUDGET_RATIO = 1.5
 PREVIEW_BUDGET_SLACK = 2048
 #: The allowance of the answer's renders: answers up to a few KB render on every update.
-REFRESH_BUDGET_SLACK = 2048
+REFRESH_BUDGET_SLACK = 1024
 #: Markdown outputs plus the live one, for an answer of any length (JupyterLab hides a cell's
 #: outputs after the 50th behind a "Show more outputs" button).
 MAX_OUTPUTS = 12
@@ -402,6 +403,9 @@ class MarkdownStream:
         newest.parts.append(part)
         newest.size += len(part.source.encode())
 
+    def _joined(self) -> str:
+        return _piece([part for output in self._outputs for part in output.parts], first=True)
+
     def _open_output(self) -> _Output:
         """A new Markdown output below the others."""
         output = _Output()
@@ -421,22 +425,33 @@ class MarkdownStream:
         self._spent += len(markdown.encode())
 
     def _finish(self) -> None:
+        # The finished answer goes into one output: the frontend spaces blocks in separate
+        # outputs otherwise (each output's last block has half the margin), and a link whose
+        # definition came after it needs the whole answer. Each output is sent once here: two
+        # quick updates of one output can render out of order in JupyterLab.
         if self._can_live:
             self._pending.clear()
             self._cut(final=True)
-            self._place(force=True)
+            rest = _piece(self._unplaced, first=not self._slots.used)
+            whole = self._splitter.whole() if self._splitter.revised else self._slots.joined()
+            whole = whole if self._splitter.revised else whole + rest
+            self._unplaced.clear()
+            if self._slots.slots:
+                self._slots.show_all(whole)
+            else:
+                self._slots.place(whole)  # in the live output's place
+            self.messages, self.payload_bytes = self._slots.messages, self._slots.payload_bytes
+            self.renders.append((self._clock(), self._fed_chars))
             if self._live is not None:
                 self._retire(self._live, "")
                 self._live = None
-            if self._splitter.revised:  # a definition came after a link that used it
-                self._slots.show_all(self._splitter.whole())
-                self.messages, self.payload_bytes = self._slots.messages, self._slots.payload_bytes
             return
         part = self._splitter.advance(final=True)
         if part is not None:
             self._gather(part)
-        if self._splitter.revised and self._outputs:
-            self._show(self._outputs[0], self._splitter.whole())
+        if len(self._outputs) > 1 or self._splitter.revised:
+            whole = self._splitter.whole() if self._splitter.revised else self._joined()
+            self._show(self._outputs[0], whole)
             for output in self._outputs[1:]:
                 self._show(output, "")
         elif self._outputs:

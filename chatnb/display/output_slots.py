@@ -75,9 +75,13 @@ class OutputSlots:
             self._show(slot, "")
         self.used = start + 1
 
+    def joined(self) -> str:
+        """Everything placed, as one text that renders the same."""
+        return _join([slot.markdown for slot in self.slots[: self.used]])
+
     def show_all(self, markdown: str) -> None:
         """Show ``markdown`` in place of everything placed (in the first output)."""
-        if self.slots:
+        if self.slots and (self.used > 1 or markdown != self.slots[0].markdown):
             self._show(self.slots[0], markdown)
             for slot in self.slots[1:]:
                 self._show(slot, "")
