@@ -366,3 +366,10 @@ def test_a_definition_after_its_link_shows_the_whole_answer_again(live: bool) ->
 
 def _texts(screen: Any) -> list[str]:
     return list(screen.texts if isinstance(screen, _LiveScreen) else screen.outputs)
+
+
+def test_a_stream_closed_with_nothing_fed_shows_nothing() -> None:
+    # A failed ask (an error before any text) must leave no empty Markdown output behind.
+    screen = _LiveScreen()
+    MarkdownStream(sink=screen, timer=False).close()  # type: ignore[arg-type]
+    assert screen.texts == []

@@ -438,7 +438,7 @@ class MarkdownStream:
             self._unplaced.clear()
             if self._slots.slots:
                 self._slots.show_all(whole)
-            else:
+            elif whole:
                 self._slots.place(whole)  # in the live output's place
             self.messages, self.payload_bytes = self._slots.messages, self._slots.payload_bytes
             self.renders.append((self._clock(), self._fed_chars))
