@@ -338,7 +338,7 @@ bot.ask("Everything, at length")"""
 
 
 @pytest.mark.parametrize("frontend", FRONTENDS)
-def test_a_long_answer_streams_live_and_ends_as_a_dozen_markdown_outputs(
+def test_a_long_answer_streams_live_in_a_dozen_outputs_and_ends_in_one(
     server: Callable[[str], str], browser: Any, frontend: str
 ) -> None:
     page = browser.new_page(viewport={"width": 1000, "height": 800})
@@ -363,6 +363,8 @@ def test_a_long_answer_streams_live_and_ends_as_a_dozen_markdown_outputs(
     rendered = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown")
     assert rendered.locator("h1", has_text="A sample answer").count() == 1
     assert rendered.locator("pre code.language-python").count() > 3
+    # The finished answer is one Markdown output (the others were emptied).
+    assert rendered.evaluate_all("all => all.filter(o => o.children.length > 0).length") == 1
     page.close()
 
 
