@@ -214,7 +214,7 @@ class MarkdownSplitter:
             boundary, cut = self._boundary(region[:end], _block_starts(tokens)[1:], tokens)
             if boundary == 0:
                 return None
-        part = self._make_part(region[:cut], probe, boundary)
+        part = self._make_part(region[:cut], probe, boundary, tokens)
         self._parts.append(part)
         self._open = region[cut:]
         return part
@@ -236,7 +236,9 @@ class MarkdownSplitter:
                 return line, cut
         return 0, 0
 
-    def _make_part(self, source: str, probe: _Probe, boundary: int | None) -> Part:
+    def _make_part(
+        self, source: str, probe: _Probe, boundary: int | None, tokens: list[Token]
+    ) -> Part:
         def inside(line: int) -> bool:
             return boundary is None or line < boundary
 
@@ -254,7 +256,9 @@ class MarkdownSplitter:
             if label not in self._known and defined_here(ref):
                 self._known[label] = {"href": ref["href"], "title": ref["title"]}
         prefix = "".join(_definition(label, probe[label]) + "\n" for label in needed)
-        shown = rewrite_math(source, _code(source)) if self.math else source
+        may_hold_math = self.math and ("$" in source or "\\" in source)
+        # ``tokens`` parse the region ``source`` starts: code past its end does no harm.
+        shown = rewrite_math(source, _code(source, tokens)) if may_hold_math else source
         markdown = f"{prefix}\n{shown}" if prefix else shown
         return Part(source, self._neutralize(markdown), prefixed=bool(prefix))
 
@@ -423,7 +427,9 @@ def neutralize(
     # checked with the parser, escaping whatever it still reads as HTML or a remote image.
     # Math is left alone: the frontend takes it out before parsing Markdown (and escapes its
     # "<" itself), and a backslash in it would break the TeX.
-    math = frontend_math(markdown).spans if "$" in markdown or "\\" in markdown else ()
+    may_escape = any(c in markdown for c in "<!]")
+    holds_math = may_escape and ("$" in markdown or "\\" in markdown)
+    math = frontend_math(markdown).spans if holds_math else ()
     markdown = escape_unsafe(
         markdown, html=not allow_html, images=not allow_remote_images, keep=math
     )

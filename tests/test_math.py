@@ -90,14 +90,17 @@ def test_inline_math_is_what_pandocs_rule_says(sentence: str) -> None:
     assert found == _dollarmath(sentence)
 
 
-@pytest.mark.parametrize("sentence", SENTENCES + list(REWRITES))
+# Without code: rewrite_math's default code ranges are the frontend's, and slicing the meant
+# math out of its sentence would lose what code hides.
+CODE_FREE = [s for s in SENTENCES + list(REWRITES) if "`" not in s and "    " not in s]
+
+
+@pytest.mark.parametrize("sentence", CODE_FREE)
 def test_after_the_rewrite_the_frontend_finds_exactly_the_meant_math(sentence: str) -> None:
     shown = rewrite_math(sentence)
     meant = [rewrite_math(sentence[a:b]) for a, b in math_scan(sentence).spans]
     found = [shown[a:b] for a, b in frontend_math(shown).spans]
-    code_free = "`" not in sentence and "    " not in sentence
-    if code_free:
-        assert found == meant
+    assert found == meant
 
 
 ATOMS = [

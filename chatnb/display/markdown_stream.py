@@ -432,9 +432,10 @@ class MarkdownStream:
         if self._can_live:
             self._pending.clear()
             self._cut(final=True)
-            rest = _piece(self._unplaced, first=not self._slots.used)
-            whole = self._splitter.whole() if self._splitter.revised else self._slots.joined()
-            whole = whole if self._splitter.revised else whole + rest
+            if self._splitter.revised:
+                whole = self._splitter.whole()
+            else:
+                whole = self._slots.joined() + _piece(self._unplaced, first=not self._slots.used)
             self._unplaced.clear()
             if self._slots.slots:
                 self._slots.show_all(whole)

@@ -81,7 +81,7 @@ class OutputSlots:
 
     def show_all(self, markdown: str) -> None:
         """Show ``markdown`` in place of everything placed (in the first output)."""
-        if self.slots and (self.used > 1 or markdown != self.slots[0].markdown):
+        if self.slots:
             self._show(self.slots[0], markdown)
             for slot in self.slots[1:]:
                 self._show(slot, "")
