@@ -27,13 +27,21 @@ rendered, which is how an injected prompt can leak a conversation to an outside 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .math_text import frontend_code, frontend_math, math_scan, rewrite_math
+from .html_spans import element_spans
+from .math_text import (
+    MathScan,
+    frontend_code,
+    frontend_math,
+    math_scan,
+    open_display_math,
+    rewrite_math,
+)
 from .safety import code_ranges, escape_unsafe, is_harmless_html
 
 if TYPE_CHECKING:
@@ -55,6 +63,8 @@ __all__ = [
 # markdown-it's own line-ending rule (core "normalize"): \r\n, \r and \n all end a line.
 _NEWLINE = re.compile(r"\r\n?|\n")
 _NOT_REMOTE_SCHEMES = frozenset({"", "data", "attachment"})
+#: Characters for which math or an HTML element left open holds the cuts after it back.
+HOLD_LIMIT = 16_000
 
 
 @lru_cache(maxsize=1)
@@ -125,14 +135,9 @@ def _complete_length(text: str) -> int:
     return end
 
 
-def _line_offset(text: str, line: int) -> int:
-    """Offset in ``text`` where line number ``line`` (0-based, markdown-it's count) starts."""
-    if line == 0:
-        return 0
-    for number, match in enumerate(_NEWLINE.finditer(text), start=1):
-        if number == line:
-            return match.end()
-    return len(text)
+def _line_starts(text: str) -> list[int]:
+    """Where each line of ``text`` starts (markdown-it's line numbers index it), and its end."""
+    return [0, *(match.end() for match in _NEWLINE.finditer(text))]
 
 
 def _block_starts(tokens: list[Token]) -> list[int]:
@@ -221,19 +226,23 @@ class MarkdownSplitter:
 
     def _boundary(self, region: str, lines: list[int], tokens: list[Token]) -> tuple[int, int]:
         """The last of the block starts ``lines`` that cuts through no math (as the frontend
-        pairs it, nor as the model meant it), and its offset; (0, 0) if none does."""
+        pairs it, nor as the model meant it) and no HTML element spanning blocks, and its
+        offset; (0, 0) if none does. Math or an element left open holds cuts back for at
+        most :data:`HOLD_LIMIT` characters: a stray ``$$`` or ``<div>`` must not stop the
+        display (the finished answer is shown whole anyway)."""
+        starts = _line_starts(region)
+        held = _held_lines(region, starts, tokens)
+        lines = [line for line in lines if not held(line)]
         if not lines:
             return 0, 0
         if "$" not in region and "\\" not in region:
-            return lines[-1], _line_offset(region, lines[-1])
-        scans = None
+            return lines[-1], starts[lines[-1]]
+        text = region[: starts[lines[-1]]]  # the longest prefix tells about every shorter one
+        found = (frontend_math(text), math_scan(text, _code(region, tokens)))
+        scans = [_within_hold(scan, len(region)) for scan in found]
         for line in reversed(lines):
-            cut = _line_offset(region, line)
-            if scans is None:  # the longest prefix tells about every shorter one too
-                text = region[:cut]
-                scans = (frontend_math(text), math_scan(text, _code(region, tokens)))
-            if not any(scan.splits(cut) for scan in scans):
-                return line, cut
+            if not any(scan.splits(starts[line]) for scan in scans):
+                return line, starts[line]
         return 0, 0
 
     def _make_part(
@@ -281,6 +290,32 @@ class MarkdownSplitter:
         )
 
 
+def _within_hold(scan: MathScan, end: int) -> MathScan:
+    """``scan`` with an opener forgotten once it has been open for :data:`HOLD_LIMIT`."""
+    if scan.open_at is not None and end - scan.open_at > HOLD_LIMIT:
+        return MathScan(scan.spans, None)
+    return scan
+
+
+def _held_lines(region: str, starts: list[int], tokens: list[Token]) -> Callable[[int], bool]:
+    """Whether a cut at a line would split an HTML element that spans blocks (top-level HTML
+    blocks only: a cut never falls inside a list item or a quote anyway)."""
+    if "<" not in region:
+        return lambda line: False
+    blocks = [
+        (t.map[0], t.content)
+        for t in tokens
+        if t.type == "html_block" and t.level == 0 and t.map is not None
+    ]
+    limit = len(region) - HOLD_LIMIT
+    spans = [
+        (start, len(region) if end is None else end)  # len(region): past the last line
+        for start, end in element_spans(blocks)
+        if end is not None or starts[start] >= limit
+    ]
+    return lambda line: any(start < line <= end for start, end in spans)
+
+
 def _code(markdown: str, tokens: list[Token] | None = None) -> list[tuple[int, int]]:
     """Where ``markdown`` is code for any reader: code blocks as markdown-it finds them (at
     any depth; ``tokens``: its parse, if at hand), what JupyterLab hides from its math, and
@@ -315,6 +350,9 @@ def split(chunks: list[str], *, advance_every: int = 1, math: bool = True) -> li
 _FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)")
 _BACKTICKS = re.compile(r"`+")
+_TILDES = re.compile(r"~{3,}")
+_PIPE_ROW = re.compile(r" {0,3}\|")
+_PARTIAL_DELIMITER = re.compile(r"[ \t]*\|?[ \t|:-]*")
 
 
 def _scan_fences(tail: str) -> tuple[str | None, int]:
@@ -342,7 +380,9 @@ def open_fence(tail: str) -> str | None:
 
 
 def preview(tail: str) -> str:
-    """``tail`` with an unclosed code fence, code span or ``**`` closed, for display only.
+    """``tail`` made readable while it is still arriving: an unclosed code fence, code span
+    or ``**`` closed, display math not closed yet shown as a code block (not as raw TeX), and
+    a table's header row held back until its delimiter row makes it a table.
 
     The final rendering never goes through here: it is only what a reader sees while the
     answer is still arriving.
@@ -350,6 +390,14 @@ def preview(tail: str) -> str:
     fence, paragraph_start = _scan_fences(tail)
     if fence is not None:
         return tail + ("" if tail.endswith("\n") else "\n") + fence
+    opened = open_display_math(tail)
+    if opened is not None:
+        before = preview(tail[:opened])
+        newline = "\n" if before and not before.endswith("\n") else ""
+        return before + newline + _code_block(tail[opened:])
+    head = _table_head(tail)
+    if head is not None:
+        return preview(tail[:head])
     paragraph = _CODE_SPAN.sub("", tail[paragraph_start:])
     ticks = _BACKTICKS.search(paragraph)
     if ticks:
@@ -357,6 +405,25 @@ def preview(tail: str) -> str:
     if paragraph.count("**") % 2:
         return tail.rstrip(" ") + "**"
     return tail
+
+
+def _code_block(text: str) -> str:
+    fence = "~" * max([3, *(len(run) + 1 for run in _TILDES.findall(text))])
+    return f"{fence}latex\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n"
+
+
+def _table_head(tail: str) -> int | None:
+    """Where a row that may be a table's header starts, if its delimiter row is not complete
+    yet: shown now, it would be a paragraph that turns into a table a moment later."""
+    lines = tail.split("\n")
+    head = len(lines) - 1
+    if head >= 1 and _PARTIAL_DELIMITER.fullmatch(lines[head]) and _PIPE_ROW.match(lines[head - 1]):
+        head -= 1  # the row above a delimiter row still being written
+    elif not _PIPE_ROW.match(lines[head]):
+        return None
+    if head >= 1 and _PIPE_ROW.match(lines[head - 1]):
+        return None  # a body row: the table is already one
+    return sum(len(line) + 1 for line in lines[:head])
 
 
 # -- safety rewrites ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-__all__ = ["MathScan", "frontend_math", "math_scan", "rewrite_math"]
+__all__ = ["MathScan", "frontend_math", "math_scan", "open_display_math", "rewrite_math"]
 
 # JupyterLab's own split (rendermime's MATHSPLIT): delimiters, escaped braces and dollars,
 # braces, runs of line breaks, its placeholders, and two-backslash \\( \\) \\[ \\].
@@ -174,6 +174,7 @@ class _ModelReading:
         self.math: list[_Math] = []
         self.currency: list[int] = []
         self.open_at: int | None = None
+        self.open_display: int | None = None  # the first display opener still open
         self._read()
 
     def _read(self) -> None:
@@ -230,7 +231,17 @@ class _ModelReading:
                 return j
         if limit == len(self.pieces):
             self._still_open(at)
+            if display and self.open_display is None:
+                self.open_display = at
         return i
+
+
+def open_display_math(text: str) -> int | None:
+    """Where display math opens in ``text`` that is not closed yet (outside code), if any."""
+    if "$$" not in text and "\\" not in text:
+        return None
+    text = _normalized(text)
+    return _ModelReading(text, frontend_code(text)).open_display
 
 
 def math_scan(text: str, code: list[tuple[int, int]] | None = None) -> MathScan:

@@ -84,6 +84,11 @@ ANSWERS: dict[str, str] = {
         "E = mc<sup>2</sup>.<br>A new line.\n\n"
         "<details>\n<summary>More</summary>\n\nHidden **details** here.\n\n</details>\n"
     ),
+    "details with code": (
+        "Here is the solution; expand it for the code.\n\n<details>\n<summary>Show the code"
+        "</summary>\n\n```python\ndef middle(a, b):\n    return (a + b) / 2\n```\n\n"
+        "Run it with `middle(1, 3)`.\n\n</details>\n\nThe answer is **2**.\n"
+    ),
     "table with br": (
         "| Step | Notes |\n|---|---|\n| 1 | first<br>second |\n| 2 | **bold** and `code` |\n"
     ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -373,3 +374,61 @@ def test_a_stream_closed_with_nothing_fed_shows_nothing() -> None:
     screen = _LiveScreen()
     MarkdownStream(sink=screen, timer=False).close()  # type: ignore[arg-type]
     assert screen.texts == []
+
+
+class _EveryState(RecordingSink):
+    """A Markdown-only sink that keeps every state any output was in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: list[str] = []
+
+    def show(self, markdown: str) -> int:
+        self.states.append(markdown)
+        return super().show(markdown)
+
+    def replace(self, handle: int, markdown: str) -> None:
+        self.states.append(markdown)
+        super().replace(handle, markdown)
+
+
+def test_while_streaming_open_math_is_no_raw_tex_and_a_table_head_no_paragraph() -> None:
+    text = (
+        "Expand it:\n\n$$\nf(x) = x^2\n- 2x + 1\n$$\n\n"
+        "| x | f(x) |\n|---|---|\n| 0 | 1 |\n| 1 | 0 |\n\nDone.\n"
+    )
+    now = [0.0]
+    screen = _EveryState()
+    stream = MarkdownStream(sink=screen, clock=lambda: now[0], timer=False)
+    for character in text:
+        now[0] += 1.0  # a render after every character
+        stream.feed(character)
+    stream.close()
+    # The renders did catch the moments that matter: math open, and a header row alone.
+    assert any("~~~latex\n$$\nf(x)" in state for state in screen.states)
+    assert any(state.endswith("$$\n\n") for state in screen.states)
+    for state in screen.states:
+        html = render(state)
+        outside_code = re.sub(r"<pre><code[\s\S]*?</code></pre>", "", html)
+        assert "$$" not in outside_code or "$$\nf(x) = x^2\n- 2x + 1\n$$" in state, state
+        assert "<p>|" not in html, state
+    assert "<table>" in render(screen.outputs[-1])
+
+
+def test_the_live_text_shows_open_display_math_in_the_code_font() -> None:
+    lives: list[Any] = []
+
+    class Screen(_LiveScreen):
+        def show_live(self) -> Any:
+            lives.append(super().show_live())
+            return lives[-1]
+
+    now = [0.0]
+    stream = MarkdownStream(sink=Screen(), clock=lambda: now[0], timer=False)  # type: ignore[arg-type]
+    fonts = []
+    for piece in ["Intro.\n\n", "$$\n\\sum_i x_i\n\n", "= 1\n$$\n\n", "After.\n\n", "More"]:
+        now[0] += 1.0
+        stream.feed(piece)
+        fonts.append(lives[-1]._code)
+    stream.close()
+    assert fonts == [False, True, True, False, False]  # updated as blocks are placed

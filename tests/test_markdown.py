@@ -11,7 +11,16 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from chatnb.markdown import MarkdownSplitter, Part, neutralize, parser, preview, render, split
+from chatnb.markdown import (
+    HOLD_LIMIT,
+    MarkdownSplitter,
+    Part,
+    neutralize,
+    parser,
+    preview,
+    render,
+    split,
+)
 from chatnb.mock.replies import markdown_sample
 from chatnb.safety import is_harmless_html
 
@@ -96,6 +105,32 @@ def test_a_label_not_yet_defined_holds_nothing_back_and_a_late_definition_revise
     splitter.advance(final=True)
     assert splitter.revised  # the first part rendered the label as text: show the whole again
     assert '<a href="https://example.com">the docs</a>' in render(splitter.whole())
+
+
+def test_no_cut_falls_inside_an_html_element_that_spans_blocks() -> None:
+    # The browser puts the code inside the details box; cut apart, each output would close
+    # <details> at its end and the code would fall out of it.
+    details = (
+        "<details>\n<summary>Code</summary>\n\n```python\nx = 1\n```\n\nNote.\n\n</details>\n\n"
+    )
+    text = f"Intro.\n\n{details}After.\n\nEnd.\n"
+    assert [p.source for p in split(list(text))] == ["Intro.\n\n", details, "After.\n\n", "End.\n"]
+
+
+@pytest.mark.parametrize("opener", ["$$\n", "\\[\n", "<div>\n\n"])
+def test_math_or_html_left_open_holds_the_cuts_after_it_back_for_a_while_only(opener: str) -> None:
+    def first_cut(text: str) -> int:
+        splitter = MarkdownSplitter()
+        for paragraph in text.splitlines(keepends=True):
+            splitter.feed(paragraph)
+            if splitter.advance() is not None:
+                return len(splitter.text)
+        return -1
+
+    paragraph = "A sentence of prose. " * 10 + "\n\n"
+    prose = paragraph * (2 * HOLD_LIMIT // len(paragraph))
+    assert first_cut(prose) <= 2 * len(paragraph)  # without the opener, cuts come at once
+    assert HOLD_LIMIT < first_cut(opener + prose) <= HOLD_LIMIT + 2 * len(paragraph)
 
 
 def test_a_definition_from_an_earlier_part_is_prepended() -> None:
@@ -197,6 +232,16 @@ def test_a_long_sample_is_cut_into_many_parts() -> None:
         ("a `span` and **b", "a `span` and **b**"),
         ("fine **b** text", "fine **b** text"),
         ("``a ` b", "``a ` b``"),
+        # Display math not closed yet shows as a code block, not as raw TeX in a paragraph.
+        ("Expand:\n$$\nf(x) = x^2\n- 2x", "Expand:\n~~~latex\n$$\nf(x) = x^2\n- 2x\n~~~\n"),
+        ("So \\[ a + b", "So \n~~~latex\n\\[ a + b\n~~~\n"),
+        ("$$x$$ and `$$` are closed", "$$x$$ and `$$` are closed"),
+        # A header row waits for its delimiter row: it would flash as a paragraph.
+        ("Intro.\n\n| a | b |\n", "Intro.\n\n"),
+        ("Intro.\n\n| a | b |\n|---|-", "Intro.\n\n"),
+        ("| a | b |\n|---|---|\n", "| a | b |\n|---|---|\n"),
+        ("| a | b |\n|---|---|\n| 1 | 2", "| a | b |\n|---|---|\n| 1 | 2"),
+        ("a | b is not a pipe row", "a | b is not a pipe row"),
     ],
 )
 def test_preview_closes_what_is_open(tail: str, shown: str) -> None:

@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import Any
 
 from ..markdown import MarkdownSplitter, Part, open_fence
+from ..math_text import open_display_math
 from .live_text import LiveText
 from .output_slots import OutputSlots
 from .sinks import DisplaySink, auto_sink
@@ -153,8 +154,8 @@ class MarkdownStream:
         # With a live output: finished parts go into a dozen slots, the rest is live text.
         self._slots = OutputSlots(self.sink, MAX_OUTPUTS - 1, self._output_at_live)
         self._unplaced: list[Part] = []
-        # The open region's length and whether it is in a code block, at the last cut.
-        self._cut_size, self._fence, self._last_char = 0, False, "\n"
+        # The region's length at the last cut and at a last try that cut nothing; in code?
+        self._cut_size, self._tried_size, self._fence, self._last_char = 0, 0, False, "\n"
         self._inbox: deque[str] = deque()  # fed, not yet taken in under the lock
         self._pending: list[str] = []  # received, not on screen yet
         self._last_update, self._last_feed = -float("inf"), 0.0
@@ -295,17 +296,21 @@ class MarkdownStream:
     def _cut(self, text: str = "", final: bool = False) -> None:
         """Cut finished blocks off the open region when a block may have ended: a blank line
         arrived (a fence line, inside a code block), or the region grew by half since the
-        last cut. Parsing costs O(region), so the cost stays linear in the answer."""
+        last try. Parsing costs O(region), so the cost stays linear in the answer: a region
+        that could not be cut (math or an HTML element still open) is tried again at a blank
+        line only once it has grown by an eighth."""
         size = len(self._splitter.tail)
         seen = self._last_char + text
         self._last_char = seen[-1]
         ended = _FENCE_LINE if self._fence else _BLANK_LINE
-        due = size >= 1.5 * self._cut_size + 64 or ended.search(seen) is not None
+        grown = size >= self._tried_size + self._tried_size // 8
+        due = size >= 1.5 * self._cut_size + 64 or (grown and ended.search(seen) is not None)
         if not final and not due:
             return
         part = self._splitter.advance(final=final)
         tail = self._splitter.tail
         self._cut_size, self._fence = len(tail), open_fence(tail) is not None
+        self._tried_size = 0 if part is not None else len(tail)
         if part is not None:
             self._unplaced.append(part)
 
@@ -329,7 +334,8 @@ class MarkdownStream:
             return
         live = self._ensure_live()
         live.keep_last(tail)  # what was placed leaves the live text
-        live.code(open_fence(tail) is not None)
+        # A code block, or display math not closed yet, shows in the code font.
+        live.code(open_fence(tail) is not None or open_display_math(tail) is not None)
         self._show_footer()
 
     @property
