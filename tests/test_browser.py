@@ -197,7 +197,7 @@ def test_the_streamed_answer_renders_as_markdown(
     run_all(page, server(FRONTENDS[frontend].format(name="01_quickstart.ipynb")))
     rendered = page.locator(".jp-OutputArea-output.jp-RenderedMarkdown")
     heading = rendered.locator("h1", has_text="A sample answer")
-    assert heading.count() == 1
+    expect(heading).to_have_count(1)  # waits: the frontend renders Markdown after idle
     assert rendered.locator("table th", has_text="setting").count() == 1
     code = rendered.locator("pre code.language-python")
     assert code.count() >= 1 and code.first.locator("span").count() > 3  # highlighted

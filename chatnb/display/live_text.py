@@ -41,12 +41,13 @@ function initialize({ model }) {
     if (msg.drop) live.text = live.text.slice(msg.drop);
     if (msg.code !== undefined) live.code = msg.code;
     if (msg.footer !== undefined) live.footer = msg.footer;
-    if (msg.append) {
-      live.text += msg.append;
-      for (const view of live.views) view.text.append(msg.append);
-    }
-    if (msg.clear || msg.drop || msg.code !== undefined || msg.footer !== undefined) {
-      for (const view of live.views) show(view);
+    if (msg.append) live.text += msg.append;
+    // Only a clear, a drop or a change of font redraws the text: an append adds a text node.
+    const redraw = msg.clear || msg.drop || msg.code !== undefined;
+    for (const view of live.views) {
+      if (redraw) show(view);
+      else if (msg.append) view.text.append(msg.append);
+      if (msg.footer !== undefined) view.footer.textContent = live.footer;
     }
   });
   return () => lives.delete(key);
@@ -113,11 +114,17 @@ class LiveText:
         self.widget.send(message)
         self.messages += 1
 
-    def append(self, text: str) -> None:
+    def append(self, text: str, footer: str | None = None) -> None:
+        """Add ``text`` at the end, and show ``footer`` under it, in one message."""
+        message: dict[str, Any] = {}
         if text:
             self.text += text
             self.text_bytes += len(text.encode())
-            self._send({"append": text})
+            message["append"] = text
+        if footer is not None and footer != self._footer:
+            self._footer = message["footer"] = footer
+        if message:
+            self._send(message)
 
     def keep_last(self, text: str) -> None:
         """Show only ``text``, which ends what is shown: the part before it is dropped."""

@@ -73,6 +73,9 @@ MAX_OUTPUTS = 12
 #: The first Markdown output gathers this many bytes of finished blocks; each later one this or
 #: half of the text before it, whichever is more.
 FIRST_OUTPUT_BYTES = 2048
+#: Fewest seconds between two updates of the progress line under the live text (it changes
+#: with every token; each update would cost its bytes again).
+FOOTER_INTERVAL_S = 0.25
 #: The timer stops after this long without text (a stream nobody closed).
 TIMER_IDLE_S = 10.0
 
@@ -158,7 +161,7 @@ class MarkdownStream:
         self._cut_size, self._tried_size, self._fence, self._last_char = 0, 0, False, "\n"
         self._inbox: deque[str] = deque()  # fed, not yet taken in under the lock
         self._pending: list[str] = []  # received, not on screen yet
-        self._last_update, self._last_feed = -float("inf"), 0.0
+        self._last_update, self._last_feed, self._footer_at = -float("inf"), 0.0, -float("inf")
         self._fed_bytes = self._fed_chars = self._parted_bytes = self._spent = 0
         self._ended_with_newline = True
         self._lock = threading.RLock()
@@ -389,8 +392,10 @@ class MarkdownStream:
     def _append_live(self) -> str:
         text = "".join(self._pending)
         self._pending.clear()
-        self._ensure_live().append(text)
-        self._show_footer()
+        footer, now = None, self._clock()
+        if self._footer is not None and now - self._footer_at >= FOOTER_INTERVAL_S:
+            footer, self._footer_at = self._footer(), now
+        self._ensure_live().append(text, footer)  # one message for both
         return text
 
     def _show_footer(self) -> None:
