@@ -330,10 +330,11 @@ class MarkdownStream:
         self.renders.append((self._clock(), shown))
 
     def _finish_rendered(self) -> None:
+        text = "".join(self._pending)
         self._pending.clear()
         self._cut(final=True)
-        self._parts += self._unplaced
-        self._unplaced.clear()
+        parts, self._unplaced = self._unplaced, []
+        self._parts += parts
         splitter = self._splitter
         whole = splitter.whole() if splitter.revised else _piece(self._parts, first=True)
         self.renders.append((self._clock(), self._fed_chars))
@@ -342,6 +343,8 @@ class MarkdownStream:
             if whole:
                 self._show(self._open_output(), whole)
             return
+        # The last blocks frozen too: the live view then looks as the final output will.
+        live.update(text, freeze=[(part.source, part.markdown) for part in parts], footer="")
         live.final()
         self.sink.settle(live, whole)  # type: ignore[attr-defined]
         self._retired_live = (live.messages, live.text_bytes + live.markdown_bytes)
