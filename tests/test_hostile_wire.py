@@ -5,18 +5,20 @@ the partial answer is kept, the History stays valid, and the next ask works."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import openai
 import pytest
 
 from chatnb import Chatbot, mock
-from chatnb.errors import APITimeoutError, FrameTooLargeError, StreamError
+from chatnb.errors import AnswerTimeoutError, APITimeoutError, FrameTooLargeError, StreamError
 from chatnb.stream import MAX_FRAME_BYTES
 
 #: What a server does with one request: writes its answer to the socket.
@@ -124,3 +126,44 @@ def test_a_64_mb_line_with_no_end_is_refused_and_the_next_ask_works() -> None:
         assert f"{MAX_FRAME_BYTES // 2**20} MiB" in str(refused.value)
         assert bot.ask("Again") == "Fine again."
     assert len(bot.history) == 4
+
+
+# --- a server that trickles keep-alives ---------------------------------------------------
+
+
+def test_a_server_that_trickles_keep_alives_is_ended_by_the_answer_timeout() -> None:
+    with serving(trickle, answers("Fine again.")) as url:
+        bot = _bot(url, answer_timeout=1)
+        started = time.monotonic()
+        with pytest.raises(AnswerTimeoutError) as late:
+            bot.ask("Tell me")
+        assert time.monotonic() - started < 30  # a hang guard only: the server trickles 60 s
+        assert isinstance(late.value, APITimeoutError)  # one except catches every timeout
+        assert "answer_timeout" in str(late.value) and "1 s" in str(late.value)
+        _kept_and_valid(bot, late.value)
+        assert bot.ask("Again") == "Fine again."
+
+
+def test_the_async_ask_has_the_deadline_too_and_an_ask_can_set_its_own() -> None:
+    with serving(trickle, answers("Fine again.")) as url:
+        bot = _bot(url)  # the default: ten minutes
+        assert bot.answer_timeout == 600
+        with pytest.raises(AnswerTimeoutError) as late:
+            asyncio.run(bot.aask("Tell me", answer_timeout=0.5))
+        _kept_and_valid(bot, late.value)
+        assert asyncio.run(bot.aask("Again")) == "Fine again."
+
+
+def test_the_answer_timeout_is_kept_by_copy_save_and_load(tmp_path: Path) -> None:
+    bot = Chatbot.mock("Hi.", answer_timeout=42, display=False)
+    assert bot.copy().answer_timeout == 42
+    assert Chatbot.load(bot.save(tmp_path / "s.json")).answer_timeout == 42
+    off = Chatbot.mock("Hi.", answer_timeout=None, display=False)
+    assert Chatbot.load(off.save(tmp_path / "off.json")).answer_timeout is None
+    older = json.loads((tmp_path / "s.json").read_text())
+    del older["answer_timeout"]  # a file saved before the setting existed
+    (tmp_path / "old.json").write_text(json.dumps(older))
+    assert Chatbot.load(tmp_path / "old.json").answer_timeout == 600
+    for wrong in (0, -1, "soon"):
+        with pytest.raises(ValueError, match="answer_timeout"):
+            Chatbot.mock("Hi.", answer_timeout=wrong)
