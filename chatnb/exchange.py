@@ -12,7 +12,6 @@ explained), so the screen, the History and the error always agree.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pydantic import ValidationError
 from .cache import OUTCOME_HEADER
 from .clients import Clients
 from .display import Views
-from .errors import AnswerInterrupted, AnswerTimeoutError, warn_once
+from .errors import AnswerInterrupted, AnswerTimeoutError
 from .events import (
     ContentDelta,
     ReasoningDelta,
@@ -416,12 +415,8 @@ class Exchange:
         error: str | None = None,
     ) -> None:
         """Keep the exchange in the run log, if there is one."""
-        if self.log is None:
-            return
-        try:
+        if self.log is not None:  # a file that cannot take it warns (RunLog.append)
             self.log.append(self._entry(outcome, turn, finish_reason, error))
-        except sqlite3.Error as failed:  # the answer matters more than its log line
-            warn_once("runlog", f"An exchange could not be written to the run log ({failed}).")
 
     def _entry(
         self,
