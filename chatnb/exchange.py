@@ -12,7 +12,6 @@ explained), so the screen, the History and the error always agree.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pydantic import ValidationError
 from .cache import OUTCOME_HEADER
 from .clients import Clients
 from .display import Views
-from .errors import AnswerInterrupted, warn_once
+from .errors import AnswerInterrupted, AnswerTimeoutError
 from .events import (
     ContentDelta,
     ReasoningDelta,
@@ -46,11 +45,23 @@ from .usage import ChatUsage, TurnUsage
 if TYPE_CHECKING:
     from .tools import ToolResult
 
-__all__ = ["FAILED", "INTERRUPTED", "Answer", "Exchange"]
+__all__ = [
+    "DEFAULT_ANSWER_TIMEOUT_S",
+    "FAILED",
+    "INTERRUPTED",
+    "Answer",
+    "Exchange",
+    "checked_answer_timeout",
+]
 
 #: The History's notes on answers that did not end well.
 INTERRUPTED = "interrupted"
 FAILED = "failed"
+
+#: How long one streamed answer may take, start to end, unless ``answer_timeout=`` says
+#: otherwise: 10 minutes, longer than a long answer of a thinking model takes, short enough
+#: that a server that only trickles keep-alives cannot hold a notebook's cell for good.
+DEFAULT_ANSWER_TIMEOUT_S = 600.0
 
 # Request fields the Chatbot fills in: not options worth logging.
 _SENT_BY_THE_CHATBOT = frozenset({"model", "messages", "stream", "stream_options"})
@@ -107,6 +118,18 @@ class Answer(str):
             display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
 
+def checked_answer_timeout(seconds: float | None) -> float | None:
+    """``answer_timeout=`` as given, if it is a number of seconds above 0 or ``None``."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ValueError(
+            f"answer_timeout={seconds!r}: give the seconds one answer may take (above 0), "
+            "or None for no limit"
+        )
+    return float(seconds)
+
+
 def tool_definitions(options: Mapping[str, Any]) -> list[Tool] | None:
     """The ``tools`` of a request, validated (they count against the prompt budget)."""
     tools = options.get("tools")
@@ -141,6 +164,9 @@ class Exchange:
     cached: str | None = None
     #: The oldest turns this request's prompt left out: dropped when its answer is committed.
     left_out: int = 0
+    #: Seconds the whole answer may take (``None``: no limit), checked as each piece arrives;
+    #: a server that sends nothing at all is the client's read timeout's to end.
+    answer_timeout: float | None = None
 
     @classmethod
     def begin(
@@ -226,6 +252,20 @@ class Exchange:
     def receive(self, data: bytes) -> None:
         for event in self.decoder.feed(data):
             self._frame(event.data)
+        self._check_deadline()
+
+    def _check_deadline(self) -> None:
+        """Past ``answer_timeout`` with the answer unfinished: stop reading it."""
+        limit = self.answer_timeout
+        if limit is None or self.accumulator.done:
+            return
+        if time.perf_counter() - self.started_at > limit:
+            raise AnswerTimeoutError(
+                f"The answer was not finished after {limit:g} s (answer_timeout), so chatnb "
+                "stopped waiting: the server kept the connection open but did not complete "
+                "it (a stalled model, or a server that only sends keep-alives). Ask again, or "
+                "allow more time with answer_timeout= (None: no limit)."
+            )
 
     def receive_whole(self, body: bytes) -> None:
         """A server that answered the streamed request with one JSON completion (some proxies
@@ -375,12 +415,8 @@ class Exchange:
         error: str | None = None,
     ) -> None:
         """Keep the exchange in the run log, if there is one."""
-        if self.log is None:
-            return
-        try:
+        if self.log is not None:  # a file that cannot take it warns (RunLog.append)
             self.log.append(self._entry(outcome, turn, finish_reason, error))
-        except sqlite3.Error as failed:  # the answer matters more than its log line
-            warn_once("runlog", f"An exchange could not be written to the run log ({failed}).")
 
     def _entry(
         self,

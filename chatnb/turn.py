@@ -23,7 +23,7 @@ from .clients import Clients
 from .display import DisplaySink, Views, answer_views
 from .errors import AnswerInterrupted, ToolStepLimitError
 from .events import ToolCallResult
-from .exchange import Answer, Exchange
+from .exchange import Answer, Exchange, checked_answer_timeout
 from .history import History
 from .interrupts import deferred_interrupts
 from .models import ModelProfile
@@ -61,6 +61,7 @@ class Conversation(Protocol):
     tools: Toolbox
     max_steps: int
     confirm: Confirm
+    answer_timeout: float | None
 
 
 def supports_strict(model: str) -> bool:
@@ -80,17 +81,20 @@ class Turn:
     confirm: Confirm
     answer_format: AnswerFormat | None
     output: Any
+    #: Seconds each streamed answer of the turn may take (``None``: no limit).
+    answer_timeout: float | None = None
     #: The views of the newest exchange: where a call answered as not run is shown so.
     _views: Views | None = None
 
     @classmethod
     def of(cls, bot: Conversation, output: Any, options: dict[str, Any]) -> Turn:
         """A turn with this ask's ``options`` (``tools``, ``response_format``, ``confirm``,
-        ``max_steps``, sampling) over the conversation's own."""
+        ``max_steps``, ``answer_timeout``, sampling) over the conversation's own."""
         options = dict(options)
         tools = Toolbox(options.pop("tools")) if "tools" in options else bot.tools
         max_steps = options.pop("max_steps", None)
         confirm = options.pop("confirm", None)
+        timeout = options.pop("answer_timeout", bot.answer_timeout)
         answer_format = AnswerFormat.of(
             options.pop("response_format", bot.sampling.get("response_format"))
         )
@@ -113,6 +117,7 @@ class Turn:
             bot.confirm if confirm is None else confirm,
             answer_format,
             output or bot.output,
+            checked_answer_timeout(timeout),
         )
 
     # -- the loop ----------------------------------------------------------------------------
@@ -128,7 +133,11 @@ class Turn:
             structured=self.answer_format is not None,
         )
         self._views = views
-        return Exchange.begin(bot.history, prompt, self.request, bot.profile, bot.clients, views)
+        exchange = Exchange.begin(
+            bot.history, prompt, self.request, bot.profile, bot.clients, views
+        )
+        exchange.answer_timeout = self.answer_timeout
+        return exchange
 
     def run(self, prompt: str) -> Answer:
         results: list[ToolResult] = []
