@@ -103,6 +103,14 @@ class ToolResult:
     #: False when the call failed (bad arguments, an exception, an unknown tool, not run).
     ok: bool = True
     duration_s: float = 0.0
+    #: The whole result when ``content`` had to be cut to fit the context window
+    #: (:mod:`chatnb.tool_output`); ``None`` when the model got all of it.
+    full_content: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The whole result, as the tool gave it (redacted when it was kept by a Chatbot)."""
+        return self.content if self.full_content is None else self.full_content
 
     def message(self) -> dict[str, Any]:
         return {"role": "tool", "tool_call_id": self.call_id, "content": self.content}
@@ -220,7 +228,9 @@ class FunctionTool:
         try:
             return as_text(value), True
         except (ValueError, TypeError, RecursionError) as error:
-            failure = f"Error: the value {self.name} returned could not be written as JSON ({error})."
+            failure = (
+                f"Error: the value {self.name} returned could not be written as JSON ({error})."
+            )
             return failure[:_ERROR_CHARS], False
 
 
