@@ -327,7 +327,7 @@ class Exchange:
         the next request could not carry them)."""
         if not message.tool_calls:
             return message, {}
-        room = self.history.room(self.budget, self.tools)
+        room = self.history.room(self.budget, self.tools, reclaim=True)
         allowance = arguments_allowance(self.budget, room, len(message.tool_calls))
         return fitted_calls(message, self.history.tokenizer, allowance)
 

@@ -337,14 +337,29 @@ class History:
         for _ in range(min(turns, self._turns)):
             self._drop_oldest_turn()
 
-    def room(self, budget: int, tools: Iterable[Tool] | None = None) -> int:
+    def room(
+        self, budget: int, tools: Iterable[Tool] | None = None, *, reclaim: bool = False
+    ) -> int:
         """Tokens the newest turn may still grow by (tool calls and results) before the
-        system prompt, the tools and that turn alone no longer fit ``budget``."""
-        return (
-            budget
-            - self._fixed_tokens(list(tools) if tools else None)
-            - self._last_turn_tokens()[0]
-        )
+        system prompt, the tools and that turn alone no longer fit ``budget``. ``reclaim``:
+        counting what :meth:`make_room` could free by cutting the results of the turn's
+        earlier rounds (newer results matter more than older ones)."""
+        fixed = self._fixed_tokens(list(tools) if tools else None)
+        room = budget - fixed - self._last_turn_tokens()[0]
+        if reclaim:
+            room += sum(
+                max(0, self._messages[i][1] - _CUT_RESULT_TOKENS) for i in self._earlier_results()
+            )
+        return room
+
+    def _earlier_results(self) -> list[int]:
+        """Indices of the tool results of the newest turn's finished rounds: all of them, or
+        while the newest answer's calls are still being answered, those before it."""
+        start = self._newest_turn_start()
+        end = len(self._messages)
+        if self.open_calls():
+            end = max(i for i in range(start, end) if self._messages[i][0].role == "assistant")
+        return [i for i in range(start, end) if self._messages[i][0].role == "tool"]
 
     def _fixed_tokens(self, tools: list[Tool] | None) -> int:
         fixed = REPLY_PRIMING_TOKENS + self._system_tokens

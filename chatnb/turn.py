@@ -239,7 +239,7 @@ class Turn:
         show it under its call: redacted, and cut to its share of the room the turn has left
         (shared with the ``calls`` of the round not recorded yet)."""
         history, views = self.bot.history, exchange.views
-        room = history.room(exchange.budget, exchange.tools)
+        room = history.room(exchange.budget, exchange.tools, reclaim=True)
         allowance = result_allowance(exchange.budget, room, calls - index)
         result = fitted_result(result, exchange.where.secrets, history.tokenizer, allowance)
         history.append(result.message())
