@@ -8,8 +8,10 @@ and the run log) and onto the screen. Before any of that:
   upstream 401 that echoes ``Authorization: Bearer sk-...`` in a tool's exception must not
   travel on.
 - **Size.** A result gets at most :data:`SHARE` of the prompt budget, and never more than the
-  room the turn has left, shared among the results still to come in its round; a longer one
-  is cut at a token boundary with a plain note for the model. The whole (redacted) text stays
+  room the turn has left (counting what cutting the results of its earlier rounds would free:
+  :meth:`History.make_room <chatnb.history.History.make_room>` does so before the next
+  request), shared among the results still to come in its round; a longer one is cut at a
+  token boundary with a plain note for the model. The whole (redacted) text stays
   in :attr:`ToolResult.full_content <chatnb.tools.ToolResult.full_content>`.
 - A call's **arguments** get at most :data:`SHARE` of the budget too, and half the room the
   turn has left (shared among the answer's calls): longer ones are left out of the History
