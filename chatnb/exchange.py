@@ -40,6 +40,7 @@ from .redaction import Secrets
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, chunk_of, parse_chunk
+from .tool_output import arguments_allowance, fitted_calls
 from .usage import ChatUsage, TurnUsage
 
 if TYPE_CHECKING:
@@ -167,6 +168,12 @@ class Exchange:
     #: Seconds the whole answer may take (``None``: no limit), checked as each piece arrives;
     #: a server that sends nothing at all is the client's read timeout's to end.
     answer_timeout: float | None = None
+    #: The prompt budget and the tool definitions this request was fitted to.
+    budget: int = 0
+    tools: list[Tool] | None = None
+    #: Calls of the answer whose arguments were too long to keep (id -> their characters):
+    #: kept in the History without them, and not run (:mod:`~chatnb.tool_output`).
+    cut_calls: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def begin(
@@ -183,14 +190,18 @@ class Exchange:
         if the question cannot fit."""
         tools = tool_definitions(request)
         reserved = request.get("max_completion_tokens") or request.get("max_tokens")
+        budget = profile.limits.prompt_budget(reserved)
         before = history.last
         try:
             question = None
             if prompt is not None:
                 question = history.append({"role": "user", "content": prompt}, trim=False)
+            # A turn grown past the window by its own tool results (a model switched to a
+            # smaller one, many rounds) has the oldest of them cut, not the newest blamed.
+            history.make_room(budget, tools)
             # What the prompt leaves out is dropped from the History only when the answer is
             # committed: a failed ask changes nothing.
-            dropped = history.fitting(profile.limits.prompt_budget(reserved), tools)
+            dropped = history.fitting(budget, tools)
         except BaseException:
             with deferred_interrupts(reraise=False):
                 if prompt is not None and history.last is not before:
@@ -206,7 +217,7 @@ class Exchange:
         request = {**request, "messages": history.messages(skip_turns=dropped.turns)}
         prompt_tokens = history.tokens(tools) - dropped.tokens
         exchange = cls(history, question, request, prompt_tokens, views, where, profile.price)
-        exchange.left_out = dropped.turns
+        exchange.left_out, exchange.budget, exchange.tools = dropped.turns, budget, tools
         exchange.log = clients.log
         if dropped:
             exchange.note(f"({dropped}.)")
@@ -315,8 +326,9 @@ class Exchange:
         """Commit the answer to the History, note how it ended, and account for it."""
         result = self.accumulator.result()
         choice = result.choices[0]
+        kept, self.cut_calls = self._fitted(choice.message)
         with deferred_interrupts():
-            self.history.append(choice.message, reasoning=self.reasoning)
+            self.history.append(kept, reasoning=self.reasoning)
             self.history.drop_oldest(self.left_out)
         if self.views is not None:
             self.views.close()
@@ -348,6 +360,16 @@ class Exchange:
             refusal=choice.message.refusal,
             tool_calls=choice.message.tool_calls,
         )
+
+    def _fitted(self, message: ChatMessage) -> tuple[ChatMessage, dict[str, int]]:
+        """The answer as the History keeps it: calls whose arguments take more than their
+        share of the window are kept without them (counting them would cost seconds, and
+        the next request could not carry them)."""
+        if not message.tool_calls:
+            return message, {}
+        room = self.history.room(self.budget, self.tools, reclaim=True)
+        allowance = arguments_allowance(self.budget, room, len(message.tool_calls))
+        return fitted_calls(message, self.history.tokenizer, allowance)
 
     def _account(self, reported: Usage | None) -> TurnUsage:
         first = self.first_token_at
