@@ -153,39 +153,41 @@ class MarkdownStream:
         # A sink that does not say otherwise can replace what it showed.
         self._appends_only = bool(getattr(self.sink, "appends_only", False))
         self._can_live = hasattr(self.sink, "show_live")
-        # The browser renders the live answer itself (JupyterLab, Notebook 7): the text is
-        # sent once and finished parts are marked; no Markdown outputs until the end.
-        self._renders = isinstance(self.sink, LiveMarkdownSink) and self.sink.renders_live
-        self._rendering: LiveMarkdown | None = None
-        self._tail_check = TailCheck(self._splitter.shown_as_fed, clock)
-        self._parts: list[Part] = []  # every part cut, when the browser renders
         self.interval_s, self._clock, self._footer = interval_s, clock, footer
-        self._outputs: list[_Output] = []  # without a live output: renders with a preview
-        self._live: LiveText | None = None
-        # With a live output: finished parts go into a dozen slots, the rest is live text.
-        self._slots = OutputSlots(self.sink, MAX_OUTPUTS - 1, self._output_at_live)
-        self._unplaced: list[Part] = []
+        self._init_outputs()
         # The region's length at the last cut and at a last try that cut nothing; in code?
         self._cut_size, self._tried_size, self._fence, self._last_char = 0, 0, False, "\n"
         self._inbox: deque[str] = deque()  # fed, not yet taken in under the lock
         self._pending: list[str] = []  # received, not on screen yet
         self._last_update, self._last_feed, self._footer_at = -float("inf"), 0.0, -float("inf")
         self._fed_bytes = self._fed_chars = self._parted_bytes = self._spent = 0
-        self._ended_with_newline = True
-        self._lock = threading.RLock()
+        self._ended_with_newline, self.closed = True, False
+        self._lock, self._wake = threading.RLock(), threading.Event()
         self._timer: threading.Thread | None = None
         # A clock of the caller's own means time is driven by hand: no timer then.
         self._timer_wanted = clock is time.monotonic if timer is None else timer
-        self._wake = threading.Event()
-        self.closed = False
         #: Display messages sent and the bytes of Markdown they carried (for tests and
         #: benchmarks); live outputs count theirs (:attr:`live_messages`, :attr:`live_bytes`).
         self.messages = self.payload_bytes = 0
         self._retired_live = (0, 0)  # messages and text bytes of live outputs settled
-        #: (clock time, characters received at that time) at each update of the screen, and
-        #: at each render of Markdown (the others appended live text).
+        #: (clock time, characters received) at each update of the screen, and at each
+        #: render of Markdown (the others appended live text).
         self.updates: list[tuple[float, int]] = []
         self.renders: list[tuple[float, int]] = []
+
+    def _init_outputs(self) -> None:
+        """The state of whichever way this sink shows an answer."""
+        # The browser renders the live answer itself (JupyterLab, Notebook 7): the text is
+        # sent once and finished parts are marked; no Markdown outputs until the end.
+        self._renders = isinstance(self.sink, LiveMarkdownSink) and self.sink.renders_live
+        self._rendering: LiveMarkdown | None = None
+        self._tail_check = TailCheck(self._splitter.shown_as_fed, self._clock)
+        self._parts: list[Part] = []  # every part cut, when the browser renders
+        self._outputs: list[_Output] = []  # without a live output: renders with a preview
+        self._live: LiveText | None = None
+        # With a live output: finished parts go into a dozen slots, the rest is live text.
+        self._slots = OutputSlots(self.sink, MAX_OUTPUTS - 1, self._output_at_live)
+        self._unplaced: list[Part] = []
 
     # -- feeding ---------------------------------------------------------------------------
 
