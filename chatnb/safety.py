@@ -186,10 +186,13 @@ def escape_unsafe(
 
 # What a string placed inside a line of Markdown or in an HTML element's text could turn into
 # structure: a tag or an entity (& < >), a link or an image ([ ] !), code (`), emphasis or
-# strikethrough (* ~), a backslash escape, a table cell's end (|), math ($). Each becomes a
-# numeric character reference: CommonMark, GFM and marked read one as that character and never
-# as syntax, in a table cell too, and so does HTML inside a raw HTML block.
-_LITERAL = re.compile(r"[&<>\[\]!`*~\\|$]|(?<![^\W_])_|_(?![^\W_])")
+# strikethrough (* ~ and an "_" not inside a word), a backslash escape, a table cell's end (|),
+# math ($), GFM's bare links (the ":" of "http://", the "." of "www.", an e-mail's "@"). Each
+# becomes a numeric character reference: CommonMark, GFM and marked read one as that character
+# and never as syntax, in a table cell too, and so does HTML inside a raw HTML block.
+_LITERAL = re.compile(
+    r"[&<>\[\]!`*~\\|$@]|(?<![^\W_])_|_(?![^\W_])|(?<=[A-Za-z]):(?=//)|(?i:(?<=www))\."
+)
 _WHITESPACE_RUN = re.compile(r"[\s\x00-\x1f\x7f]+")
 
 
