@@ -23,6 +23,7 @@ import hashlib
 import heapq
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -230,7 +231,10 @@ class _Recorder:
             self.cache.give_back(self.key, self.sample)
         elif self.cache.mode != "off":
             recording = Recording(self.status, self.content_type, body, self.cuts)
-            self.cache.store.put(self.key, self.sample, self.request, recording)
+            try:
+                self.cache.store.put(self.key, self.sample, self.request, recording)
+            except sqlite3.Error as failed:  # the answer, already billed, matters more
+                self.cache.store.unwritten("this answer's recording", failed)
 
 
 class _RecordingStream(httpx2.SyncByteStream):

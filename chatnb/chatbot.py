@@ -19,7 +19,7 @@ from .cache import Cache
 from .clients import Clients
 from .display import DisplaySink
 from .errors import ChatnbError, warn_once
-from .exchange import Answer
+from .exchange import DEFAULT_ANSWER_TIMEOUT_S, Answer, checked_answer_timeout
 from .history import History
 from .models import ModelProfile, Overrides
 from .options import checked_options, request_fields
@@ -53,7 +53,8 @@ class Chatbot:
     shows a thinking model's reasoning above the answer; ``cache`` records answers in a SQLite
     file and replays them (:mod:`chatnb.cache`; default: ``CHATNB_CACHE``). ``context_window``,
     ``max_output_tokens``, ``encoding`` and ``price`` describe a model chatnb does not know,
-    or override what it knows. ``sampling`` options (``temperature``, ``reasoning_effort``,
+    or override what it knows. ``answer_timeout``: the seconds one streamed answer may take
+    (10 minutes; ``None``: no limit). ``sampling`` options (``temperature``, ``reasoning_effort``,
     ...) go into every request, checked against the Chat Completions fields.
     """
 
@@ -80,6 +81,7 @@ class Chatbot:
         tools: Iterable[ToolLike] = (),
         max_steps: int = DEFAULT_MAX_STEPS,
         confirm: Confirm = False,
+        answer_timeout: float | None = DEFAULT_ANSWER_TIMEOUT_S,
         **sampling: Any,
     ) -> None:
         overrides = Overrides(context_window, max_output_tokens, encoding, price)
@@ -90,6 +92,7 @@ class Chatbot:
         self.display, self.safe, self.math, self.output = display, safe, math, output
         self.show_reasoning = show_reasoning
         self.tools, self.max_steps, self.confirm = Toolbox(tools), max_steps, confirm
+        self.answer_timeout = checked_answer_timeout(answer_timeout)
         self.clients = Clients.create(
             client, async_client, base_url=base_url, api_key=api_key, cache=cache
         )
@@ -208,6 +211,7 @@ class Chatbot:
             "tools": [*self.tools.functions.values(), *self.tools.declared],
             "max_steps": self.max_steps,
             "confirm": self.confirm,
+            "answer_timeout": self.answer_timeout,
             "cache": self.clients.cache or False,  # one cache: its samples and log are shared
             **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
             **self.sampling,
@@ -235,6 +239,7 @@ class Chatbot:
             context_window=overrides.context_window,
             max_output_tokens=overrides.max_output_tokens,
             max_turns=self.history.max_turns,
+            answer_timeout=self.answer_timeout,
         ).write(path)
 
     @classmethod

@@ -8,7 +8,9 @@
     │   ├── StreamContradictionError two valid chunks that contradict each other
     │   ├── StreamErrorFrame         the server sent an error object mid-stream (.code)
     │   ├── TruncatedStreamError     the stream ended before a finish_reason
-    │   └── ConnectionDroppedError   the connection broke in the middle of the answer
+    │   ├── ConnectionDroppedError   the connection broke in the middle of the answer
+    │   ├── FrameTooLargeError       a line or event past the SSE reader's cap
+    │   └── AnswerTimeoutError       past the answer's deadline; also an APITimeoutError
     ├── APIRequestError              the server refused or failed the request (.status, .code)
     │   ├── AuthenticationError      401
     │   ├── PermissionDeniedError    403
@@ -19,12 +21,15 @@
     │   ├── ServerError              5xx
     │   └── APIConnectionError       no server answered (.status is None)
     │       └── APITimeoutError      the server did not answer in time
+    ├── CacheReadError               the cache file is damaged or cannot be read
     ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
     ├── StructuredOutputError        a structured answer that is not the asked-for JSON (.raw)
     ├── ToolStepLimitError           the model still called tools after max_steps rounds
     └── AnswerInterrupted            Ctrl-C or Stop (.partial); also a KeyboardInterrupt
 
-    ChatnbWarning                    a guess was made where a fact was missing
+    ChatnbWarning                    a guess was made where a fact was missing, or
+    │                                something that is not the answer failed
+    └── CacheWriteWarning            the cache file could not keep an answer or a log line
 
 Messages are written for the person at the keyboard: what happened, in plain words, and where
 it helps, what to do next. An error is never edited once raised: context is added by making a
@@ -42,14 +47,18 @@ __all__ = [
     "APIRequestError",
     "APITimeoutError",
     "AnswerInterrupted",
+    "AnswerTimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CacheReadError",
+    "CacheWriteWarning",
     "ChatnbError",
     "ChatnbWarning",
     "ChunkValidationError",
     "ConnectionDroppedError",
     "ContextBudgetError",
     "ContextLengthError",
+    "FrameTooLargeError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -148,6 +157,11 @@ class ConnectionDroppedError(StreamError):
     """The connection broke in the middle of the answer."""
 
 
+class FrameTooLargeError(StreamError):
+    """A line or an event of the stream passed the SSE reader's cap
+    (:data:`chatnb.stream.MAX_FRAME_BYTES`): chatnb stopped reading the answer."""
+
+
 # --- the request ---------------------------------------------------------------------------
 
 
@@ -200,7 +214,17 @@ class APITimeoutError(APIConnectionError):
     """The server did not answer in time."""
 
 
+class AnswerTimeoutError(StreamError, APITimeoutError):
+    """The answer was still streaming at the Chatbot's ``answer_timeout``; what had arrived
+    is in ``partial`` and the History. Also an :class:`APITimeoutError`, so one ``except``
+    catches every timeout."""
+
+
 # --- the rest ------------------------------------------------------------------------------
+
+
+class CacheReadError(ChatnbError):
+    """The cache's SQLite file is damaged or cannot be read (the file is named)."""
 
 
 class ContextBudgetError(ChatnbError, ValueError):
@@ -234,7 +258,13 @@ class AnswerInterrupted(ChatnbError, KeyboardInterrupt):
 
 
 class ChatnbWarning(UserWarning):
-    """A chatnb warning: a guess was made where a fact was missing."""
+    """A chatnb warning: a guess was made where a fact was missing, or something beside the
+    answer (its cache entry, its log line) failed while the answer itself was kept."""
+
+
+class CacheWriteWarning(ChatnbWarning):
+    """The cache file could not keep an answer or a run-log line (a full or read-only disk, a
+    damaged file): the answer is still committed and shown, only not kept for a re-run."""
 
 
 _warned: set[str] = set()

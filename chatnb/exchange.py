@@ -12,7 +12,6 @@ explained), so the screen, the History and the error always agree.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pydantic import ValidationError
 from .cache import OUTCOME_HEADER
 from .clients import Clients
 from .display import Views
-from .errors import AnswerInterrupted, warn_once
+from .errors import AnswerInterrupted, AnswerTimeoutError
 from .events import (
     ContentDelta,
     ReasoningDelta,
@@ -42,16 +41,29 @@ from .redaction import Secrets
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import DONE, SSEDecoder, StreamAccumulator, chunk_of, parse_chunk
+from .tool_output import arguments_allowance, fitted_calls
 from .usage import ChatUsage, TurnUsage
 
 if TYPE_CHECKING:
     from .tools import ToolResult
 
-__all__ = ["FAILED", "INTERRUPTED", "Answer", "Exchange"]
+__all__ = [
+    "DEFAULT_ANSWER_TIMEOUT_S",
+    "FAILED",
+    "INTERRUPTED",
+    "Answer",
+    "Exchange",
+    "checked_answer_timeout",
+]
 
 #: The History's notes on answers that did not end well.
 INTERRUPTED = "interrupted"
 FAILED = "failed"
+
+#: How long one streamed answer may take, start to end, unless ``answer_timeout=`` says
+#: otherwise: 10 minutes, longer than a long answer of a thinking model takes, short enough
+#: that a server that only trickles keep-alives cannot hold a notebook's cell for good.
+DEFAULT_ANSWER_TIMEOUT_S = 600.0
 
 # Request fields the Chatbot fills in: not options worth logging.
 _SENT_BY_THE_CHATBOT = frozenset({"model", "messages", "stream", "stream_options"})
@@ -113,6 +125,18 @@ class Answer(str):
             display({"text/markdown": shown, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
 
+def checked_answer_timeout(seconds: float | None) -> float | None:
+    """``answer_timeout=`` as given, if it is a number of seconds above 0 or ``None``."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+        raise ValueError(
+            f"answer_timeout={seconds!r}: give the seconds one answer may take (above 0), "
+            "or None for no limit"
+        )
+    return float(seconds)
+
+
 def tool_definitions(options: Mapping[str, Any]) -> list[Tool] | None:
     """The ``tools`` of a request, validated (they count against the prompt budget)."""
     tools = options.get("tools")
@@ -147,6 +171,15 @@ class Exchange:
     cached: str | None = None
     #: The oldest turns this request's prompt left out: dropped when its answer is committed.
     left_out: int = 0
+    #: Seconds the whole answer may take (``None``: no limit), checked as each piece arrives;
+    #: a server that sends nothing at all is the client's read timeout's to end.
+    answer_timeout: float | None = None
+    #: The prompt budget and the tool definitions this request was fitted to.
+    budget: int = 0
+    tools: list[Tool] | None = None
+    #: Calls of the answer whose arguments were too long to keep (id -> their characters):
+    #: kept in the History without them, and not run (:mod:`~chatnb.tool_output`).
+    cut_calls: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def begin(
@@ -163,14 +196,18 @@ class Exchange:
         if the question cannot fit."""
         tools = tool_definitions(request)
         reserved = request.get("max_completion_tokens") or request.get("max_tokens")
+        budget = profile.limits.prompt_budget(reserved)
         before = history.last
         try:
             question = None
             if prompt is not None:
                 question = history.append({"role": "user", "content": prompt}, trim=False)
+            # A turn grown past the window by its own tool results (a model switched to a
+            # smaller one, many rounds) has the oldest of them cut, not the newest blamed.
+            history.make_room(budget, tools)
             # What the prompt leaves out is dropped from the History only when the answer is
             # committed: a failed ask changes nothing.
-            dropped = history.fitting(profile.limits.prompt_budget(reserved), tools)
+            dropped = history.fitting(budget, tools)
         except BaseException:
             with deferred_interrupts(reraise=False):
                 if prompt is not None and history.last is not before:
@@ -186,7 +223,7 @@ class Exchange:
         request = {**request, "messages": history.messages(skip_turns=dropped.turns)}
         prompt_tokens = history.tokens(tools) - dropped.tokens
         exchange = cls(history, question, request, prompt_tokens, views, where, profile.price)
-        exchange.left_out = dropped.turns
+        exchange.left_out, exchange.budget, exchange.tools = dropped.turns, budget, tools
         exchange.log = clients.log
         if dropped:
             exchange.note(f"({dropped}.)")
@@ -232,6 +269,20 @@ class Exchange:
     def receive(self, data: bytes) -> None:
         for event in self.decoder.feed(data):
             self._frame(event.data)
+        self._check_deadline()
+
+    def _check_deadline(self) -> None:
+        """Past ``answer_timeout`` with the answer unfinished: stop reading it."""
+        limit = self.answer_timeout
+        if limit is None or self.accumulator.done:
+            return
+        if time.perf_counter() - self.started_at > limit:
+            raise AnswerTimeoutError(
+                f"The answer was not finished after {limit:g} s (answer_timeout), so chatnb "
+                "stopped waiting: the server kept the connection open but did not complete "
+                "it (a stalled model, or a server that only sends keep-alives). Ask again, or "
+                "allow more time with answer_timeout= (None: no limit)."
+            )
 
     def receive_whole(self, body: bytes) -> None:
         """A server that answered the streamed request with one JSON completion (some proxies
@@ -281,8 +332,9 @@ class Exchange:
         """Commit the answer to the History, note how it ended, and account for it."""
         result = self.accumulator.result()
         choice = result.choices[0]
+        kept, self.cut_calls = self._fitted(choice.message)
         with deferred_interrupts():
-            self.history.append(choice.message, reasoning=self.reasoning)
+            self.history.append(kept, reasoning=self.reasoning)
             self.history.drop_oldest(self.left_out)
         if self.views is not None:
             self.views.close()
@@ -314,6 +366,16 @@ class Exchange:
             refusal=choice.message.refusal,
             tool_calls=choice.message.tool_calls,
         )
+
+    def _fitted(self, message: ChatMessage) -> tuple[ChatMessage, dict[str, int]]:
+        """The answer as the History keeps it: calls whose arguments take more than their
+        share of the window are kept without them (counting them would cost seconds, and
+        the next request could not carry them)."""
+        if not message.tool_calls:
+            return message, {}
+        room = self.history.room(self.budget, self.tools, reclaim=True)
+        allowance = arguments_allowance(self.budget, room, len(message.tool_calls))
+        return fitted_calls(message, self.history.tokenizer, allowance)
 
     def _account(self, reported: Usage | None) -> TurnUsage:
         first = self.first_token_at
@@ -381,12 +443,8 @@ class Exchange:
         error: str | None = None,
     ) -> None:
         """Keep the exchange in the run log, if there is one."""
-        if self.log is None:
-            return
-        try:
+        if self.log is not None:  # a file that cannot take it warns (RunLog.append)
             self.log.append(self._entry(outcome, turn, finish_reason, error))
-        except sqlite3.Error as failed:  # the answer matters more than its log line
-            warn_once("runlog", f"An exchange could not be written to the run log ({failed}).")
 
     def _entry(
         self,

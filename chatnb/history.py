@@ -23,6 +23,7 @@ from .schema import ChatMessage, Tool
 from .tokens import (
     REPLY_PRIMING_TOKENS,
     Tokenizer,
+    cut_to_tokens,
     encoding_for,
     message_tokens,
     rules_for,
@@ -32,6 +33,8 @@ from .tokens import (
 __all__ = ["Dropped", "History"]
 
 _TURN_STARTERS = frozenset({"user", "system", "developer"})
+#: Tokens a tool result cut by :meth:`History.make_room` keeps free for its note.
+_CUT_RESULT_TOKENS = 60
 
 
 @dataclass(frozen=True)
@@ -267,15 +270,36 @@ class History:
             budget=budget if budget is not None else first.budget,
         )
 
-    def _last_turn_tokens(self) -> tuple[int, int]:
-        """Tokens of the newest turn, and of its largest message."""
+    def _last_turn_tokens(self) -> tuple[int, int, int]:
+        """Tokens of the newest turn, of its largest message, and that message's index."""
         total = largest = 0
-        for message, count in reversed(self._messages):
+        where = len(self._messages) - 1
+        for index in range(len(self._messages) - 1, -1, -1):
+            message, count = self._messages[index]
             total += count
-            largest = max(largest, count)
+            if count > largest:
+                largest, where = count, index
             if message.role in _TURN_STARTERS:
                 break
-        return total, largest
+        return total, largest, where
+
+    def _newest_turn_start(self) -> int:
+        for index in range(len(self._messages) - 1, -1, -1):
+            if self._messages[index][0].role in _TURN_STARTERS:
+                return index
+        return 0
+
+    def _describe(self, index: int) -> str:
+        """A message of the newest turn, named for an error."""
+        message = self._messages[index][0]
+        if index == len(self._messages) - 1 and message.role in _TURN_STARTERS:
+            return "The newest message"
+        if message.role == "tool":
+            return f"The result of tool call {message.tool_call_id!r} in the newest turn"
+        if message.role == "assistant":
+            what = "tool calls" if message.tool_calls else "answer"
+            return f"The {what} of the model in the newest turn"
+        return "The question of the newest turn"
 
     def _turn_sizes(self) -> list[tuple[int, int]]:
         """(messages, tokens) of each turn, the oldest first."""
@@ -313,22 +337,94 @@ class History:
         for _ in range(min(turns, self._turns)):
             self._drop_oldest_turn()
 
-    def _check_budget(self, budget: int, tools: list[Tool] | None) -> None:
+    def room(
+        self, budget: int, tools: Iterable[Tool] | None = None, *, reclaim: bool = False
+    ) -> int:
+        """Tokens the newest turn may still grow by (tool calls and results) before the
+        system prompt, the tools and that turn alone no longer fit ``budget``. ``reclaim``:
+        counting what :meth:`make_room` could free by cutting the results of the turn's
+        earlier rounds (newer results matter more than older ones)."""
+        fixed = self._fixed_tokens(list(tools) if tools else None)
+        room = budget - fixed - self._last_turn_tokens()[0]
+        if reclaim:
+            room += sum(
+                max(0, self._messages[i][1] - _CUT_RESULT_TOKENS) for i in self._earlier_results()
+            )
+        return room
+
+    def _earlier_results(self) -> list[int]:
+        """Indices of the tool results of the newest turn's finished rounds: all of them, or
+        while the newest answer's calls are still being answered, those before it."""
+        start = self._newest_turn_start()
+        end = len(self._messages)
+        if self.open_calls():
+            end = max(i for i in range(start, end) if self._messages[i][0].role == "assistant")
+        return [i for i in range(start, end) if self._messages[i][0].role == "tool"]
+
+    def _fixed_tokens(self, tools: list[Tool] | None) -> int:
         fixed = REPLY_PRIMING_TOKENS + self._system_tokens
-        fixed += tools_tokens(tools, self._tokenizer, self._rules) if tools else 0
+        return fixed + (tools_tokens(tools, self._tokenizer, self._rules) if tools else 0)
+
+    def _check_budget(self, budget: int, tools: list[Tool] | None) -> None:
+        fixed = self._fixed_tokens(tools)
         if fixed > budget:
             raise ContextBudgetError(
                 f"The system prompt (and tools) alone take {fixed:,} tokens, more than the "
                 f"budget of {budget:,}. Shorten the system prompt or allow more tokens."
             )
-        newest, largest = self._last_turn_tokens()
+        newest, largest, where = self._last_turn_tokens()
         if fixed + newest > budget:
-            raise ContextBudgetError(
-                f"The newest message is too long: it takes {largest:,} tokens "
-                f"({fixed + newest:,} with the system prompt and its turn), but the prompt "
-                f"budget is {budget:,} tokens. Shorten it, or raise the budget by reserving "
-                "fewer tokens for the answer."
+            named = self._describe(where)
+            advice = (
+                "Shorten it, or raise the budget by reserving fewer tokens for the answer."
+                if named == "The newest message"
+                else "Ask a new question (this turn is then left out as a whole), or raise the "
+                "budget by reserving fewer tokens for the answer."
             )
+            raise ContextBudgetError(
+                f"{named} is too long: it takes {largest:,} tokens "
+                f"({fixed + newest:,} with the system prompt and its turn), but the prompt "
+                f"budget is {budget:,} tokens. {advice}"
+            )
+
+    def make_room(self, budget: int, tools: Iterable[Tool] | None = None) -> int:
+        """Cut the tool results of the newest turn, the oldest first, each with a note, until
+        that turn fits ``budget`` (every call keeps its one ``tool`` message, so the API
+        still accepts the History). Nothing changes if cutting them all would not be enough
+        (then :meth:`fitting` names the message that does not fit). Returns how many were cut."""
+        over = -self.room(budget, tools)
+        start = self._newest_turn_start()
+        tool_messages = [
+            i for i in range(start, len(self._messages)) if self._messages[i][0].role == "tool"
+        ]
+        spare = sum(max(0, self._messages[i][1] - _CUT_RESULT_TOKENS) for i in tool_messages)
+        if over <= 0 or spare < over:
+            return 0
+        cut = 0
+        for index in tool_messages:
+            if over <= 0:
+                break
+            over -= self._cut_result(index, over)
+            cut += 1
+        return cut
+
+    def _cut_result(self, index: int, over: int) -> int:
+        """Cut the tool message at ``index`` by about ``over`` tokens; returns tokens saved."""
+        message, count = self._messages[index]
+        text = message.content if isinstance(message.content, str) else ""
+        keep = max(0, count - over - _CUT_RESULT_TOKENS)
+        kept = cut_to_tokens(text, keep, self._tokenizer)
+        note = (
+            f"[chatnb cut this result to make room in the context window: {len(text):,} "
+            "characters did not fit with the rest of this turn.]"
+        )
+        shorter = message.model_copy(update={"content": f"{kept}\n\n{note}" if kept else note})
+        tokens = message_tokens(shorter, self._tokenizer, self._rules)
+        self._messages[index] = (shorter, tokens)
+        self._message_tokens += tokens - count
+        if id(message) in self._notes:
+            self._notes[id(shorter)] = self._notes.pop(id(message))
+        return count - tokens
 
     def fit(self, budget: int, tools: Iterable[Tool] | None = None) -> Dropped:
         """Drop the oldest whole turns until the prompt fits ``budget`` tokens.

@@ -58,6 +58,7 @@ __all__ = [
     "preview",
     "render",
     "split",
+    "table_head",
 ]
 
 # markdown-it's own line-ending rule (core "normalize"): \r\n, \r and \n all end a line.
@@ -280,6 +281,12 @@ class MarkdownSplitter:
         part = splitter.advance(final=True)
         return "" if part is None else part.markdown
 
+    def shown_as_fed(self, text: str) -> bool:
+        """Whether ``text``, rendered on its own, would be shown exactly as fed: no safety
+        escape and no math rewrite would change it."""
+        shown = rewrite_math(text) if self.math else text
+        return shown == text and self._neutralize(text) == text
+
     def preview(self) -> str:
         """How the open tail should look right now (see :func:`preview`)."""
         return self._neutralize(preview(self.tail))
@@ -395,7 +402,7 @@ def preview(tail: str) -> str:
         before = preview(tail[:opened])
         newline = "\n" if before and not before.endswith("\n") else ""
         return before + newline + _code_block(tail[opened:])
-    head = _table_head(tail)
+    head = table_head(tail)
     if head is not None:
         return preview(tail[:head])
     paragraph = _CODE_SPAN.sub("", tail[paragraph_start:])
@@ -412,10 +419,10 @@ def _code_block(text: str) -> str:
     return f"{fence}latex\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n"
 
 
-def _table_head(tail: str) -> int | None:
+def table_head(tail: str) -> int | None:
     """Where a row that may be a table's header starts, if its delimiter row is not complete
     yet: shown now, it would be a paragraph that turns into a table a moment later."""
-    lines = tail.split("\n")
+    lines = tail.rsplit("\n", 3)  # the last three lines are all it reads: O(line), not O(tail)
     head = len(lines) - 1
     if head >= 1 and _PARTIAL_DELIMITER.fullmatch(lines[head]) and _PIPE_ROW.match(lines[head - 1]):
         head -= 1  # the row above a delimiter row still being written
@@ -423,7 +430,7 @@ def _table_head(tail: str) -> int | None:
         return None
     if head >= 1 and _PIPE_ROW.match(lines[head - 1]):
         return None  # a body row: the table is already one
-    return sum(len(line) + 1 for line in lines[:head])
+    return len(tail) - len("\n".join(lines[head:]))
 
 
 # -- safety rewrites ----------------------------------------------------------------------------

@@ -77,6 +77,13 @@ class RunLog:
         self.store = store  # its schema has the runs and messages tables (store.MIGRATIONS)
 
     def append(self, entry: Entry) -> None:
+        """Log ``entry``; a file that cannot take it is a warning, never a failed answer."""
+        try:
+            self._insert(entry)
+        except sqlite3.Error as failed:
+            self.store.unwritten("the run log's line for this exchange", failed)
+
+    def _insert(self, entry: Entry) -> None:
         hashes, new = [], []
         for message in entry.messages:
             text = json.dumps(message, sort_keys=True, ensure_ascii=False)

@@ -45,6 +45,9 @@ class Session(BaseModel):
     context_window: int | None = None
     max_output_tokens: int | None = None
     max_turns: int | None = None
+    #: The Chatbot's answer_timeout (seconds, or None: no limit); a file without it loads
+    #: with the Chatbot's default.
+    answer_timeout: float | None = None
     messages: list[dict[str, Any]] = []
     notes: dict[str, str] = {}
     reasoning: dict[str, str] = {}
@@ -64,13 +67,15 @@ class Session(BaseModel):
 
     def settings(self) -> dict[str, Any]:
         """The Chatbot settings saved in the session."""
-        return {
+        saved: dict[str, Any] = {
             "model": self.model,
             "context_window": self.context_window,
             "max_output_tokens": self.max_output_tokens,
             "max_turns": self.max_turns,
-            **self.sampling,
         }
+        if "answer_timeout" in self.model_fields_set:  # a file saved before it: the default
+            saved["answer_timeout"] = self.answer_timeout
+        return {**saved, **self.sampling}
 
     def restore(self, history: History, path: str | Path = "the session") -> None:
         """Put the saved system prompt and messages, with their notes, into ``history``; a

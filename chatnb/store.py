@@ -3,6 +3,11 @@
 WAL (readers never wait for the writer), a busy timeout (two kernels on one file take turns),
 a format tag (a file that is not chatnb's is refused before anything is written to it), and one
 lock per connection, so the threads of one kernel can share it.
+
+A file that cannot be written once it is open (a full disk, a file made read-only, a damaged
+page) costs a recording or a log line, never an answer: writers warn with
+:class:`~chatnb.errors.CacheWriteWarning` (:meth:`Store.unwritten`) and go on. A recording that
+cannot be read is a :class:`~chatnb.errors.CacheReadError` that names the file.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ import json
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ChatnbError
+from .errors import CacheReadError, CacheWriteWarning, ChatnbError
 
 __all__ = ["FORMAT", "MIGRATIONS", "Recording", "Store"]
 
@@ -108,16 +114,36 @@ class Store:
                 )
 
     def get(self, key: str, sample: int) -> Recording | None:
-        with self.lock:
-            row = self.db.execute(
-                "SELECT status, content_type, body, cuts FROM recordings "
-                "WHERE key = ? AND sample = ?",
-                (key, sample),
-            ).fetchone()
-        if row is None:
-            return None
-        status, content_type, body, cuts = row
-        return Recording(status, content_type, body, [tuple(c) for c in json.loads(cuts)])
+        """The recording of ``key``'s ``sample``, if there is one; a :class:`CacheReadError`
+        that names the file when it cannot be read."""
+        try:
+            with self.lock:
+                row = self.db.execute(
+                    "SELECT status, content_type, body, cuts FROM recordings "
+                    "WHERE key = ? AND sample = ?",
+                    (key, sample),
+                ).fetchone()
+            if row is None:
+                return None
+            status, content_type, body, cuts = row
+            return Recording(status, content_type, body, [tuple(c) for c in json.loads(cuts)])
+        except (sqlite3.Error, ValueError, TypeError) as failed:
+            raise CacheReadError(
+                f"The cache file {self.path} could not be read: it is damaged or unreadable "
+                f"({type(failed).__name__}: {failed}). Nothing was asked. Move the file away, "
+                "or give the cache another file (cache=...), and ask again."
+            ) from None
+
+    def unwritten(self, what: str, failed: Exception) -> None:
+        """Warn, in plain words, that ``what`` could not be written to the file."""
+        warnings.warn(
+            f"chatnb could not write {what} to the cache file {self.path} "
+            f"({type(failed).__name__}: {failed}); the answer itself is not affected. Is the "
+            "disk full, or the file read-only or damaged? Give the cache another file "
+            "(cache=...) to record again.",
+            CacheWriteWarning,
+            stacklevel=2,
+        )
 
     def put(self, key: str, sample: int, request: str, recording: Recording) -> None:
         with self.lock, self.db:  # one transaction: all of the recording, or none of it

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from .errors import (
     ChunkValidationError,
+    FrameTooLargeError,
     StreamContradictionError,
     StreamErrorFrame,
     TruncatedStreamError,
@@ -58,6 +59,7 @@ from .think_tags import Piece, ThinkTags
 
 __all__ = [
     "DONE",
+    "MAX_FRAME_BYTES",
     "ChoiceState",
     "SSEDecoder",
     "SSEEvent",
@@ -68,6 +70,11 @@ __all__ = [
 ]
 
 DONE = "[DONE]"
+#: The longest line, or event (its ``data:`` lines together), the SSE reader accepts: 16 MiB.
+#: One chunk of a real stream is a delta, usually under a kilobyte; the largest real frames
+#: are a whole completion a proxy sends as one event (128k output tokens are about 1 MB of
+#: JSON) or an inline image (a few MB). Past the cap the answer is refused, not read on.
+MAX_FRAME_BYTES = 16 * 2**20
 _SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -86,22 +93,35 @@ class SSEDecoder:
     Feed it bytes in whatever pieces the network delivers; it returns the events completed
     so far. Lines end in LF, CRLF or CR; ``data:`` lines of one event are joined with LF;
     comments (``:``) and unknown fields are ignored.
+
+    Its work is linear in the bytes fed, however they are cut: a line still open is kept as
+    a list of pieces and joined once, when its end arrives, and line ends are searched for in
+    the new bytes only. A line or an event's data longer than ``max_frame`` (default
+    :data:`MAX_FRAME_BYTES`) raises :class:`~chatnb.errors.FrameTooLargeError` as soon as it
+    passes the cap, so a server that never ends a line cannot fill the memory.
     """
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(self, max_frame: int = MAX_FRAME_BYTES) -> None:
+        self.max_frame = max_frame
+        self._open: list[bytes] = []  # the pieces of the line not yet ended
+        self._open_size = 0
+        self._after_cr = False  # the last piece ended a line with CR: an LF next is its CRLF
         self._data: list[str] = []
+        self._data_size = 0
         self._event: str | None = None
 
     def feed(self, data: bytes) -> list[SSEEvent]:
-        buffer = self._buffer + data
-        # A trailing CR may be the first half of a CRLF: keep it until the next piece.
-        cut = len(buffer) - 1 if buffer.endswith(b"\r") else len(buffer)
-        last_break = max(buffer.rfind(b"\n", 0, cut), buffer.rfind(b"\r", 0, cut))
+        if self._after_cr and data.startswith(b"\n"):
+            data = data[1:]
+        self._after_cr = False
+        last_break = max(data.rfind(b"\n"), data.rfind(b"\r"))
         if last_break < 0:
-            self._buffer = buffer
+            self._keep(data)
             return []
-        complete, self._buffer = buffer[: last_break + 1], buffer[last_break + 1 :]
+        complete = b"".join(self._open) + data[: last_break + 1]
+        self._open, self._open_size = [], 0
+        self._after_cr = data.endswith(b"\r")
+        self._keep(data[last_break + 1 :])
         events: list[SSEEvent] = []
         # Only CR, LF and CRLF end a line in an event stream; str.splitlines() would also cut at
         # U+2028, U+0085 and others, which JSON may carry raw inside a string.
@@ -113,17 +133,30 @@ class SSEDecoder:
 
     def flush(self) -> list[SSEEvent]:
         """End of body: a last event that was not followed by a blank line is dispatched."""
-        events = self.feed(b"\n") if self._buffer else []
+        events = self.feed(b"\n") if self._open else []
         tail = self._line("")
         return events + ([tail] if tail is not None else [])
 
+    def _keep(self, piece: bytes) -> None:
+        """Keep the start of a line not yet ended; refuse it once it passes the cap."""
+        if not piece:
+            return
+        self._open.append(piece)
+        self._open_size += len(piece)
+        if self._open_size > self.max_frame:
+            size = self._open_size
+            self._open, self._open_size = [], 0  # what was refused is not kept in memory
+            raise _too_large(f"a line with no end ({size:,} bytes so far)", self.max_frame)
+
     def _line(self, line: str) -> SSEEvent | None:
+        if len(line) > self.max_frame:  # a long line that came in one piece, with its end
+            raise _too_large(f"a line of {len(line):,} characters", self.max_frame)
         if not line:
             if not self._data:
                 self._event = None
                 return None
             event = SSEEvent("\n".join(self._data), self._event)
-            self._data, self._event = [], None
+            self._data, self._data_size, self._event = [], 0, None
             return event
         if line.startswith(":"):
             return None
@@ -132,9 +165,22 @@ class SSEDecoder:
             value = value[1:]
         if name == "data":
             self._data.append(value)
+            self._data_size += len(value) + 1
+            if self._data_size > self.max_frame:  # many lines of data, one event
+                size, self._data, self._data_size = self._data_size, [], 0
+                raise _too_large(f"an event of {size:,} characters", self.max_frame)
         elif name == "event":
             self._event = value
         return None
+
+
+def _too_large(what: str, cap: int) -> FrameTooLargeError:
+    return FrameTooLargeError(
+        f"The server sent {what}, more than the {cap / 2**20:g} MiB chatnb reads as one frame "
+        "of an answer, so it stopped reading. A chunk of a real answer is usually under a "
+        "kilobyte; this looks like a broken or hostile server (or a proxy that never ends a "
+        "line)."
+    )
 
 
 # --- validating one frame -----------------------------------------------------------------

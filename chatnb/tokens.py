@@ -36,6 +36,7 @@ __all__ = [
     "TiktokenTokenizer",
     "Tokenizer",
     "count_tokens",
+    "cut_to_tokens",
     "encoding_for",
     "encoding_name_for",
     "get_tokenizer",
@@ -250,6 +251,23 @@ def message_tokens(message: ChatMessage, tokenizer: Tokenizer, rules: CountingRu
     if message.tool_call_id:
         total += tokenizer.count(message.tool_call_id)
     return total
+
+
+#: A token is rarely longer than this many characters: how much of a long text is read to cut
+#: it (so cutting 10 MB to a few thousand tokens reads a few thousand tokens' worth).
+_LONGEST_TOKEN_CHARS = 16
+
+
+def cut_to_tokens(text: str, tokens: int, tokenizer: Tokenizer) -> str | None:
+    """``text`` cut at a token boundary to at most ``tokens`` tokens, or ``None`` when it fits
+    whole. A token is at least one UTF-8 byte, so a short text is not even counted, and only
+    the beginning of a long one is read (linear in what is kept, not in the text)."""
+    if len(text.encode("utf-8", errors="surrogatepass")) <= tokens:
+        return None
+    head = text[: max(0, tokens) * _LONGEST_TOKEN_CHARS]
+    if len(head) == len(text) and tokenizer.count(text) <= tokens:
+        return None
+    return "".join(tokenizer.pieces(head)[: max(0, tokens)])
 
 
 def tools_tokens(tools: Iterable[Tool], tokenizer: Tokenizer, rules: CountingRules) -> int:

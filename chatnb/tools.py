@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,12 +25,19 @@ from pydantic import BaseModel, TypeAdapter, ValidationError, validate_call
 
 from .schema import Tool, ToolCall
 
-__all__ = ["FunctionTool", "ToolResult", "Toolbox", "tool"]
+__all__ = ["MAX_NESTING", "FunctionTool", "ToolResult", "Toolbox", "too_deep", "tool"]
 
 #: Characters of a validation error or traceback line sent back to the model.
 _ERROR_CHARS = 2_000
 #: Characters of a name the request did not offer, quoted back to the model (the API allows 64).
 _NAME_CHARS = 80
+#: Arrays and objects nested deeper than this in a call's arguments are refused as bad
+#: arguments: Python's JSON parser and pydantic recurse once per level, and a model (or a
+#: hostile server) can send ``[[[[...`` far past the interpreter's recursion limit.
+MAX_NESTING = 100
+# A JSON string (escapes included): brackets inside strings do not nest.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class _Raised(Exception):
@@ -64,6 +72,18 @@ def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+def too_deep(text: str) -> bool:
+    """Whether arrays and objects nest more than :data:`MAX_NESTING` levels in ``text``
+    (JSON, perhaps malformed): one linear pass, no recursion, stopping at the first level
+    too deep, so that it can be checked before anything parses the text."""
+    depth = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth = depth + 1 if match.group() in "[{" else max(0, depth - 1)
+        if depth > MAX_NESTING:
+            return True
+    return False
+
+
 def as_text(value: Any) -> str:
     """A tool's return value as the text the model reads: strings as they are, the rest JSON."""
     if isinstance(value, str):
@@ -85,6 +105,14 @@ class ToolResult:
     #: False when the call failed (bad arguments, an exception, an unknown tool, not run).
     ok: bool = True
     duration_s: float = 0.0
+    #: The whole result when ``content`` had to be cut to fit the context window
+    #: (:mod:`chatnb.tool_output`); ``None`` when the model got all of it.
+    full_content: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The whole result, as the tool gave it (redacted when it was kept by a Chatbot)."""
+        return self.content if self.full_content is None else self.full_content
 
     def message(self) -> dict[str, Any]:
         return {"role": "tool", "tool_call_id": self.call_id, "content": self.content}
@@ -145,10 +173,17 @@ class FunctionTool:
 
     def _arguments(self, arguments: str) -> dict[str, Any] | str:
         """The parsed arguments, or why they cannot be used."""
+        if too_deep(arguments):
+            return (
+                f"Error: the arguments nest more than {MAX_NESTING} levels deep, more than "
+                "chatnb accepts. Send a flatter JSON object."
+            )
         try:
             parsed = json.loads(arguments or "{}")
-        except ValueError as error:
-            return f"Error: the arguments are not valid JSON ({error}). Send a JSON object."
+        except (ValueError, RecursionError) as error:
+            return f"Error: the arguments are not valid JSON ({error}). Send a JSON object."[
+                :_ERROR_CHARS
+            ]
         if not isinstance(parsed, dict):
             return "Error: the arguments must be a JSON object of named parameters."
         return parsed
@@ -186,8 +221,19 @@ class FunctionTool:
         except (ValidationError, _Raised) as error:
             content, ok = self._failure(error), False
         else:
-            content, ok = as_text(value), True
+            content, ok = self._text(value)
         return ToolResult(call_id, self.name, arguments, content, ok, time.perf_counter() - started)
+
+    def _text(self, value: Any) -> tuple[str, bool]:
+        """The returned value as text; one that cannot be written (nested too deep, say) is
+        an error for the model, not for the cell."""
+        try:
+            return as_text(value), True
+        except (ValueError, TypeError, RecursionError) as error:
+            failure = (
+                f"Error: the value {self.name} returned could not be written as JSON ({error})."
+            )
+            return failure[:_ERROR_CHARS], False
 
 
 def _without_waiting(coroutine: Coroutine[Any, Any, ToolResult]) -> ToolResult:

@@ -16,14 +16,14 @@ import asyncio
 import inspect
 import itertools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .clients import Clients
 from .display import DisplaySink, Views, answer_views
 from .errors import AnswerInterrupted, ToolStepLimitError
 from .events import ToolCallResult
-from .exchange import Answer, Exchange
+from .exchange import Answer, Exchange, checked_answer_timeout
 from .history import History
 from .interrupts import deferred_interrupts
 from .models import ModelProfile
@@ -31,6 +31,7 @@ from .options import checked_options
 from .schema import ToolCall
 from .structured import AnswerFormat
 from .tokens import known_encoding_name
+from .tool_output import fitted_result, result_allowance, too_long
 from .tools import Toolbox, ToolResult
 from .usage import ChatUsage
 
@@ -61,6 +62,7 @@ class Conversation(Protocol):
     tools: Toolbox
     max_steps: int
     confirm: Confirm
+    answer_timeout: float | None
 
 
 def supports_strict(model: str) -> bool:
@@ -80,17 +82,22 @@ class Turn:
     confirm: Confirm
     answer_format: AnswerFormat | None
     output: Any
+    #: Seconds each streamed answer of the turn may take (``None``: no limit).
+    answer_timeout: float | None = None
     #: The views of the newest exchange: where a call answered as not run is shown so.
     _views: Views | None = None
+    #: Calls of the newest answer whose arguments were too long to keep (not run).
+    _cut: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, bot: Conversation, output: Any, options: dict[str, Any]) -> Turn:
         """A turn with this ask's ``options`` (``tools``, ``response_format``, ``confirm``,
-        ``max_steps``, sampling) over the conversation's own."""
+        ``max_steps``, ``answer_timeout``, sampling) over the conversation's own."""
         options = dict(options)
         tools = Toolbox(options.pop("tools")) if "tools" in options else bot.tools
         max_steps = options.pop("max_steps", None)
         confirm = options.pop("confirm", None)
+        timeout = options.pop("answer_timeout", bot.answer_timeout)
         answer_format = AnswerFormat.of(
             options.pop("response_format", bot.sampling.get("response_format"))
         )
@@ -113,6 +120,7 @@ class Turn:
             bot.confirm if confirm is None else confirm,
             answer_format,
             output or bot.output,
+            checked_answer_timeout(timeout),
         )
 
     # -- the loop ----------------------------------------------------------------------------
@@ -128,7 +136,11 @@ class Turn:
             structured=self.answer_format is not None,
         )
         self._views = views
-        return Exchange.begin(bot.history, prompt, self.request, bot.profile, bot.clients, views)
+        exchange = Exchange.begin(
+            bot.history, prompt, self.request, bot.profile, bot.clients, views
+        )
+        exchange.answer_timeout = self.answer_timeout
+        return exchange
 
     def run(self, prompt: str) -> Answer:
         results: list[ToolResult] = []
@@ -137,8 +149,10 @@ class Turn:
             for step in itertools.count():
                 answer = exchange.run(self.bot.clients, self.bot.usage)
                 self._check_steps(answer, step)
-                for index, call in enumerate(answer.tool_calls):
-                    self._record(exchange.views, index, self._run_call(call), results)
+                self._cut = exchange.cut_calls
+                calls = answer.tool_calls
+                for index, call in enumerate(calls):
+                    self._record(exchange, index, self._run_call(call), results, len(calls))
                 if not self._goes_on(answer):
                     return self._final(answer, results)
                 exchange = self._exchange(None)
@@ -153,8 +167,10 @@ class Turn:
             for step in itertools.count():
                 answer = await exchange.arun(self.bot.clients, self.bot.usage)
                 self._check_steps(answer, step)
-                for index, result in enumerate(await self._arun_calls(answer.tool_calls)):
-                    self._record(exchange.views, index, result, results)
+                self._cut = exchange.cut_calls
+                calls = answer.tool_calls
+                for index, result in enumerate(await self._arun_calls(calls)):
+                    self._record(exchange, index, result, results, len(calls))
                 if not self._goes_on(answer):
                     return self._final(answer, results)
                 exchange = self._exchange(None)
@@ -162,19 +178,31 @@ class Turn:
             raise self._settle(error) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _not_runnable(self, call: ToolCall) -> ToolResult | None:
+        """The result of a call that cannot run: its arguments were too long to keep, or its
+        tool is declared only, or made up."""
+        if call.id in self._cut:
+            return too_long(call, self._cut[call.id])
+        return self.tools.unknown(call) if self.tools.runnable(call) is None else None
+
     def _run_call(self, call: ToolCall) -> ToolResult:
-        if self.tools.runnable(call) is None:  # declared only, or a made-up name
-            return self.tools.unknown(call)
+        refused = self._not_runnable(call)
+        if refused is not None:
+            return refused
         return self.tools.run(call) if self._allowed(call) else self._declined(call)
+
+    async def _arun_call(self, call: ToolCall) -> ToolResult:
+        return self._not_runnable(call) or await self.tools.arun(call)
 
     async def _arun_calls(self, calls: list[ToolCall]) -> list[ToolResult]:
         """Parallel calls run concurrently, unless each must be confirmed first."""
         if not self.confirm:
-            return list(await asyncio.gather(*(self.tools.arun(call) for call in calls)))
+            return list(await asyncio.gather(*(self._arun_call(call) for call in calls)))
         results = []
         for call in calls:
-            if self.tools.runnable(call) is None:
-                results.append(self.tools.unknown(call))
+            refused = self._not_runnable(call)
+            if refused is not None:
+                results.append(refused)
             elif await self._aallowed(call):
                 results.append(await self.tools.arun(call))
             else:
@@ -209,11 +237,21 @@ class Turn:
         )
 
     def _record(
-        self, views: Views | None, index: int, result: ToolResult, results: list[ToolResult]
+        self,
+        exchange: Exchange,
+        index: int,
+        result: ToolResult,
+        results: list[ToolResult],
+        calls: int,
     ) -> None:
         """Keep a call's result in the History (at once: an interrupt later keeps it) and
-        show it under its call."""
-        self.bot.history.append(result.message())
+        show it under its call: redacted, and cut to its share of the room the turn has left
+        (shared with the ``calls`` of the round not recorded yet)."""
+        history, views = self.bot.history, exchange.views
+        room = history.room(exchange.budget, exchange.tools, reclaim=True)
+        allowance = result_allowance(exchange.budget, room, calls - index)
+        result = fitted_result(result, exchange.where.secrets, history.tokenizer, allowance)
+        history.append(result.message())
         results.append(result)
         if views is not None:
             event = ToolCallResult(

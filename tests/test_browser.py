@@ -372,8 +372,11 @@ BIG = 10_000  # answers longer than this stream at full speed, token by token; t
 # characters at 2 ms, so that many updates (and cuts) happen while they stream.
 
 FIDELITY_SETUP = """import json
+import time
 from IPython.display import Markdown, display
 from chatnb import Chatbot
+from chatnb.display import MarkdownStream
+from chatnb.display.sinks import IPythonSink
 from chatnb.markdown import MarkdownSplitter
 
 answers = json.load(open("corpus.json"))
@@ -398,7 +401,21 @@ def parts(i):
         print("revised")
         return
     for part in splitter.parts:
-        display(Markdown(part.markdown))"""
+        display(Markdown(part.markdown))
+
+class KeptLive(IPythonSink):
+    # The live view stays as it was when the answer ended instead of giving way to Markdown:
+    # what the browser rendered live, to compare with the whole answer.
+    def settle(self, live, markdown):
+        return live.position
+
+def live(i):
+    stream = MarkdownStream(sink=KeptLive())
+    step = 1 if len(answers[i]) <= {big} else 40
+    for at in range(0, len(answers[i]), step):
+        stream.feed(answers[i][at:at + step])
+        time.sleep(0.002 if step == 1 else 0)
+    stream.close()"""
 
 
 def write_fidelity_notebook(folder: Path) -> None:
@@ -415,6 +432,7 @@ def write_fidelity_notebook(folder: Path) -> None:
         # Hundreds of parts would be more outputs than the frontend shows.
         cut = f"parts({i})" if len(answer) <= BIG else "pass"
         notebook.cells.append(nbformat.v4.new_code_cell(cut))
+        notebook.cells.append(nbformat.v4.new_code_cell(f"live({i})"))
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(notebook, folder / "fidelity.ipynb")
 
@@ -427,6 +445,9 @@ SIGNATURE = """(cell) => {
     const walk = (node, depth) => {
         for (const el of node.children) {
             const tag = el.tagName.toLowerCase();
+            // The notebook's table of contents numbers the headings of outputs it scans (an
+            // empty span): frontend chrome, not the rendering.
+            if (el.classList.contains('numbering-entry')) continue;
             if (tag === 'mjx-container') {
                 out.push(depth + ' math:' + (el.getAttribute('display') === 'true' ? 'display' : 'inline')
                          + ':' + el.textContent.replace(/\\s+/g, ''));
@@ -440,9 +461,16 @@ SIGNATURE = """(cell) => {
             walk(el, depth + 1);
         }
     };
-    const outputs = cell.querySelectorAll('.jp-OutputArea-output.jp-RenderedMarkdown');
+    const outputs = cell.querySelectorAll(
+        '.jp-OutputArea-output.jp-RenderedMarkdown, .chatnb-rendered');
     outputs.forEach(o => walk(o, 0));
-    const height = [...outputs].reduce((h, o) => h + o.getBoundingClientRect().height, 0);
+    // The height each takes in the page: its output's box (for the live view, less the
+    // progress line under it).
+    const box = (o) => o.closest('.jp-OutputArea-output') || o;
+    const footer = (o) => [...box(o).querySelectorAll('.chatnb-live-footer')]
+        .reduce((h, f) => h + f.getBoundingClientRect().height, 0);
+    const height = [...outputs].reduce(
+        (h, o) => h + box(o).getBoundingClientRect().height - footer(o), 0);
     return {signature: out, outputs: outputs.length, height: height,
             raw: [...outputs].map(o => {  // the text outside code and typeset math
                 const copy = o.cloneNode(true);
@@ -457,7 +485,8 @@ def test_streamed_answers_render_exactly_as_the_whole_answers_in_jupyterlab(
 ) -> None:
     """The oracle is JupyterLab itself: each corpus answer streamed through a Chatbot (many
     outputs, each rendered on its own by marked after MathJax's math is taken out) must give
-    the DOM of the same answer shown whole in one output, after the same rewrites."""
+    the DOM of the same answer shown whole in one output, after the same rewrites; and so
+    must the live view the browser rendered while it streamed, as it stood at the end."""
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     run_all(page, server(FRONTENDS["jupyterlab"].format(name="fidelity.ipynb")))
     # MathJax typesets after the Markdown renders: wait until the count of its items settles.
@@ -474,17 +503,24 @@ def test_streamed_answers_render_exactly_as_the_whole_answers_in_jupyterlab(
     assert page.locator(".jp-TrimmedOutputs").count() == 0  # no "Show more outputs"
     differences, heights, raw, cut = [], [], [], 0
     for i, name in enumerate(ANSWERS):
-        streamed = cells.nth(1 + 3 * i).evaluate(SIGNATURE)
-        whole = cells.nth(2 + 3 * i).evaluate(SIGNATURE)
-        parts = cells.nth(3 + 3 * i).evaluate(SIGNATURE)
-        assert 1 <= streamed["outputs"] <= 12, name
-        compared = [("streamed", streamed)] + [("in parts", parts)] * (parts["outputs"] > 0)
+        streamed = cells.nth(1 + 4 * i).evaluate(SIGNATURE)
+        whole = cells.nth(2 + 4 * i).evaluate(SIGNATURE)
+        parts = cells.nth(3 + 4 * i).evaluate(SIGNATURE)
+        live = cells.nth(4 + 4 * i).evaluate(SIGNATURE)
+        assert streamed["outputs"] == 1 and live["outputs"] == 1, name
+        # A definition that came after its use (parts printed "revised") shows right only in
+        # the final output, which replaced the live view.
+        revised = parts["outputs"] == 0 and len(ANSWERS[name]) <= BIG
+        compared = [("streamed", streamed)] + [("live", live)] * (not revised)
+        compared += [("in parts", parts)] * (parts["outputs"] > 0)
         cut += parts["outputs"] > 1
         for how, shown in compared:
             if shown["signature"] != whole["signature"]:
                 diff = difflib.unified_diff(whole["signature"], shown["signature"], lineterm="")
                 differences.append(f"{name} {how}:\n" + "\n".join(list(diff)[2:]))
         heights.append((name, streamed["height"], whole["height"]))
+        if not revised:
+            heights.append((f"{name} live", live["height"], whole["height"]))
         # The math renders: no delimiter is left as text (currency keeps its "$").
         if any(delimiter in whole["raw"] for delimiter in ("$$", "\\[", "\\(")):
             raw.append((name, whole["raw"]))

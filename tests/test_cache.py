@@ -21,6 +21,7 @@ import chatnb
 from chatnb import Chatbot, ChatnbError, mock
 from chatnb.cache import Cache, CacheMissError
 from chatnb.cache import client as cached_client
+from chatnb.errors import CacheReadError, CacheWriteWarning
 
 from .servers import RecordingServer
 
@@ -238,3 +239,39 @@ def test_recorded_timing_is_replayed_when_asked(tmp_path: Path) -> None:
     started = time.perf_counter()
     assert timed.ask("Q") == "one two three four five six"
     assert time.perf_counter() - started >= 5 * 0.040 * 0.8  # the five gaps between six words
+
+
+def test_a_cache_that_cannot_write_warns_and_the_answer_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    bot = Chatbot.mock("A complete, billed answer.", cache=path, display=False)
+    assert bot.clients.cache is not None
+    # From now on the file refuses every write, as a full disk or a read-only file does.
+    bot.clients.cache.store.db.execute("PRAGMA query_only = ON")
+    with pytest.warns(CacheWriteWarning) as warned:
+        answer = bot.ask("Hello")
+    assert answer == "A complete, billed answer."
+    assert bot.history[-1].content == answer and bot.history.note(bot.history[-1]) is None
+    said = [str(w.message) for w in warned if w.category is CacheWriteWarning]
+    assert len(said) == 2  # the recording and the run log's line
+    assert all(str(path) in s and "answer itself is not affected" in s for s in said)
+    assert "readonly" in said[0] and "\n" not in said[0]
+    with pytest.warns(CacheWriteWarning):
+        assert bot.ask("Again") == "A complete, billed answer."  # the next ask works too
+
+
+def test_a_damaged_cache_file_says_so_and_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    first = Chatbot.mock("word " * 5000, cache=path, display=False)
+    first.ask("Hello")
+    assert first.clients.cache is not None
+    first.clients.cache.store.db.close()  # everything is in the file itself now
+    damaged = bytearray(path.read_bytes())
+    for page in range(3 * 4096, len(damaged), 4096):  # the recording's pages, not the header
+        damaged[page : page + 100] = b"\xff" * 100
+    path.write_bytes(bytes(damaged))
+    bot = Chatbot.mock("unused", cache=path, display=False)
+    with pytest.raises(CacheReadError) as unreadable, pytest.warns(CacheWriteWarning):
+        bot.ask("Hello")
+    said = str(unreadable.value)
+    assert str(path) in said and "damaged" in said and "connect" not in said.lower()
+    assert len(bot.history) == 0  # the question was taken back

@@ -151,20 +151,28 @@ def test_an_exception_inside_the_block_still_renders_the_final_state(kernel: Ker
     assert run.frontend.markdown() == ["partial **answ"]  # the final output is never "closed"
 
 
-def test_a_widget_output_gets_its_outputs_as_child_widgets(kernel: Kernel) -> None:
+@pytest.mark.parametrize("renders_live", ["1", "0"])
+def test_a_widget_output_gets_its_outputs_as_child_widgets(
+    kernel: Kernel, renders_live: str
+) -> None:
     # Frontends do not apply display updates inside an Output widget, so each output is a
     # child Output whose state is replaced: the browser test (test_browser.py) checks the page.
+    # Where the browser renders the live widget, one Markdown child ends it; else the parts
+    # went into a dozen Markdown children while it streamed.
     run = kernel.run(
-        STREAM_SAMPLE.replace("MarkdownStream(", "MarkdownStream(output=out, ")
+        f"import os\nos.environ['CHATNB_LIVE_RENDER'] = '{renders_live}'\n"
+        + STREAM_SAMPLE.replace("MarkdownStream(", "MarkdownStream(output=out, ")
         .replace(
             "from chatnb import MarkdownStream",
             "import ipywidgets\nfrom chatnb import MarkdownStream\nout = ipywidgets.Output()",
         )
         .format(length=6_000, seconds_per_token=0.01)
+        + "\ndel os.environ['CHATNB_LIVE_RENDER']"
     ).ok()
     text = markdown_sample(6_000, 3)
     parts = run.frontend.widget_markdown()
-    assert "".join(parts) == text and 1 < len(parts) <= MAX_OUTPUTS
+    assert "".join(parts) == text
+    assert len(parts) == 1 if renders_live == "1" else 1 < len(parts) <= MAX_OUTPUTS
     assert run.display_messages() == [] or all(
         "application/vnd.jupyter.widget-view+json" in m["content"]["data"]
         for m in run.display_messages()

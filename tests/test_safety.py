@@ -5,6 +5,7 @@ mixes of them; and harmless answers are not damaged."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 
 from chatnb.display import MarkdownStream
 from chatnb.markdown import neutralize, preview
+
+from .live_browser import LiveBrowser
 
 MARKED = "marked@16.4.2"  # what JupyterLab 4.6's markedparser-extension resolves to
 _SERVER = """
@@ -148,19 +151,18 @@ class _Screen:
 
 
 def streamed(pieces: list[str]) -> list[str]:
-    """What the display showed while ``pieces`` streamed in (every update renders)."""
-    now = [0.0]
-
-    def clock() -> float:
-        now[0] += 1.0
-        return now[0]
-
-    screen = _Screen()
-    stream = MarkdownStream(True, sink=screen, clock=clock)
-    for piece in pieces:
-        stream.feed(piece)
-    stream.close()
-    return screen.versions
+    """Every document the frontend rendered while ``pieces`` streamed in (every update
+    renders): the Markdown outputs' versions, and what the live widget rendered in the
+    browser (each frozen part, the open tail at every message: tests/live_browser.py)."""
+    rendered: list[str] = []
+    for screen in (_Screen(), LiveBrowser()):
+        ticks = itertools.count(1)
+        stream = MarkdownStream(True, sink=screen, clock=lambda: float(next(ticks)))  # type: ignore[arg-type]  # noqa: B023
+        for piece in pieces:
+            stream.feed(piece)
+        stream.close()
+        rendered += screen.versions if isinstance(screen, _Screen) else screen.rendered
+    return rendered
 
 
 @pytest.mark.parametrize("vector", VECTORS.values(), ids=VECTORS.keys())

@@ -38,11 +38,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from ..live_tail import TailCheck
 from ..markdown import MarkdownSplitter, Part, open_fence
 from ..math_text import open_display_math
+from .live_markdown import LiveMarkdown, utf16_length
 from .live_text import LiveText
 from .output_slots import OutputSlots
-from .sinks import DisplaySink, auto_sink
+from .sinks import DisplaySink, LiveMarkdownSink, auto_sink
 
 __all__ = [
     "FIRST_OUTPUT_BYTES",
@@ -151,6 +153,12 @@ class MarkdownStream:
         # A sink that does not say otherwise can replace what it showed.
         self._appends_only = bool(getattr(self.sink, "appends_only", False))
         self._can_live = hasattr(self.sink, "show_live")
+        # The browser renders the live answer itself (JupyterLab, Notebook 7): the text is
+        # sent once and finished parts are marked; no Markdown outputs until the end.
+        self._renders = isinstance(self.sink, LiveMarkdownSink) and self.sink.renders_live
+        self._rendering: LiveMarkdown | None = None
+        self._tail_check = TailCheck(self._splitter.shown_as_fed, clock)
+        self._parts: list[Part] = []  # every part cut, when the browser renders
         self.interval_s, self._clock, self._footer = interval_s, clock, footer
         self._outputs: list[_Output] = []  # without a live output: renders with a preview
         self._live: LiveText | None = None
@@ -282,7 +290,9 @@ class MarkdownStream:
     def _update(self) -> None:
         """Bring the screen up to what was received: the live text grows, finished blocks go
         into Markdown outputs when affordable; without a live output, a render if affordable."""
-        if self._can_live:
+        if self._renders:
+            self._update_rendered()
+        elif self._can_live:
             text = self._append_live()
             self._cut(text)
             self._place()
@@ -293,6 +303,53 @@ class MarkdownStream:
             return  # no live output: the text waits for an affordable render
         self._last_update = self._clock()
         self.updates.append((self._last_update, self._fed_chars))
+
+    # -- rendered by the browser -----------------------------------------------------------
+
+    def _update_rendered(self) -> None:
+        """Send what arrived, the parts it finished, and where the open tail turns plain."""
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._cut(text)
+        parts, self._unplaced = self._unplaced, []
+        self._parts += parts
+        tail = self._splitter.tail
+        if parts:
+            self._tail_check.reset()
+        plain, math = self._tail_check.plain_from(tail)
+        if self._rendering is None:
+            self._rendering = self.sink.show_live_markdown()  # type: ignore[attr-defined]
+        self._rendering.update(
+            text,
+            freeze=[(part.source, part.markdown) for part in parts],
+            plain=None if plain is None else utf16_length(tail[:plain]),
+            math=math,
+            footer=self._footer_due(),
+        )
+        shown = self._fed_chars - (0 if plain is None else len(tail) - plain)
+        self.renders.append((self._clock(), shown))
+
+    def _finish_rendered(self) -> None:
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._cut(final=True)
+        parts, self._unplaced = self._unplaced, []
+        self._parts += parts
+        splitter = self._splitter
+        whole = splitter.whole() if splitter.revised else _piece(self._parts, first=True)
+        self.renders.append((self._clock(), self._fed_chars))
+        live, self._rendering = self._rendering, None
+        if live is None:
+            if whole:
+                self._show(self._open_output(), whole)
+            return
+        # The last blocks frozen too: the live view then looks as the final output will.
+        live.update(text, freeze=[(part.source, part.markdown) for part in parts], footer="")
+        live.final()
+        self.sink.settle(live, whole)  # type: ignore[attr-defined]
+        self._retired_live = (live.messages, live.text_bytes + live.markdown_bytes)
+        self.messages += 1
+        self.payload_bytes += len(whole.encode())
 
     # -- with a live output ----------------------------------------------------------------
 
@@ -344,12 +401,16 @@ class MarkdownStream:
     @property
     def live_messages(self) -> int:
         """Messages sent to live outputs (appends, drops, footers)."""
-        return self._retired_live[0] + (self._live.messages if self._live else 0)
+        rendering = self._rendering.messages if self._rendering else 0
+        return self._retired_live[0] + (self._live.messages if self._live else 0) + rendering
 
     @property
     def live_bytes(self) -> int:
-        """Bytes of answer text appended to live outputs."""
-        return self._retired_live[1] + (self._live.text_bytes if self._live else 0)
+        """Bytes of answer text appended to live outputs (and of parts' Markdown sent to a
+        live output that renders it)."""
+        rendering = self._rendering
+        rendered = rendering.text_bytes + rendering.markdown_bytes if rendering else 0
+        return self._retired_live[1] + (self._live.text_bytes if self._live else 0) + rendered
 
     def _retire(self, live: LiveText, markdown: str) -> Any:
         messages, text_bytes = self._retired_live
@@ -392,11 +453,16 @@ class MarkdownStream:
     def _append_live(self) -> str:
         text = "".join(self._pending)
         self._pending.clear()
-        footer, now = None, self._clock()
-        if self._footer is not None and now - self._footer_at >= FOOTER_INTERVAL_S:
-            footer, self._footer_at = self._footer(), now
-        self._ensure_live().append(text, footer)  # one message for both
+        self._ensure_live().append(text, self._footer_due())  # one message for both
         return text
+
+    def _footer_due(self) -> str | None:
+        """The progress line, when it is due again (it changes with every token)."""
+        now = self._clock()
+        if self._footer is None or now - self._footer_at < FOOTER_INTERVAL_S:
+            return None
+        self._footer_at = now
+        return self._footer()
 
     def _show_footer(self) -> None:
         if self._footer is not None and self._live is not None:
@@ -440,6 +506,9 @@ class MarkdownStream:
         # outputs otherwise (each output's last block has half the margin), and a link whose
         # definition came after it needs the whole answer. Each output is sent once here: two
         # quick updates of one output can render out of order in JupyterLab.
+        if self._renders:
+            self._finish_rendered()
+            return
         if self._can_live:
             self._pending.clear()
             self._cut(final=True)

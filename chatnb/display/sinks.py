@@ -4,22 +4,28 @@ A sink shows Markdown outputs one below the other and can replace one it showed.
 cannot take back what it showed (a terminal) says so with ``appends_only``; it then gets the
 text once, as it arrives. A sink that can also show a :class:`~chatnb.display.live_text.LiveText`
 (an output that grows by appending) has ``show_live``, and ``settle`` to turn that output into
-Markdown.
+Markdown. A sink whose frontend renders Markdown in the live output itself (a
+:class:`LiveMarkdownSink`: JupyterLab, Notebook 7) gets one
+:class:`~chatnb.display.live_markdown.LiveMarkdown` per answer instead.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, runtime_checkable
 
+from .live_markdown import LiveMarkdown, live_markdown_widget
 from .live_text import LiveText, live_text_widget
 
 __all__ = [
     "DisplaySink",
     "IPythonSink",
+    "LiveMarkdownSink",
     "TextSink",
     "WidgetSink",
     "auto_sink",
+    "frontend_renders_live",
     "kernel_shell",
     "markdown_widget",
 ]
@@ -42,10 +48,47 @@ class DisplaySink(Protocol):
         """Show one quiet line of plain text (a warning, a notice)."""
 
 
+@runtime_checkable
+class LiveMarkdownSink(Protocol):
+    """A sink that can show one output the browser renders as Markdown while it grows."""
+
+    #: Whether the frontend renders it (else it shows the text plainly, and the sink's
+    #: Markdown outputs carry the rendering while the answer streams).
+    renders_live: bool
+
+    def show_live_markdown(self) -> LiveMarkdown:
+        """A live-Markdown widget in a new output below the previous ones."""
+
+    def settle(self, live: LiveMarkdown | LiveText, markdown: str) -> Any:
+        """Turn a live output into a Markdown output; its handle for ``replace``."""
+
+
+#: Environment variables that name a frontend whose widget manager has no Markdown renderer
+#: for widgets (VS Code's Jupyter extension, Colab): there, Markdown outputs render the answer.
+_FRONTENDS_WITHOUT_LIVE_RENDERING = ("VSCODE_PID", "VSCODE_CWD", "COLAB_RELEASE_TAG")
+
+
+def frontend_renders_live() -> bool:
+    """Whether the frontend is taken to render Markdown inside the live widget.
+
+    A kernel cannot ask its frontend while a cell runs, so this is decided from the
+    environment: ``CHATNB_LIVE_RENDER=1`` or ``0`` says it outright; otherwise yes, unless the
+    kernel was started by VS Code or runs in Colab."""
+    setting = os.environ.get("CHATNB_LIVE_RENDER", "").strip().lower()
+    if setting:
+        return setting not in {"0", "false", "no", "off"}
+    if "google.colab" in sys.modules:
+        return False
+    return not any(name in os.environ for name in _FRONTENDS_WITHOUT_LIVE_RENDERING)
+
+
 class IPythonSink:
     """Display outputs of the running IPython kernel (``text/markdown``, by display id)."""
 
     appends_only = False
+
+    def __init__(self) -> None:
+        self.renders_live = frontend_renders_live()
 
     def show(self, markdown: str) -> Any:
         from IPython.display import display
@@ -55,11 +98,18 @@ class IPythonSink:
     def replace(self, handle: Any, markdown: str) -> None:
         handle.update({"text/markdown": markdown}, raw=True)
 
-    def settle(self, live: LiveText, markdown: str) -> Any:
+    def settle(self, live: LiveMarkdown | LiveText, markdown: str) -> Any:
         """Turn the live output into a Markdown output; its handle for :meth:`replace`."""
         live.position.update({"text/markdown": markdown}, raw=True)
         live.close()
         return live.position
+
+    def show_live_markdown(self) -> LiveMarkdown:
+        """A live-Markdown widget in a new output below the previous ones."""
+        from IPython.display import display
+
+        widget = live_markdown_widget()
+        return LiveMarkdown(widget, display(widget, display_id=True))  # type: ignore[no-untyped-call]
 
     def show_live(self) -> LiveText:
         """A live-text widget in a new output below the previous ones."""
@@ -99,6 +149,7 @@ class WidgetSink:
 
     def __init__(self, output: Any) -> None:
         self.output = output
+        self.renders_live = frontend_renders_live()
         self._groups: Any = None
         self._group: Any = None
 
@@ -136,7 +187,12 @@ class WidgetSink:
         widget = live_text_widget()
         return LiveText(widget, self._append(widget))
 
-    def settle(self, live: LiveText, markdown: str) -> Any:
+    def show_live_markdown(self) -> LiveMarkdown:
+        """A live-Markdown widget as a child, in its place among the others."""
+        widget = live_markdown_widget()
+        return LiveMarkdown(widget, self._append(widget))
+
+    def settle(self, live: LiveMarkdown | LiveText, markdown: str) -> Any:
         """Put a Markdown child in the live widget's place; its handle for :meth:`replace`."""
         group, child = live.position, markdown_widget(markdown)
         group.children = tuple(child if c is live.widget else c for c in group.children)

