@@ -223,9 +223,10 @@ class Chatbot:
 
     # -- sessions --------------------------------------------------------------------------
 
-    def to_markdown(self) -> str:
-        """The conversation as a readable Markdown transcript."""
-        return transcript(self.history)
+    def to_markdown(self, *, safe: bool | None = None) -> str:
+        """The conversation as a readable Markdown transcript, in safe mode when the Chatbot
+        is (``safe=False``: the text as the model wrote it, for a file, not for a cell)."""
+        return transcript(self.history, safe=self.safe if safe is None else safe)
 
     def save(self, path: str | Path) -> Path:
         """Save the conversation and settings as JSON (never the API key)."""

@@ -34,6 +34,7 @@ from .events import (
 from .explain import Where, explain
 from .history import History
 from .interrupts import deferred_interrupts
+from .markdown import neutralize
 from .models import ModelProfile
 from .pricing import Price
 from .redaction import Secrets
@@ -82,8 +83,12 @@ class Answer(str):
     ``tool_calls``: the calls this answer asks for (chatnb runs those of Python tools in its
     tool loop); ``tool_results``: what the tools run during the ask returned; ``parsed``: a
     structured answer, validated (``response_format=``). Already shown while it streamed, so
-    as the last expression of a cell it is not shown a second time.
+    as the last expression of a cell it is not shown a second time; one that was not (a
+    Chatbot with ``display=False``) is shown in safe mode unless its Chatbot's ``safe`` is off.
     """
+
+    #: Shown in safe mode (the Chatbot's ``safe``, set by the turn).
+    safe: bool = True
 
     finish_reason: str | None
     usage: TurnUsage | None
@@ -116,7 +121,8 @@ class Answer(str):
             from IPython.display import display
 
             text = str(self)
-            display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
+            shown = neutralize(text) if self.safe else text
+            display({"text/markdown": shown, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
 
 def checked_answer_timeout(seconds: float | None) -> float | None:

@@ -18,6 +18,10 @@ character in a URL). So this pass decides on the characters, outside plain code,
 Plain code, left alone, is what every parser takes for code: fenced blocks at the top level up
 to the first line that any parser could take for their end, and code spans that do not cross
 a blank line.
+
+A short untrusted string that chatnb places *inside* its own Markdown or HTML (a tool's name
+in a block's title, a variant's name in a table cell, a prompt as a grid's label) is not
+Markdown to keep: :func:`escape_text` makes it plain text wherever it lands.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import html
 import re
 from collections.abc import Sequence
 
-__all__ = ["HARMLESS_TAGS", "code_ranges", "escape_unsafe", "is_harmless_html"]
+__all__ = ["HARMLESS_TAGS", "code_ranges", "escape_text", "escape_unsafe", "is_harmless_html"]
 
 #: Tags shown as themselves in safe mode, when written bare (no attributes).
 HARMLESS_TAGS = frozenset(
@@ -178,3 +182,31 @@ def escape_unsafe(
         out.append(markdown[last:spot] + "\\")
         last = spot
     return "".join(out) + markdown[last:]
+
+
+# What a string placed inside a line of Markdown or in an HTML element's text could turn into
+# structure: a tag or an entity (& < >), a link or an image ([ ] !), code (`), emphasis or
+# strikethrough (* ~ and an "_" not inside a word), a backslash escape, a table cell's end (|),
+# math ($), GFM's bare links (the ":" of "http://", the "." of "www.", an e-mail's "@"). Each
+# becomes a numeric character reference: CommonMark, GFM and marked read one as that character
+# and never as syntax, in a table cell too, and so does HTML inside a raw HTML block.
+_LITERAL = re.compile(
+    r"[&<>\[\]!`*~\\|$@]|(?<![^\W_])_|_(?![^\W_])|(?<=[A-Za-z]):(?=//)|(?i:(?<=www))\."
+)
+_WHITESPACE_RUN = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+def escape_text(text: str, limit: int | None = None) -> str:
+    """``text`` as plain text wherever chatnb places it in its own Markdown or HTML: a title in
+    ``<summary>``, a ``<code>`` element, a table cell, a widget's HTML. Every character that
+    could start markup becomes a character reference (shown as itself, never read as syntax),
+    and line breaks and control characters become one space (a line break would end a table
+    row or a raw HTML block). ``limit``: characters kept at most, then "…".
+
+    Harmless labels are returned unchanged: letters, digits, spaces and ``- _ . , : = ' " ( )``
+    (an ``_`` inside a word starts no emphasis, so ``get_weather`` stays as it is). Not for an
+    attribute's value, which chatnb never builds from untrusted text."""
+    flat = _WHITESPACE_RUN.sub(" ", text) if not text.isprintable() or "\n" in text else text
+    if limit is not None and len(flat) > limit:
+        flat = flat[: max(limit - 1, 0)] + "…"
+    return _LITERAL.sub(lambda found: f"&#{ord(found.group())};", flat)

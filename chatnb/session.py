@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ChatnbError
 from .history import History
+from .markdown import neutralize
 from .redaction import redact_url
+from .safety import escape_text
 
 __all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "Session", "transcript"]
 
@@ -157,17 +159,29 @@ def _readable(content: str | list[dict[str, Any]] | None) -> str:
     return "\n\n".join(parts)
 
 
-def transcript(history: History) -> str:
-    """The conversation as a readable Markdown transcript (noted answers marked)."""
+def _call(name: str) -> str:
+    return f"*[tool call: {escape_text(name, 80)}]*"
+
+
+def transcript(history: History, *, safe: bool = True) -> str:
+    """The conversation as a readable Markdown transcript (noted answers marked).
+
+    ``safe`` (the default): in safe mode, as an answer is shown while it streams (raw HTML as
+    text, remote images as links, no script links), so that rendering the transcript in a
+    cell runs and fetches nothing. The whole transcript is rewritten at once, not message by
+    message: a fence one message leaves open changes how the next one is read."""
     sections = [f"**system**\n\n{history.system}"] if history.system else []
     for message in history:
         note = history.note(message)
         title = f"**{message.role}**" + (f" ({note})" if note else "")
         content = _readable(message.content)
+        calls = [_call(c.function.name) for c in message.tool_calls or ()]
+        content = "\n\n".join(filter(None, [content, *calls]))
         reasoning = history.reasoning(message)
         if reasoning:
             content = (
                 f"<details><summary>Thinking</summary>\n\n{reasoning}\n\n</details>\n\n{content}"
             )
         sections.append(f"{title}\n\n{content}")
-    return "\n\n---\n\n".join(sections) + "\n"
+    text = "\n\n---\n\n".join(sections) + "\n"
+    return neutralize(text) if safe else text

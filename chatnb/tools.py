@@ -29,6 +29,8 @@ __all__ = ["MAX_NESTING", "FunctionTool", "ToolResult", "Toolbox", "too_deep", "
 
 #: Characters of a validation error or traceback line sent back to the model.
 _ERROR_CHARS = 2_000
+#: Characters of a name the request did not offer, quoted back to the model (the API allows 64).
+_NAME_CHARS = 80
 #: Arrays and objects nested deeper than this in a call's arguments are refused as bad
 #: arguments: Python's JSON parser and pydantic recurse once per level, and a model (or a
 #: hostile server) can send ``[[[[...`` far past the interpreter's recursion limit.
@@ -329,13 +331,16 @@ class Toolbox:
         return self.functions.get(call.function.name)
 
     def unknown(self, call: ToolCall) -> ToolResult:
-        """The result of a call chatnb cannot run: a made-up tool, or one only declared."""
+        """The result of a call chatnb cannot run: a made-up tool, or one only declared. A
+        name the request did not offer (the server's stream is not checked against the
+        request, and may hold any text) goes back to the model as an error, shortened."""
         name = call.function.name
         if self.declares(call):
             content = f"Not run: {name} is declared without a Python function in chatnb."
         else:
             known = ", ".join(self.functions) or "none"
-            content = f"Error: there is no tool named {name!r}. The tools are: {known}."
+            shown = name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "…"
+            content = f"Error: there is no tool named {shown!r}. The tools are: {known}."
         return ToolResult(call.id, name, call.function.arguments, content, False)
 
     def run(self, call: ToolCall) -> ToolResult:

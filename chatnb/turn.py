@@ -284,7 +284,7 @@ class Turn:
         )
 
     def _final(self, answer: Answer, results: list[ToolResult]) -> Answer:
-        answer.tool_results = results
+        answer.tool_results, answer.safe = results, self.bot.safe
         if self.answer_format is not None and not answer.tool_calls:
             answer.parsed = self.answer_format.parse(str(answer), answer.refusal)
         return answer

@@ -6,8 +6,10 @@ have arrived (partial JSON, see :mod:`~chatnb.display.json_blocks`); each call's
 :class:`~chatnb.display.live_output.LiveOutput`, so updates are throttled and paid for like the
 answer's. When the tool loop reports the result, the block is replaced once more, closed, with
 the call's duration in its title and the arguments and the (shortened) result inside. The
-function name is the only part of the title taken from the model, and the API restricts it to
-letters, digits, ``_`` and ``-``; everything else the model wrote is inside code blocks.
+function name is the only part of the title taken from the model. The API restricts the names
+a request offers, but not the name a server streams back (a hostile one sent
+``x<img src=… onerror=…>``), so it is shown through :func:`chatnb.safety.escape_text`, like
+every untrusted label; everything else the model wrote is inside code blocks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ..events import ToolCallArgumentsDelta, ToolCallDone, ToolCallResult, ToolCallStarted
+from ..safety import escape_text
 from .json_blocks import MISSING, code_block, partial_value, pretty
 from .live_output import LiveOutput
 from .sinks import DisplaySink
@@ -27,6 +30,8 @@ __all__ = ["RESULT_PREVIEW_CHARS", "ToolCallView"]
 
 #: Characters of a tool's result shown in its block (the model gets all of it).
 RESULT_PREVIEW_CHARS = 1_500
+#: Characters of a tool's name shown in a title (the API allows 64; a server may send more).
+NAME_CHARS = 80
 
 
 def _arguments(text: str) -> str:
@@ -144,14 +149,15 @@ class ToolCallView:
             return (
                 f"← {call.name} {mark} {_duration(result.duration_s)}: {_shortened(result.content)}"
             )
+        name = escape_text(call.name, NAME_CHARS)
         if cut:
-            title = f"✗ <code>{call.name}</code> · cut off before its arguments were complete"
+            title = f"✗ <code>{name}</code> · cut off before its arguments were complete"
             return f"<details><summary>{title}</summary>\n\n{_arguments(call.text)}\n\n</details>\n"
         if result is None:
-            title = f"Calling <code>{call.name}</code>…"
+            title = f"Calling <code>{name}</code>…"
             body = _arguments(call.text)
             return f"<details open><summary>{title}</summary>\n\n{body}\n\n</details>\n"
         mark = "✓" if result.ok else "✗"
-        title = f"{mark} <code>{call.name}</code> · {_duration(result.duration_s)}"
+        title = f"{mark} <code>{name}</code> · {_duration(result.duration_s)}"
         body = f"Arguments:\n\n{_arguments(call.text)}\n\nResult:\n\n{_result(result.content)}"
         return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>\n"

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..safety import escape_text
 from ..usage import dollars
 from .scorers import PASS_AT
 
@@ -209,10 +210,11 @@ def summary_table(rows: list[dict[str, Any]], scorers: list[str], *, interrupted
     for scorer in scorers:
         head += [f"{scorer} (95% CI)", "pass"]
     head += ["first token", "total", "cost"]
-    lines = ["| " + " | ".join(h.replace("|", "\\|") for h in head) + " |"]
+    # Names (a variant's, a scorer's) come from the caller or a file: plain text in the cells.
+    lines = ["| " + " | ".join(escape_text(h, 80) for h in head) + " |"]
     lines.append("|" + "---|" * 3 + "---:|---:|" * len(scorers) + "---:|---:|---:|")
     for row in rows:
-        cells = [str(row["variant"]), str(row["trials"]), str(row["failed"])]
+        cells = [escape_text(str(row["variant"]), 80), str(row["trials"]), str(row["failed"])]
         for scorer in scorers:
             spread = _number(row[f"{scorer} ±"], ".2f")
             mean = _number(row[scorer], ".2f")
@@ -225,7 +227,7 @@ def summary_table(rows: list[dict[str, Any]], scorers: list[str], *, interrupted
             _number(row["total_s"], ".2f") + " s" if row["total_s"] is not None else "",
             dollars(row["cost_usd"], markdown=True) if row["cost_usd"] is not None else "",
         ]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     if interrupted:
         lines.append("\n*Interrupted: the trials above are those that finished.*")
     return "\n".join(lines)
@@ -283,7 +285,9 @@ class Diff:
 
     def _repr_markdown_(self) -> str:
         lines = [
-            "| variant | " + " | ".join(f"{s}: before → now" for s in self.after.scorers) + " |"
+            "| variant | "
+            + " | ".join(f"{escape_text(s, 80)}: before → now" for s in self.after.scorers)
+            + " |"
         ]
         lines.append("|---|" + "---:|" * len(self.after.scorers))
         for row in self.variants():
@@ -292,7 +296,7 @@ class Diff:
                 f"({_number(row[f'{s} change'], '+.2f')})"
                 for s in self.after.scorers
             ]
-            lines.append(f"| {row['variant']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {escape_text(str(row['variant']), 80)} | " + " | ".join(cells) + " |")
         moved = self.trials()
         lines.append(f"\n{len(moved)} trials changed (answer or score).")
         return "\n".join(lines)

@@ -21,6 +21,7 @@ from typing import Any
 from ..chatbot import Chatbot
 from ..display import kernel_shell
 from ..errors import AnswerInterrupted, ChatnbError
+from ..safety import escape_text
 from ..usage import TurnUsage, dollars
 from . import default_chatbot
 
@@ -73,20 +74,23 @@ class Comparison(list[Result]):
             u = r.usage
             if u is None:
                 lines.append(
-                    f"| {_cell(r.prompt)} | {r.variant} | failed: {_cell(r.error or '')} | | | | |"
+                    f"| {_cell(r.prompt)} | {_cell(r.variant, 80)} "
+                    f"| failed: {_cell(r.error or '')} | | | | |"
                 )
                 continue
             cost = dollars(u.cost_usd, markdown=True)
             lines.append(
-                f"| {_cell(r.prompt)} | {r.variant} | {seconds(u.ttft_s)} | {seconds(u.total_s)} "
+                f"| {_cell(r.prompt)} | {_cell(r.variant, 80)} | {seconds(u.ttft_s)} "
+                f"| {seconds(u.total_s)} "
                 f"| {u.billed_prompt_tokens:,} | {u.billed_completion_tokens:,} | {cost} |"
             )
         return "\n".join(lines)
 
 
 def _cell(text: str, limit: int = 40) -> str:
-    flat = " ".join(text.split()).replace("|", "\\|")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """A prompt, a variant's name or an error in a table cell or a grid's label: plain text,
+    on one line, shortened (:func:`chatnb.safety.escape_text`)."""
+    return escape_text(text.strip(), limit)
 
 
 def _variant_name(index: int, settings: Mapping[str, Any]) -> str:
@@ -150,14 +154,14 @@ def _grid(prompts: list[str], names: list[str]) -> list[list[Any]]:
     from IPython.display import display
 
     columns = len(names)
-    header = [widgets.HTML(f"<b>{_escape(name)}</b>") for name in names]
+    header = [widgets.HTML(f"<b>{_cell(name, 200)}</b>") for name in names]
     outputs = [[widgets.Output() for _ in names] for _ in prompts]
     children: list[Any] = []
     for prompt, row in zip(prompts, outputs, strict=True):
         if len(prompts) > 1:
             children.append(
                 widgets.HTML(
-                    f"<i>{_escape(_cell(prompt, 120))}</i>",
+                    f"<i>{_cell(prompt, 120)}</i>",
                     layout=widgets.Layout(grid_column=f"1 / span {columns}"),
                 )
             )
@@ -170,9 +174,3 @@ def _grid(prompts: list[str], names: list[str]) -> list[list[Any]]:
     )
     display(grid)  # type: ignore[no-untyped-call]
     return outputs
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)

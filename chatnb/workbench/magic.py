@@ -123,10 +123,12 @@ class ChatMagics(Magics):
     @argument("-b", "--bot", metavar="NAME", help="the Chatbot bound to NAME in the notebook")
     @line_magic
     def chat_history(self, line: str) -> None:
-        """Show the conversation of the default (or ``-b NAME``) bot as a transcript."""
+        """Show the conversation of the default (or ``-b NAME``) bot as a transcript, in safe
+        mode unless the bot was made with ``safe=False`` (the answers were shown so too)."""
         args = parse_argstring(self.chat_history, line)
-        transcript = self._bot(args.bot).to_markdown()
-        display({"text/markdown": transcript, "text/plain": transcript}, raw=True)
+        bot = self._bot(args.bot)
+        shown, plain = bot.to_markdown(), bot.to_markdown(safe=False)
+        display({"text/markdown": shown, "text/plain": plain}, raw=True)
 
 
 def load_ipython_extension(shell: Any) -> None:

@@ -17,6 +17,7 @@ from ..chatbot import Chatbot
 from ..display import markdown_widget
 from ..errors import ChatnbError
 from ..exchange import Answer
+from ..markdown import neutralize
 
 __all__ = ["ChatWidget"]
 
@@ -91,7 +92,10 @@ class ChatWidget:
             return None
         sampling = self._apply_settings()
         self.prompt.value = ""
-        self._add(markdown_widget(f"**You:** {prompt}"))
+        # The prompt is shown as Markdown, in safe mode as the answers are: it may be pasted
+        # from anywhere (a web page, an email) and could carry an image that fetches.
+        shown = neutralize(prompt) if self.bot.safe else prompt
+        self._add(markdown_widget(f"**You:** {shown}"))
         self.send.disabled, self.stop.disabled = True, False
         self.status.value = "answering…"
         self.task = asyncio.ensure_future(self._answer(prompt, sampling))
