@@ -9,7 +9,7 @@
     │   ├── StreamErrorFrame         the server sent an error object mid-stream (.code)
     │   ├── TruncatedStreamError     the stream ended before a finish_reason
     │   └── ConnectionDroppedError   the connection broke in the middle of the answer
-    ├── APIRequestError              the server refused or failed the request (.status, .code)
+    ├── APIRequestError              the server refused or failed it (.status, .code, .param)
     │   ├── AuthenticationError      401
     │   ├── PermissionDeniedError    403
     │   ├── NotFoundError            404
@@ -19,6 +19,8 @@
     │   ├── ServerError              5xx
     │   └── APIConnectionError       no server answered (.status is None)
     │       └── APITimeoutError      the server did not answer in time
+    ├── ArgumentError                a call chatnb cannot take; also a TypeError
+    │   └── OptionError              an option no request takes ("did you mean")
     ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
     ├── StructuredOutputError        a structured answer that is not the asked-for JSON (.raw)
     ├── ToolStepLimitError           the model still called tools after max_steps rounds
@@ -42,6 +44,7 @@ __all__ = [
     "APIRequestError",
     "APITimeoutError",
     "AnswerInterrupted",
+    "ArgumentError",
     "AuthenticationError",
     "BadRequestError",
     "ChatnbError",
@@ -51,6 +54,7 @@ __all__ = [
     "ContextBudgetError",
     "ContextLengthError",
     "NotFoundError",
+    "OptionError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
@@ -155,13 +159,21 @@ class APIRequestError(ChatnbError):
     """The server refused or failed a request before answering (an HTTP error, no server).
 
     ``status`` is the HTTP status (``None`` when the server could not be reached), ``code``
-    the error code the server gave, if any.
+    the error code the server gave, if any, and ``param`` the request field it named.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.param = param
 
 
 class AuthenticationError(APIRequestError):
@@ -201,6 +213,16 @@ class APITimeoutError(APIConnectionError):
 
 
 # --- the rest ------------------------------------------------------------------------------
+
+
+class ArgumentError(ChatnbError, TypeError):
+    """A call chatnb cannot take (``bot.ask(42)``); the message says what it takes. Also a
+    ``TypeError``, as Python's own are for a wrong argument."""
+
+
+class OptionError(ArgumentError):
+    """An option that no request takes (a typo, a vendor field outside ``extra_body``, a field
+    the Chatbot sets itself); the message names the closest one."""
 
 
 class ContextBudgetError(ChatnbError, ValueError):

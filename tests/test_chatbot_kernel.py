@@ -146,3 +146,16 @@ def test_an_answer_of_math_holding_html_lookalikes_completes_the_ask(kernel: Ker
     assert re.fullmatch(
         r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$[\d.]+\)", usage_line
     )
+
+
+def test_a_newcomers_mistakes_are_one_paragraph_each_in_the_notebook(kernel: Kernel) -> None:
+    kernel.run("from chatnb import Chatbot\nbot = Chatbot.mock('Fine.')").ok()
+    for code, said in [
+        ("Chatbot.mock('x', temprature=1)", "OptionError: 'temprature' is not an option"),
+        ("bot.ask('Hi', temprature=1)", "Did you mean 'temperature'?"),
+        ("bot.ask(42)", "ArgumentError: ask() takes the question as a str, not an int (42)"),
+    ]:
+        run = kernel.run(code)
+        assert run.reply["status"] == "error", code
+        (paragraph,) = run.reply["traceback"]  # no traceback of chatnb's insides
+        assert said in paragraph, (code, paragraph)
