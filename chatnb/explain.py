@@ -37,7 +37,17 @@ from .redaction import Secrets, redact_url
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["Where", "checked_prompt", "explain", "in_variant", "not_a_variant", "page_not_stream"]
+__all__ = [
+    "Where",
+    "batch_not_reached",
+    "batch_of_another_plan",
+    "checked_prompt",
+    "explain",
+    "in_variant",
+    "not_a_batch_id",
+    "not_a_variant",
+    "page_not_stream",
+]
 
 
 @dataclass(frozen=True)
@@ -324,4 +334,47 @@ def not_a_variant(number: int, variant: object) -> ArgumentError:
     return ArgumentError(
         f"Variant {number} is {_what(variant)}. {_VARIANT} For example "
         "[{'name': 'short', 'system': 'Be brief.'}, {'model': 'gpt-4o', 'temperature': 0}]."
+    )
+
+
+# --- an experiment's batch -------------------------------------------------------------------
+
+
+def batch_not_reached(
+    batch_id: str, base_url: str, error: BaseException, *, running: bool = False
+) -> ChatnbError:
+    """The Batch API could not give batch ``batch_id`` back (unknown id, no server)."""
+    import openai
+
+    status = getattr(error, "status_code", None)
+    said = _server_message(error) if isinstance(error, openai.APIStatusError) else str(error)
+    said = Secrets().redact(shorten(said, 200))
+    where = redact_url(base_url)
+    if status == 404:
+        what = f"The server at {where} has no batch {batch_id!r} (404: {said})."
+        then = " Check the id: it is the one the progress line showed (results.batch_id)."
+    else:
+        what = f"Could not ask the server at {where} about batch {batch_id!r} ({said})."
+        then = ""
+    if running:
+        then = f" The batch goes on without us: resume with batch_id={batch_id!r}."
+    return ChatnbError(what + then)
+
+
+def batch_of_another_plan(batch_id: str, total: int, jobs: int) -> ChatnbError:
+    """Batch ``batch_id`` was started from other inputs or variants than the resume's."""
+    counted = f" ({total:,} requests; these inputs and variants make {jobs:,})" if total else ""
+    return ChatnbError(
+        f"Batch {batch_id!r} was started from other inputs, variants, template or repeats than "
+        f"these{counted}: its answers would be matched to the wrong rows. Resume it with the "
+        "same arguments it was started with, or leave out batch_id to start a new batch."
+    )
+
+
+def not_a_batch_id(batch_id: object) -> ChatnbError:
+    """``batch_id`` names no batch: not an id's characters, or the server's answer is none."""
+    return ChatnbError(
+        f"batch_id={shorten(repr(batch_id), 80)} is not the id of a batch (ids are letters, "
+        "digits and _-.:, like 'batch_abc123'). Pass the one the progress line showed "
+        "(results.batch_id)."
     )
