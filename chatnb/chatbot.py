@@ -88,7 +88,7 @@ class Chatbot:
         self.profile = ModelProfile.resolve(model, overrides)
         self.history = History(system, model, max_turns, encoding=self.profile.encoding)
         self.usage = ChatUsage()
-        self.sampling = checked_options(sampling)
+        self.sampling = checked_options(sampling, also_known=setting_names())
         self.display, self.safe, self.math, self.output = display, safe, math, output
         self.show_reasoning = show_reasoning
         self.tools, self.max_steps, self.confirm = Toolbox(tools), max_steps, confirm
@@ -277,3 +277,9 @@ class Chatbot:
             f"Chatbot(model={self.model!r}, base_url={redact_url(self.base_url)!r}, "
             f"history={self.history!r})"
         )
+
+
+def setting_names() -> frozenset[str]:
+    """The Chatbot's own settings: its constructor's named parameters."""
+    parameters = inspect.signature(Chatbot).parameters.values()
+    return frozenset(p.name for p in parameters if p.kind is not p.VAR_KEYWORD)

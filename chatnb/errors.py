@@ -11,7 +11,7 @@
     │   ├── ConnectionDroppedError   the connection broke in the middle of the answer
     │   ├── FrameTooLargeError       a line or event past the SSE reader's cap
     │   └── AnswerTimeoutError       past the answer's deadline; also an APITimeoutError
-    ├── APIRequestError              the server refused or failed the request (.status, .code)
+    ├── APIRequestError              the server refused or failed it (.status, .code, .param)
     │   ├── AuthenticationError      401
     │   ├── PermissionDeniedError    403
     │   ├── NotFoundError            404
@@ -22,6 +22,8 @@
     │   └── APIConnectionError       no server answered (.status is None)
     │       └── APITimeoutError      the server did not answer in time
     ├── CacheReadError               the cache file is damaged or cannot be read
+    ├── ArgumentError                a call chatnb cannot take; also a TypeError
+    │   └── OptionError              an option no request takes ("did you mean")
     ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
     ├── StructuredOutputError        a structured answer that is not the asked-for JSON (.raw)
     ├── ToolStepLimitError           the model still called tools after max_steps rounds
@@ -48,6 +50,7 @@ __all__ = [
     "APITimeoutError",
     "AnswerInterrupted",
     "AnswerTimeoutError",
+    "ArgumentError",
     "AuthenticationError",
     "BadRequestError",
     "CacheReadError",
@@ -60,6 +63,7 @@ __all__ = [
     "ContextLengthError",
     "FrameTooLargeError",
     "NotFoundError",
+    "OptionError",
     "PermissionDeniedError",
     "RateLimitError",
     "ServerError",
@@ -169,13 +173,21 @@ class APIRequestError(ChatnbError):
     """The server refused or failed a request before answering (an HTTP error, no server).
 
     ``status`` is the HTTP status (``None`` when the server could not be reached), ``code``
-    the error code the server gave, if any.
+    the error code the server gave, if any, and ``param`` the request field it named.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.param = param
 
 
 class AuthenticationError(APIRequestError):
@@ -225,6 +237,16 @@ class AnswerTimeoutError(StreamError, APITimeoutError):
 
 class CacheReadError(ChatnbError):
     """The cache's SQLite file is damaged or cannot be read (the file is named)."""
+
+
+class ArgumentError(ChatnbError, TypeError):
+    """A call chatnb cannot take (``bot.ask(42)``); the message says what it takes. Also a
+    ``TypeError``, as Python's own are for a wrong argument."""
+
+
+class OptionError(ArgumentError):
+    """An option that no request takes (a typo, a vendor field outside ``extra_body``, a field
+    the Chatbot sets itself); the message names the closest one."""
 
 
 class ContextBudgetError(ChatnbError, ValueError):

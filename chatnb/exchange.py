@@ -31,7 +31,7 @@ from .events import (
     ToolCallResult,
     ToolCallStarted,
 )
-from .explain import Where, explain
+from .explain import Where, explain, page_not_stream
 from .history import History
 from .interrupts import deferred_interrupts
 from .markdown import neutralize
@@ -237,6 +237,7 @@ class Exchange:
             create = clients.sync.chat.completions.with_streaming_response.create
             with create(**self.request) as response:
                 self.cached = response.headers.get(OUTCOME_HEADER)
+                self._check_kind(response.headers)
                 if _is_json(response.headers):
                     self.receive_whole(response.read())
                 else:
@@ -253,6 +254,7 @@ class Exchange:
             create = clients.asynchronous.chat.completions.with_streaming_response.create
             async with create(**self.request) as response:
                 self.cached = response.headers.get(OUTCOME_HEADER)
+                self._check_kind(response.headers)
                 if _is_json(response.headers):
                     self.receive_whole(await response.read())
                 else:
@@ -265,6 +267,13 @@ class Exchange:
         except BaseException as error:
             raise self.fail(error) from None
         return self.finish(usage)
+
+    def _check_kind(self, headers: Mapping[str, str]) -> None:
+        """A web page where a stream was asked for: a base URL that is no API (a server that
+        answers every path with its home page), said so rather than as a broken stream."""
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind in ("text/html", "application/xhtml+xml"):
+            raise page_not_stream(kind, self.where)
 
     def receive(self, data: bytes) -> None:
         for event in self.decoder.feed(data):

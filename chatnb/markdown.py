@@ -414,9 +414,10 @@ def preview(tail: str) -> str:
     return tail
 
 
-def _code_block(text: str) -> str:
+def _code_block(text: str, info: str = "latex") -> str:
+    """``text`` as a fenced code block that no line of it can close."""
     fence = "~" * max([3, *(len(run) + 1 for run in _TILDES.findall(text))])
-    return f"{fence}latex\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n"
+    return f"{fence}{info}\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n"
 
 
 def table_head(tail: str) -> int | None:
@@ -486,16 +487,16 @@ _ANGLE = re.compile(r"<")
 _IMAGE_BANG = re.compile(r"!(?=\[)")
 
 
-# Where a link's destination starts: an inline link's "](", a reference definition's "]:", an
-# autolink's "<". What follows is checked for a scheme that runs code or smuggles a page.
 def neutralize(
     markdown: str, *, allow_html: bool = False, allow_remote_images: bool = False
 ) -> str:
     """``markdown`` rewritten so that raw HTML shows as text, remote images as links, and no
     link runs script (:func:`chatnb.safety.escape_unsafe`, on the text itself); then, where the
-    parser still finds raw HTML or a remote image, a backslash goes before its ``<`` or ``!``
-    and the result is parsed again until it finds none. Harmless Markdown, code, and a few
-    harmless tags (``<br>``, ``<kbd>``, ...) are returned unchanged.
+    parser still finds raw HTML or a remote image outside math, a backslash goes before its
+    ``<`` or ``!`` and the result is parsed again until it finds none. Harmless Markdown, code,
+    math and a few harmless tags (``<br>``, ``<kbd>``, ...) are returned unchanged. Should a
+    backslash reach nothing the parser still reads as unsafe, the text is shown as a code
+    block: never raw, and never an exception in the middle of a display.
     """
     # First on the text itself, so that no parser's leniency lets anything through; then
     # checked with the parser, escaping whatever it still reads as HTML or a remote image.
@@ -504,25 +505,53 @@ def neutralize(
     may_escape = any(c in markdown for c in "<!]")
     holds_math = may_escape and ("$" in markdown or "\\" in markdown)
     math = frontend_math(markdown).spans if holds_math else ()
+    given = markdown
     markdown = escape_unsafe(
         markdown, html=not allow_html, images=not allow_remote_images, keep=math
     )
     if (allow_html or "<" not in markdown) and (allow_remote_images or "![" not in markdown):
         return markdown  # nothing that could be raw HTML or an image: no parse needed
     for _ in range(markdown.count("<") + markdown.count("![") + 1):
-        tokens = parser().parse(markdown)
+        math = frontend_math(markdown).spans if math else ()
+        # The parser reads the text as the frontend does: with the math taken out.
+        tokens = parser().parse(_masked(markdown, math))
         html, images = _unsafe_lines(tokens, allow_html, allow_remote_images)
         if not html and not images:
             return markdown
-        math = frontend_math(markdown).spans if math else ()
-        lines = _NEWLINE.split(markdown)
-        ends = [*_NEWLINE.findall(markdown), ""]
-        starts = [0]
-        for line, end in zip(lines, ends, strict=True):
-            starts.append(starts[-1] + len(line) + len(end))
-        for number in html:
-            lines[number] = _escape_before(lines[number], _ANGLE, starts[number], math)
-        for number in images:
-            lines[number] = _escape_before(lines[number], _IMAGE_BANG, starts[number], math)
-        markdown = "".join(line + end for line, end in zip(lines, ends, strict=True))
-    raise AssertionError("neutralize did not converge")  # pragma: no cover - each pass escapes
+        escaped = _escape_lines(markdown, html, images, math)
+        if escaped == markdown:
+            break  # no backslash reaches what the parser reads as unsafe
+        markdown = escaped
+    return _code_block(given, info="")
+
+
+_NOT_LINE_BREAK = re.compile(r"[^\r\n]")
+
+
+def _masked(markdown: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``markdown`` with each math span's characters replaced by ``@`` (line breaks kept, so
+    lines keep their numbers): what the frontend's Markdown parser reads, math taken out."""
+    if not spans:
+        return markdown
+    out, last = [], 0
+    for start, end in spans:
+        out.append(markdown[last:start] + _NOT_LINE_BREAK.sub("@", markdown[start:end]))
+        last = end
+    return "".join(out) + markdown[last:]
+
+
+def _escape_lines(
+    markdown: str, html: set[int], images: set[int], math: Sequence[tuple[int, int]]
+) -> str:
+    """``markdown`` with a backslash before each ``<`` on the lines ``html`` and each image's
+    ``!`` on the lines ``images``, outside math."""
+    lines = _NEWLINE.split(markdown)
+    ends = [*_NEWLINE.findall(markdown), ""]
+    starts = [0]
+    for line, end in zip(lines, ends, strict=True):
+        starts.append(starts[-1] + len(line) + len(end))
+    for number in html:
+        lines[number] = _escape_before(lines[number], _ANGLE, starts[number], math)
+    for number in images:
+        lines[number] = _escape_before(lines[number], _IMAGE_BANG, starts[number], math)
+    return "".join(line + end for line, end in zip(lines, ends, strict=True))

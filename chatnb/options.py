@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from .errors import OptionError
 from .schema import ChatCompletionRequest
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "known_options",
     "openai_request_fields",
     "request_fields",
+    "unknown_option",
 ]
 
 #: Not request fields, but what the openai client's ``create()`` takes beside them.
@@ -48,7 +50,8 @@ def known_options() -> frozenset[str]:
 def checked_options(
     options: Mapping[str, Any], *, also_known: Iterable[str] = ()
 ) -> dict[str, Any]:
-    """``options`` as a dict if every name is accepted; a ``TypeError`` that says why not.
+    """``options`` as a dict if every name is accepted; an :class:`OptionError` that says why
+    not (one paragraph in a notebook, no traceback of chatnb's insides).
 
     ``also_known`` are other names the caller accepts, offered as "did you mean" too.
     """
@@ -57,15 +60,31 @@ def checked_options(
     known = known_options()
     for name in options:
         if name in SET_BY_CHATBOT:
-            raise TypeError(f"{name!r} is set by the Chatbot itself and cannot be passed here")
-        if name not in known:
-            close = difflib.get_close_matches(name, sorted(known | set(also_known)), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise TypeError(
-                f"{name!r} is not a Chat Completions option.{hint} "
-                "Vendor-specific fields go in extra_body={...}."
+            raise OptionError(
+                f"{name!r} is set by the Chatbot itself and cannot be passed here: "
+                + _SET_BY_CHATBOT_INSTEAD[name]
             )
+        if name not in known:
+            raise OptionError(unknown_option(name, (known - SET_BY_CHATBOT) | set(also_known)))
     return dict(options)
+
+
+_SET_BY_CHATBOT_INSTEAD = {
+    "model": "set bot.model (the conversation is kept), or use bot.copy(model=...).",
+    "messages": "the conversation is bot.history; ask adds the question to it.",
+    "stream": "chatnb always streams the answer.",
+    "stream_options": "chatnb always streams the answer, with its usage.",
+}
+
+
+def unknown_option(name: str, known: Iterable[str]) -> str:
+    """What to say of an option ``name`` that is none of ``known``: the closest, if any."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return (
+        f"{name!r} is not an option chatnb knows (neither a setting nor a Chat Completions "
+        f"field).{hint} A field only your provider knows goes in extra_body={{{name!r}: ...}}."
+    )
 
 
 def request_fields(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from .display import DisplaySink, Views, answer_views
 from .errors import AnswerInterrupted, ToolStepLimitError
 from .events import ToolCallResult
 from .exchange import Answer, Exchange, checked_answer_timeout
+from .explain import checked_prompt
 from .history import History
 from .interrupts import deferred_interrupts
 from .models import ModelProfile
@@ -44,6 +45,8 @@ Confirm = bool | Callable[[ToolCall], bool | Awaitable[bool]]
 
 _INTERRUPTED = "Not run: the user interrupted the answer before this call ran."
 _DECLINED = "Not run: the user declined this call."
+#: What ask takes beside sampling options (offered as "did you mean" too).
+_ASK_OPTIONS = frozenset({"tools", "max_steps", "confirm", "response_format", "output"})
 
 
 class Conversation(Protocol):
@@ -106,7 +109,7 @@ class Turn:
             "stream": True,
             "stream_options": {"include_usage": True},
             **bot.sampling,
-            **checked_options(options),
+            **checked_options(options, also_known=_ASK_OPTIONS),
         }
         if tools:
             request["tools"] = tools.definitions(strict=supports_strict(bot.profile.name))
@@ -143,6 +146,7 @@ class Turn:
         return exchange
 
     def run(self, prompt: str) -> Answer:
+        checked_prompt(prompt)
         results: list[ToolResult] = []
         try:
             exchange = self._exchange(prompt)
@@ -161,6 +165,7 @@ class Turn:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def arun(self, prompt: str) -> Answer:
+        checked_prompt(prompt)
         results: list[ToolResult] = []
         try:
             exchange = self._exchange(prompt)

@@ -22,7 +22,8 @@ class Seen:
 
 @dataclass
 class RecordingServer:
-    """Answers every POST with ``body`` (``content_type``), remembering what it was sent.
+    """Answers every POST with ``body`` (``content_type``, ``status``), remembering what it
+    was sent.
 
     With ``frame_delay_s``, an event stream is sent one frame at a time, that long apart, as a
     model's server sends it while it generates.
@@ -31,6 +32,7 @@ class RecordingServer:
     body: bytes | list[bytes]  # a list: one after the other, request by request
     content_type: str = "text/event-stream"
     frame_delay_s: float = 0.0
+    status: int = 200
     requests: list[Seen] = field(default_factory=list)
 
     def __enter__(self) -> RecordingServer:
@@ -49,7 +51,7 @@ class RecordingServer:
                         self.rfile.read(length),
                     )
                 )
-                self.send_response(200)
+                self.send_response(owner.status)
                 self.send_header("content-type", owner.content_type)
                 if not owner.frame_delay_s:
                     self.send_header("content-length", str(len(body)))

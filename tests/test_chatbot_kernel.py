@@ -121,3 +121,41 @@ def test_a_progress_line_rides_under_the_answer_and_becomes_the_usage_line(kerne
         r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$[\d.]+\)", usage_line
     )
     assert run.markdown_bytes() <= 3 * len(markdown_sample(8_000, 2).encode())
+
+
+def test_an_answer_of_math_holding_html_lookalikes_completes_the_ask(kernel: Kernel) -> None:
+    # neutralize once raised "did not converge" on "$<T>$" (the parser read HTML inside math,
+    # where no backslash may go): nothing shown, no usage, no run log.
+    run = kernel.run(
+        textwrap.dedent(
+            """
+            import tempfile, chatnb
+            from chatnb import Chatbot
+            path = tempfile.mkdtemp() + "/runs.sqlite"
+            bot = Chatbot.mock("Use $<T>$ generics", model="gpt-4o", cache=path)
+            answer = bot.ask("How do I write a generic?")
+            print(bot.usage.answers, len(chatnb.runs(path)))
+            """
+        )
+    ).ok()
+    assert run.frontend.markdown() == ["Use $<T>$ generics"]
+    assert run.frontend.text().endswith("1 1\n")
+    (usage_line,) = [
+        o["data"]["text/plain"] for o in run.frontend.outputs if "text/plain" in o.get("data", {})
+    ]
+    assert re.fullmatch(
+        r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$[\d.]+\)", usage_line
+    )
+
+
+def test_a_newcomers_mistakes_are_one_paragraph_each_in_the_notebook(kernel: Kernel) -> None:
+    kernel.run("from chatnb import Chatbot\nbot = Chatbot.mock('Fine.')").ok()
+    for code, said in [
+        ("Chatbot.mock('x', temprature=1)", "OptionError: 'temprature' is not an option"),
+        ("bot.ask('Hi', temprature=1)", "Did you mean 'temperature'?"),
+        ("bot.ask(42)", "ArgumentError: ask() takes the question as a str, not an int (42)"),
+    ]:
+        run = kernel.run(code)
+        assert run.reply["status"] == "error", code
+        (paragraph,) = run.reply["traceback"]  # no traceback of chatnb's insides
+        assert said in paragraph, (code, paragraph)

@@ -302,3 +302,65 @@ def test_a_chatbot_can_be_a_variant_and_a_cache_makes_re_runs_send_only_what_is_
         _run(experiment(CITIES[:1], [{}, Chatbot("gpt-4o", base_url="http://127.0.0.1:9/v1",
                                                     api_key="x")], bot=bot, display=False,
                         mode="batch"))  # fmt: skip
+
+
+def test_a_batch_resumed_with_other_inputs_is_refused_not_matched_to_the_wrong_rows() -> None:
+    bot = Chatbot.mock(display=False, batch_delay_s=0)
+    first = _run(experiment(CITIES[:2], bot=bot, display=False, mode="batch", poll_s=0.01))
+    assert [t.answer for t in first] == CITIES[:2]
+    # Once, the answers for "Paris" and "Tokyo" were given to two other prompts, silently.
+    for inputs in (CITIES[2:4], CITIES[:3]):
+        with pytest.raises(ChatnbError, match="started from other inputs"):
+            _run(experiment(inputs, bot=bot, display=False, mode="batch", batch_id=first.batch_id))
+    again = _run(
+        experiment(CITIES[:2], bot=bot, display=False, mode="batch", batch_id=first.batch_id)
+    )
+    assert [t.answer for t in again] == CITIES[:2]
+
+
+@pytest.mark.parametrize(
+    ("batch_id", "said"),
+    [
+        ("batch_nobody", "has no batch 'batch_nobody' \\(404"),
+        ("../files/file-x", "is not the id of a batch"),
+        ("batch x?y", "is not the id of a batch"),
+    ],
+)
+def test_a_batch_id_that_names_no_batch_is_one_plain_error(batch_id: str, said: str) -> None:
+    bot = Chatbot.mock(display=False, batch_delay_s=0)
+    with pytest.raises(ChatnbError, match=said):
+        _run(experiment(CITIES[:1], bot=bot, display=False, mode="batch", batch_id=batch_id))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"custom_id": "x", "response": {"status_code": 200, "body": {"choices": []}}},
+        {"custom_id": "x", "response": {"status_code": 200, "body": "not an object"}},
+        {"custom_id": "x", "response": {"status_code": 200, "body": {"choices": [None]}}},
+        {"custom_id": "x", "response": "odd"},
+        {"custom_id": "x", "response": {"status_code": 500, "body": {"error": "flat"}}},
+    ],
+)
+def test_a_hostile_result_line_fails_its_trial_not_the_experiment(line: dict[str, object]) -> None:
+    from chatnb.experiments.batch import _trial
+    from chatnb.experiments.inputs import cases
+    from chatnb.experiments.plan import Plan
+
+    bot = Chatbot.mock(display=False, model="gpt-4o")
+    plan = Plan(cases(["q"], None), ["v"], [bot], 1, [], [])
+    trial = _trial(plan, plan.jobs()[0], line, "completed")
+    assert trial.error and trial.answer == ""
+
+
+def test_hostile_usage_in_a_result_line_counts_as_unknown() -> None:
+    from chatnb.experiments.batch import _trial
+    from chatnb.experiments.inputs import cases
+    from chatnb.experiments.plan import Plan
+
+    bot = Chatbot.mock(display=False, model="gpt-4o")
+    plan = Plan(cases(["q"], None), ["v"], [bot], 1, [], [])
+    body = {"choices": [{"message": {"content": "A"}}], "usage": {"prompt_tokens": "9"}}
+    line = {"custom_id": "x", "response": {"status_code": 200, "body": body}}
+    trial = _trial(plan, plan.jobs()[0], line, "completed")
+    assert trial.answer == "A" and trial.error is None and trial.prompt_tokens is None

@@ -224,14 +224,20 @@ def test_invalid_requests_are_400_with_the_failing_param(server: MockServer) -> 
     assert not_json.status_code == 400 and "JSON" in not_json.json()["error"]["message"]
 
 
-def test_routes_health_models_and_unversioned_path(server: MockServer) -> None:
+def test_routes_health_models_and_no_api_outside_v1(server: MockServer) -> None:
     root = server.url.removesuffix("/v1")
     assert httpx2.get(root + "/health").json() == {"status": "ok"}
     models = httpx2.get(server.url + "/models").json()
     assert "gpt-4o" in [m["id"] for m in models["data"]]
-    response = _post(server, {"model": "gpt-4o", "messages": MESSAGES}, path="/chat/completions")
-    assert response.json()["choices"][0]["message"]["content"] == REPLY
     assert httpx2.get(root + "/nowhere").status_code == 404
+    # A base URL without /v1 fails on every real server: the mock says so, as they do (it
+    # once answered, teaching a URL that worked only here).
+    for method, path in [("POST", "/chat/completions"), ("GET", "/models"), ("GET", "/batches")]:
+        response = httpx2.request(method, root + path, content=b"{}")
+        assert response.status_code == 404, path
+        error = response.json()["error"]
+        assert error["code"] == "unknown_url"
+        assert f"end the base URL with /v1 ({method} /v1{path})" in error["message"]
 
 
 def test_sse_wire_format(server: MockServer) -> None:

@@ -18,8 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import chatnb.markdown
 from chatnb.display import MarkdownStream
 from chatnb.markdown import neutralize, preview
+from chatnb.math_text import frontend_math
 
 from .live_browser import LiveBrowser
 
@@ -204,3 +206,68 @@ def test_fuzzed_mixes_never_get_through(marked: Marked, pieces: list[str]) -> No
     text = "".join(pieces)
     for shown in (neutralize(text), neutralize(preview(text)), *streamed(pieces)):
         assert dangerous(marked.html(shown)) == [], shown
+
+
+def frontend_html(marked: Marked, markdown: str) -> str:
+    """What JupyterLab renders: math taken out first (rendermime's removeMath, as
+    :func:`frontend_math` models it) and put back escaped, the rest parsed by marked."""
+    out, last = [], 0
+    for number, (start, end) in enumerate(frontend_math(markdown).spans):
+        out.append(f"{markdown[last:start]}@@{number}@@")
+        last = end
+    return marked.html("".join(out) + markdown[last:])
+
+
+# Math that holds what the parser reads as HTML: the frontend takes it out before Markdown is
+# parsed, so it is harmless, but a backslash cannot reach it (that would break the TeX).
+MATH_LOOKALIKES = [
+    "$<x>$\n",
+    "Use $<T>$ generics",
+    "$<div>$",
+    "$$<span>x</span>$$",
+    "If $a<b$ and $b>c$, then $a<c$.",
+    "$<img src=x onerror=alert(1)>$ and \\\\(<iframe>\\\\)",
+]
+
+
+@pytest.mark.parametrize("text", MATH_LOOKALIKES)
+def test_math_holding_html_lookalikes_is_left_alone(marked: Marked, text: str) -> None:
+    assert neutralize(text) == text
+    assert neutralize(preview(text)) == preview(text)
+    assert dangerous(frontend_html(marked, text)) == []
+    for shown in streamed(list(text)):
+        assert dangerous(frontend_html(marked, shown)) == [], shown
+
+
+def test_html_next_to_math_is_still_escaped(marked: Marked) -> None:
+    text = "$a<b$ <img src=x onerror=alert(1)> $<c>$"
+    assert dangerous(frontend_html(marked, text))
+    assert neutralize(text) == "$a<b$ \\<img src=x onerror=alert(1)> $<c>$"
+    assert dangerous(frontend_html(marked, neutralize(text))) == []
+
+
+def test_what_no_backslash_can_make_safe_shows_as_a_code_block(
+    marked: Marked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The last line of defence: were the parser to read HTML where no backslash may go (here,
+    # by reading math as Markdown, as neutralize once did), the part shows as code.
+    monkeypatch.setattr(chatnb.markdown, "_masked", lambda markdown, spans: markdown)
+    text = "Use $<img src=x onerror=alert(1)>$ ~~~ here"
+    shown = neutralize(text)
+    assert shown == f"~~~~\n{text}\n~~~~\n"
+    assert dangerous(marked.html(shown)) == []
+    assert dangerous(frontend_html(marked, shown)) == []
+
+
+_MATH_PIECES = [
+    *_PIECES, "$", "$$", "\\(", "\\)", "\\[", "\\]", "\\\\(", "\\\\)", "{", "}", "<T>",
+    "<div>", "</span>", "\\begin{align}", "\\end{align}", "@@0@@", "\r",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_MATH_PIECES), max_size=30))
+def test_math_and_html_mixes_never_raise_nor_get_through(marked: Marked, pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for shown in (neutralize(text), neutralize(preview(text)), *streamed(pieces)):
+        assert dangerous(frontend_html(marked, shown)) == [], shown

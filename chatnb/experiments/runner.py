@@ -28,7 +28,7 @@ from ..display import kernel_shell
 from ..errors import AnswerInterrupted, ChatnbError
 from ..exchange import Answer
 from ..workbench import default_chatbot
-from ..workbench.compare import _grid, _variant_name
+from ..workbench.compare import _grid, _variant_name, checked_variants
 from .batch import run_batch
 from .inputs import Case, cases
 from .plan import Job, Plan, scored, scorer_names
@@ -163,6 +163,7 @@ async def experiment(
     """
     if repeats < 1 or concurrency < 1:
         raise ValueError("repeats and concurrency must be at least 1")
+    checked_variants(variants)
     base = bot if bot is not None else default_chatbot()
     names = [_name(i, v) for i, v in enumerate(variants)]
     if len(set(names)) != len(names):

@@ -33,9 +33,12 @@ _SSE = [
 #: The largest request body the mock reads (OpenAI refuses bodies far smaller than a GPU's
 #: worth of text too); a bigger one is answered 413.
 MAX_BODY_BYTES = 32 * 2**20
-CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
-MODEL_PATHS = frozenset({"/v1/models", "/models"})
+CHAT_PATHS = frozenset({"/v1/chat/completions"})
+MODEL_PATHS = frozenset({"/v1/models"})
 _BATCH_ROOTS = ("files", "batches")
+#: The API's own paths, which a real server answers only under /v1: a base URL without it
+#: works nowhere, so the mock does not let it work here either.
+_API_ROOTS = frozenset({"chat", "models", *_BATCH_ROOTS})
 
 
 @dataclass
@@ -76,6 +79,18 @@ def _invalid(invalid: ValidationError, within: tuple[str, ...] = ()) -> MockResp
     return _error(400, f"Invalid request: {first['msg']}.", param=_param(location))
 
 
+def _unversioned(method: str, path: str) -> MockResponse:
+    """404 for a path outside /v1, as a real server answers it; with a hint when it is one of
+    the API's own paths (a base URL that forgot its /v1)."""
+    hint = ""
+    if path.strip("/").split("/")[0] in _API_ROOTS:
+        hint = (
+            f" The API is served under /v1: end the base URL with /v1 ({method} /v1{path}), as "
+            "every OpenAI-compatible server expects."
+        )
+    return _error(404, f"Invalid URL ({method} {path}).{hint}", code="unknown_url")
+
+
 class MockBackend:
     """The mock OpenAI API: routing, authentication, validation and errors around an engine."""
 
@@ -108,10 +123,12 @@ class MockBackend:
             )
         if path == "/health":
             return MockResponse(200, [_JSON], b'{"status":"ok"}')
+        if not path.startswith("/v1/"):
+            return _unversioned(method, path)
         parts = path.removeprefix("/v1").strip("/").split("/")
         batch_route = parts[0] in _BATCH_ROOTS
         if path not in CHAT_PATHS and path not in MODEL_PATHS and not batch_route:
-            return _error(404, f"Unknown path {path!r}.", code="unknown_url")
+            return _error(404, f"Invalid URL ({method} {path}).", code="unknown_url")
         if not self._authorized(headers):
             return _error(
                 401,

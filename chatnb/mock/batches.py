@@ -97,7 +97,7 @@ class _Batch:
             "expires_at": created + _DAY_S,
             "finalizing_at": self.stamps.get("finalizing_at"),
             "completed_at": self.stamps.get("completed_at"),
-            "failed_at": None,
+            "failed_at": self.stamps.get("failed_at"),
             "expired_at": None,
             "cancelling_at": self.stamps.get("cancelling_at"),
             "cancelled_at": self.stamps.get("cancelled_at"),
@@ -120,6 +120,18 @@ def _form(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]
         payload = part.get_payload(decode=True)
         fields[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
     return fields
+
+
+def _checked_line(number: int, line: Any) -> dict[str, Any]:
+    """A line of a batch's input file as the API takes it; else the 400 that says why (a batch
+    never takes a line it cannot run, so it never stops half-way)."""
+    if not isinstance(line, dict) or not {"custom_id", "method", "url", "body"} <= line.keys():
+        raise _error(400, f"Line {number} needs custom_id, method, url and body.")
+    if not isinstance(line["custom_id"], str):
+        raise _error(400, f"Line {number}: custom_id must be a string.", "custom_id")
+    if not isinstance(line["body"], dict):
+        raise _error(400, f"Line {number}: body must be a JSON object (the request).", "body")
+    return line
 
 
 class BatchAPI:
@@ -156,7 +168,10 @@ class BatchAPI:
         found = self.files.get(file_id)
         if found is None:
             raise MockAPIError(
-                404, f"No such File object: {file_id}", type="invalid_request_error", param="id"
+                404,
+                f"No such File object: {file_id[:100]}",
+                type="invalid_request_error",
+                param="id",
             )
         return found
 
@@ -169,11 +184,15 @@ class BatchAPI:
 
     # -- batches -------------------------------------------------------------------------------
 
-    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+    def create(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise _error(400, "The request body must be a JSON object.")
         if body.get("endpoint") != "/v1/chat/completions":
             raise _error(400, "The mock runs batches of /v1/chat/completions only.", "endpoint")
         if body.get("completion_window") != "24h":
             raise _error(400, "completion_window must be '24h'.", "completion_window")
+        if not isinstance(body.get("metadata"), dict | None):
+            raise _error(400, "metadata must be an object of strings.", "metadata")
         source = self.file(str(body.get("input_file_id")))
         lines = self._lines(source.content)
         with self._lock:
@@ -185,20 +204,19 @@ class BatchAPI:
 
     @staticmethod
     def _lines(content: bytes) -> list[dict[str, Any]]:
+        try:
+            text = content.decode()
+        except UnicodeDecodeError as bad:
+            raise _error(400, f"The input file is not UTF-8 text (byte {bad.start}).") from None
         lines = []
-        for number, raw in enumerate(content.decode().splitlines(), start=1):
+        for number, raw in enumerate(text.splitlines(), start=1):
             if not raw.strip():
                 continue
             try:
                 line = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise _error(400, f"Line {number} of the input file is not JSON.") from None
-            if (
-                not isinstance(line, dict)
-                or not {"custom_id", "method", "url", "body"} <= line.keys()
-            ):
-                raise _error(400, f"Line {number} needs custom_id, method, url and body.")
-            lines.append(line)
+            lines.append(_checked_line(number, line))
         if len({line["custom_id"] for line in lines}) != len(lines):
             raise _error(400, "The custom_id of every line must be unique.")
         return lines
@@ -211,7 +229,13 @@ class BatchAPI:
             if due:
                 batch.status = "finalizing"
         if due:
-            self._run(batch)
+            try:
+                self._run(batch)
+            finally:
+                with self._lock:  # whatever stopped the run, the batch ends: never finalizing
+                    if batch.status == "finalizing":
+                        batch.status = "failed"
+                        batch.stamps["failed_at"] = int(time.time())
         return batch.object(now, delay)
 
     def cancel(self, batch_id: str) -> dict[str, Any]:
@@ -231,7 +255,7 @@ class BatchAPI:
         if found is None:
             raise MockAPIError(
                 404,
-                f"No batch found with id '{batch_id}'.",
+                f"No batch found with id '{batch_id[:100]}'.",
                 type="invalid_request_error",
                 param="batch_id",
             )

@@ -18,9 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..chatbot import Chatbot
+from ..chatbot import Chatbot, setting_names
 from ..display import kernel_shell
-from ..errors import AnswerInterrupted, ChatnbError
+from ..errors import AnswerInterrupted, ChatnbError, OptionError
+from ..explain import in_variant, not_a_variant
+from ..options import checked_options
 from ..safety import escape_text
 from ..usage import TurnUsage, dollars
 from . import default_chatbot
@@ -93,6 +95,21 @@ def _cell(text: str, limit: int = 40) -> str:
     return escape_text(text.strip(), limit)
 
 
+def checked_variants(variants: Sequence[Any]) -> None:
+    """Nothing if each variant is a Chatbot or a mapping of what changes (``name``, Chatbot
+    settings, request options); else an error that names the variant and the closest key."""
+    own = setting_names() | {"name"}
+    for number, variant in enumerate(variants, start=1):
+        if isinstance(variant, Chatbot):
+            continue
+        if not isinstance(variant, Mapping):
+            raise not_a_variant(number, variant)
+        try:
+            checked_options({k: v for k, v in variant.items() if k not in own}, also_known=own)
+        except OptionError as error:
+            raise in_variant(number, error) from None
+
+
 def _variant_name(index: int, settings: Mapping[str, Any]) -> str:
     if "name" in settings:
         return str(settings["name"])
@@ -117,6 +134,7 @@ async def compare(
     prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
     if not prompt_list or not variants:
         raise ChatnbError("compare needs at least one prompt and one variant.")
+    checked_variants(variants)
     base = bot if bot is not None else default_chatbot()
     names = [_variant_name(i, v) for i, v in enumerate(variants)]
     live = display and kernel_shell() is not None
