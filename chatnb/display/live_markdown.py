@@ -17,11 +17,13 @@ state the kernel did not check):
   parts);
 * ``plain``: where the open tail stops being rendered (see :mod:`chatnb.live_tail`); from there
   it shows as plain text, ``math`` in the code font;
-* ``footer``: the progress line under the answer; ``final``: the answer is whole, and the
-  Markdown output about to take this widget's place should find the space it needs.
+* ``footer``: the progress line under the answer.
 
-When the answer ends its output is replaced by one ordinary Markdown output and the widget is
-closed, so a saved notebook holds Markdown and no widget.
+When the answer ends its last parts are frozen (the live view then looks as the final output
+will), its output is replaced by one ordinary Markdown output, and the widget is closed, so a
+saved notebook holds Markdown and no widget. The frontends render that replacement within the
+frame (JupyterLab and Notebook 7 were measured: the page does not move,
+``tests/test_browser.py``).
 """
 
 from __future__ import annotations
@@ -111,10 +113,6 @@ class LiveMarkdown:
             part["markdown"] = markdown
             self.markdown_bytes += len(markdown.encode())
         return part
-
-    def final(self) -> None:
-        """The answer is whole: its Markdown output comes next, in this widget's place."""
-        self._send({"final": True})
 
     def _send(self, message: dict[str, Any]) -> None:
         self.widget.send(message)
