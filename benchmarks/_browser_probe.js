@@ -32,13 +32,21 @@
     // Only what moved inside the measured cell's output area counts: the cells below it move
     // down as the answer grows, which is not a jump of what the reader is reading.
     const area = outputArea();
-    let dy = 0, inside = false;
+    // An element that appears or vanishes (zero height before or after) did not move: it
+    // counts in Chromium's score, not in the largest move.
+    let dy = 0, what = "", inside = false;
     for (const s of e.sources || []) {
       if (!area || !s.node || !area.contains(s.node)) continue;
       inside = true;
-      dy = Math.max(dy, Math.abs(s.currentRect.y - s.previousRect.y));
+      if (!s.previousRect.height || !s.currentRect.height) continue;
+      const moved = Math.abs(s.currentRect.y - s.previousRect.y);
+      if (moved <= dy) continue;
+      dy = moved;
+      const el = s.node.nodeType === 1 ? s.node : s.node.parentElement;
+      what = `${el.tagName.toLowerCase()}.${[...el.classList].join(".")} `
+        + `${Math.round(s.previousRect.y)}->${Math.round(s.currentRect.y)} h${Math.round(s.currentRect.height)}`;
     }
-    if (inside) B.shifts.push([e.startTime, e.value, dy]);
+    if (inside) B.shifts.push([e.startTime, e.value, dy, what]);
   });
   const outputArea = () => {
     const cell = document.querySelectorAll(".jp-CodeCell")[B.cell];

@@ -543,8 +543,9 @@ def figures(case: Case, raw: Raw) -> dict[str, Any]:
         "long": (len(long), sum(long), max(long, default=0.0)),
         "cpu": raw.cpu,
         "heap": raw.heap / 2**20,
-        "shift": (max((v for _, v, _ in raw.shifts), default=0.0),
-                  max((dy for _, _, dy in raw.shifts), default=0.0)),
+        "shift": (max((s[1] for s in raw.shifts), default=0.0),
+                  max((s[2] for s in raw.shifts), default=0.0)),
+        "largest_shifts": sorted(raw.shifts, key=lambda s: -s[2])[:3],
         "final": raw.final_equal,
         "note": raw.note,
     }  # fmt: skip
