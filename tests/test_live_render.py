@@ -189,3 +189,21 @@ def test_many_asks_leave_no_live_widget_behind_and_memory_flat(kernel: Any) -> N
     opened = run.of_type("comm_open")
     closed = run.of_type("comm_close")
     assert len(opened) >= 400 and len(closed) >= len(opened)
+
+
+def test_a_growing_code_block_is_checked_once_and_its_end_checked_again() -> None:
+    # Code is shown as fed: once a check finds the tail inside an open block, the block's new
+    # text costs nothing more until a line that could close it arrives.
+    now = [0.0]
+    splitter = MarkdownSplitter(allow_html=False, allow_remote_images=False)
+    check = TailCheck(splitter.shown_as_fed, lambda: now[0])
+    tail = "Code:\n\n```python\n"
+    for i in range(2_000):
+        tail += f"x[{i}] = a < b and not c!\n"
+        now[0] += 0.1
+        assert check.plain_from(tail) == (None, False) or i == 0
+    assert check.checks <= 2
+    tail += "```\n\nAfter <b onclick=x> the block.\n"
+    now[0] += 1.0
+    plain, _ = check.plain_from(tail)
+    assert plain is not None and tail[plain:].startswith("```")  # checked again: not as fed
