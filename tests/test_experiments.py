@@ -31,7 +31,7 @@ from chatnb.experiments import (
     matches,
     valid_json,
 )
-from chatnb.experiments.results import interval
+from chatnb.experiments.stats import clustered_mean
 from chatnb.experiments.throttle import parse_duration
 
 from .conftest import chatnb_serve
@@ -113,21 +113,16 @@ def test_a_grid_runs_every_trial_and_keeps_the_failed_ones() -> None:
     summary = {row["variant"]: row for row in results.summary()}
     plain = [t for t in results if t.variant == "plain" and not t.error]
     assert summary["plain"]["failed"] == 18 - len(plain)
-    per_repeat = [
-        statistics.fmean(t.scores["contains 'o'"] for t in plain if t.repeat == r) for r in range(3)
-    ]
-    _, half = interval(per_repeat)
-    assert summary["plain"]["contains 'o' ±"] == pytest.approx(half)
+    per_input: dict[int, list[float]] = {}
+    for t in plain:
+        per_input.setdefault(t.input, []).append(t.scores["contains 'o'"])
+    found = clustered_mean(per_input)  # the inputs are the sample, not the repeats
+    assert summary["plain"]["contains 'o' ±"] == pytest.approx(found.half)
     assert summary["plain"]["contains 'o'"] == pytest.approx(
-        statistics.fmean(t.scores["contains 'o'"] for t in plain)
+        statistics.fmean(statistics.fmean(v) for v in per_input.values())
     )
+    assert summary["plain"]["contains 'o' inputs"] == len(per_input)
     assert "| plain | 18 |" in results._repr_markdown_()
-
-
-def test_the_interval_is_students_t() -> None:
-    mean, half = interval([0.5, 0.7, 0.6])
-    assert mean == pytest.approx(0.6) and half == pytest.approx(4.303 * 0.1 / math.sqrt(3))
-    assert math.isnan(interval([1.0])[1])
 
 
 def test_a_baseline_diff_shows_what_moved(tmp_path: Path) -> None:

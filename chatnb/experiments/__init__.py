@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 from .inputs import Case, cases
-from .results import Diff, Experiment, Trial
+from .diff import Diff
+from .results import Experiment, Trial
 from .runner import experiment
 from .scorers import Score, Verdict, contains, equals, judge, matches, valid_json
 from .throttle import Throttle
