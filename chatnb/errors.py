@@ -23,6 +23,7 @@
     │       └── APITimeoutError      the server did not answer in time
     ├── CacheReadError               the cache file is damaged or cannot be read
     ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
+    ├── ExpectationError             an experiment failed its checks; also an AssertionError
     ├── StructuredOutputError        a structured answer that is not the asked-for JSON (.raw)
     ├── ToolStepLimitError           the model still called tools after max_steps rounds
     └── AnswerInterrupted            Ctrl-C or Stop (.partial); also a KeyboardInterrupt
@@ -58,6 +59,7 @@ __all__ = [
     "ConnectionDroppedError",
     "ContextBudgetError",
     "ContextLengthError",
+    "ExpectationError",
     "FrameTooLargeError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -229,6 +231,15 @@ class CacheReadError(ChatnbError):
 
 class ContextBudgetError(ChatnbError, ValueError):
     """A prompt cannot fit the token budget, whatever is dropped."""
+
+
+class ExpectationError(ChatnbError, AssertionError):
+    """An experiment failed the checks written for it (``results.check(...).require()``);
+    ``report`` holds every check's outcome, and the message lists the failed ones in words."""
+
+    def __init__(self, message: str, *, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class StructuredOutputError(ChatnbError, ValueError):

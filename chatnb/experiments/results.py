@@ -22,6 +22,7 @@ from .stats import Paired, paired
 from .summary import by_input, scorer_summary, summary_table, verdicts
 
 if TYPE_CHECKING:
+    from .checks import Check, Report
     from .diff import Diff
 
 __all__ = ["Experiment", "Trial"]
@@ -129,6 +130,13 @@ class Experiment(list[Trial]):
         ``(scorer, Paired)``; ``Paired.verdict()`` says it in words."""
         base = against if against is not None else (self.variants[0] if self.variants else "")
         return verdicts(self, self.variants, self.scorers, base)
+
+    def check(self, *checks: Check) -> Report:
+        """Run ``checks`` (:mod:`.checks`) on these results: a verdict table in a notebook;
+        ``.require()`` raises :class:`~chatnb.errors.ExpectationError` when one failed."""
+        from .checks import run_checks
+
+        return run_checks(self, checks)
 
     def _scorer(self, scorer: str | None) -> str:
         """``scorer`` checked against the names this experiment has (default: the first)."""
