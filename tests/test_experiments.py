@@ -297,3 +297,52 @@ def test_a_chatbot_can_be_a_variant_and_a_cache_makes_re_runs_send_only_what_is_
         _run(experiment(CITIES[:1], [{}, Chatbot("gpt-4o", base_url="http://127.0.0.1:9/v1",
                                                     api_key="x")], bot=bot, display=False,
                         mode="batch"))  # fmt: skip
+
+
+def test_plot_refuses_an_unknown_scorer_in_words_before_drawing() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bot = Chatbot.mock(display=False)
+    results = _run(
+        experiment(CITIES[:2], scorers=[contains("Paris"), lambda a: 1], bot=bot, display=False)
+    )
+    assert results.scorers == ["contains 'Paris'", "score 2"]
+    figures = len(plt.get_fignums())
+    with pytest.raises(ValueError) as refused:
+        results.plot("contains")
+    assert str(refused.value).startswith(
+        "No scorer is named 'contains'. This experiment's scorers: \"contains 'Paris'\", 'score 2'."
+    )
+    assert len(plt.get_fignums()) == figures  # no empty figure left behind
+    assert results.plot("contains 'Paris'").get_title().startswith("contains 'Paris': mean")
+    plt.close("all")
+
+
+def test_a_raising_scorer_is_counted_and_its_reason_shown() -> None:
+    def broken(answer: str) -> float:
+        raise ZeroDivisionError("oops")
+
+    bot = Chatbot.mock(display=False)
+    results = _run(experiment(CITIES[:3], scorers=[broken], bot=bot, display=False))
+    (row,) = results.summary()
+    assert row["broken scorer failed"] == 3
+    assert row["broken scorer error"] == "the scorer failed: ZeroDivisionError: oops"
+    table = results._repr_markdown_()
+    assert "- **broken** failed on 3 of variant 1's answers (not counted in its score): " in table
+
+
+def test_runs_show_as_a_table(tmp_path: Path) -> None:
+    import chatnb
+
+    bot = Chatbot.mock(display=False, cache=tmp_path / "log.sqlite")
+    bot.ask("What is <b>SSE</b>?")
+    logged = chatnb.runs(tmp_path / "log.sqlite")
+    html = logged._repr_html_()
+    assert html is not None and "<table" in html and "&lt;b&gt;SSE&lt;/b&gt;" in html
+    assert "<b>SSE</b>" not in html  # the cells are escaped
+    table = logged._repr_markdown_()
+    assert table.splitlines()[0].startswith("| id | when | model | outcome | question |")
+    assert "1 runs." in table and "gpt-4o-mini" in table
