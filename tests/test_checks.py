@@ -24,7 +24,7 @@ ROOT = Path(__file__).parents[1]
 
 # The experiment and its checks, written once: the notebook (here, this test) and pytest
 # (the subprocess below) import the same module.
-SUITE = '''
+SUITE = """
 from chatnb import Chatbot
 from chatnb.experiments import checks, contains
 
@@ -40,9 +40,9 @@ FAILING = [checks.pass_rate("contains 'capital'", at_least=0.99)]
 
 def bot(url, cache):
     return Chatbot("gpt-4o-mini", base_url=url, cache=cache, display=False)
-'''
+"""
 
-TESTS = '''
+TESTS = """
 from chatnb import experiment
 import prompt_suite as suite
 
@@ -56,7 +56,7 @@ def test_the_prompt_holds(chatnb_replay):
 
 def test_a_stricter_bar(chatnb_replay):
     run(chatnb_replay).check(*suite.FAILING).require()
-'''
+"""
 
 
 def test_checks_show_a_verdict_and_fail_in_words() -> None:
@@ -117,7 +117,10 @@ def test_the_same_checks_pass_under_pytest_replaying_with_nothing_listening(
     )  # fmt: skip
     assert "1 failed, 1 passed" in ran.stdout, ran.stdout + ran.stderr
     assert "ExpectationError: 2 of 2 checks failed:" in ran.stdout
-    assert "v1: contains 'capital' pass rate >= 99% with 95% confidence: 100% of 4 inputs" in ran.stdout
+    assert (
+        "v1: contains 'capital' pass rate >= 99% with 95% confidence: 100% of 4 inputs"
+        in ran.stdout
+    )
     assert "CacheMissError" not in ran.stdout and "APIConnectionError" not in ran.stdout
 
 

@@ -56,9 +56,13 @@ def test_a_small_grid_streams_into_a_grid_of_cells(kernel: Kernel) -> None:
     ).ok()
     grids = [w for w in run.frontend.widgets.values() if w.get("_model_name") == "GridBoxModel"]
     # A row per input and repeat, one cell per variant (and a row of the variants' names).
-    assert len(grids) == 5 and all(len(g["children"]) == 2 for g in grids) and not [
-        w for w in run.frontend.widgets.values() if w.get("_model_name") == "IntProgressModel"
-    ]
+    assert (
+        len(grids) == 5
+        and all(len(g["children"]) == 2 for g in grids)
+        and not [
+            w for w in run.frontend.widgets.values() if w.get("_model_name") == "IntProgressModel"
+        ]
+    )
     cells = run.frontend.widget_markdown()
     assert sorted(cells) == sorted(["Hello **there**"] * 4 + ["Bye"] * 4)  # every cell answered
     assert "| x | 4 | 0 |" in run.frontend.markdown()[-1]

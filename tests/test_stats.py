@@ -128,11 +128,16 @@ def test_repeats_of_deterministic_answers_do_not_narrow_the_interval() -> None:
     once = _experiment({"v": [[float(i % 2)] for i in range(10)]}).summary()[0]
     thrice = _experiment({"v": [[float(i % 2)] * 3 for i in range(10)]}).summary()[0]
     assert once["ok"] == thrice["ok"] == 0.5
-    assert once["ok ±"] == pytest.approx(reference_t_quantile(0.975, 9) * math.sqrt(5 / 18) / 10**0.5)
+    assert once["ok ±"] == pytest.approx(
+        reference_t_quantile(0.975, 9) * math.sqrt(5 / 18) / 10**0.5
+    )
     assert thrice["ok ±"] >= once["ok ±"] - 1e-12  # not 0.000: 10 inputs are 10 inputs
     assert (thrice["ok pass low"], thrice["ok pass high"]) == pytest.approx(reference_wilson(5, 10))
     assert thrice["ok stable"] == 1.0 and math.isnan(once["ok stable"])
-    assert "0.50 ± 0.38" in _experiment({"v": [[float(i % 2)] * 3 for i in range(10)]})._repr_markdown_()
+    assert (
+        "0.50 ± 0.38"
+        in _experiment({"v": [[float(i % 2)] * 3 for i in range(10)]})._repr_markdown_()
+    )
 
 
 def test_a_paired_difference_is_seen_where_the_intervals_overlap() -> None:
@@ -151,7 +156,9 @@ def test_a_paired_difference_is_seen_where_the_intervals_overlap() -> None:
     assert comparison.estimate.half == pytest.approx(reference_t_quantile(0.975, 39) * sd / 40**0.5)
     assert comparison.significant
     verdict = comparison.verdict()
-    assert verdict == f"B is better than A ({mean:+.3f} ± {comparison.estimate.half:.3f}, 40 inputs)"
+    assert (
+        verdict == f"B is better than A ({mean:+.3f} ± {comparison.estimate.half:.3f}, 40 inputs)"
+    )
     assert verdict in [p.verdict() for _, p in results.verdicts()]
     assert "B is better than A" in results._repr_markdown_()
 

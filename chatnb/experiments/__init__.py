@@ -13,11 +13,10 @@
 
 from __future__ import annotations
 
-from .inputs import Case, cases
 from . import checks
-from .checks import Report
-from .diff import Diff
-from .results import Experiment, Trial
+from .inputs import Case, cases
+from .report import Report
+from .results import Diff, Experiment, Trial
 from .runner import experiment
 from .scorers import Score, Verdict, contains, equals, judge, matches, valid_json
 from .throttle import Throttle

@@ -19,21 +19,20 @@ check is ``pass_rate`` or ``mean_score`` on that scorer. A check is any function
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..errors import ExpectationError
-from ..safety import escape_text
 from ..usage import dollars
+from .report import Outcome
 
 if TYPE_CHECKING:
     from .results import Experiment
 
+#: A check: a function of the results, an outcome per variant it looked at.
+Check = Callable[["Experiment"], list[Outcome]]
+
 __all__ = [
     "Check",
-    "Outcome",
-    "Report",
     "cost",
     "latency",
     "mean_score",
@@ -41,59 +40,6 @@ __all__ = [
     "not_worse",
     "pass_rate",
 ]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One check on one variant: what was asked, whether it held, and the figures."""
-
-    check: str
-    passed: bool
-    detail: str
-
-
-Check = Callable[["Experiment"], list[Outcome]]
-
-
-class Report(list[Outcome]):
-    """The outcomes of an experiment's checks; a verdict table in a notebook."""
-
-    @property
-    def passed(self) -> bool:
-        return all(outcome.passed for outcome in self)
-
-    def failed(self) -> list[Outcome]:
-        return [outcome for outcome in self if not outcome.passed]
-
-    def __str__(self) -> str:
-        failed = self.failed()
-        head = (
-            f"All {len(self)} checks passed."
-            if not failed
-            else f"{len(failed)} of {len(self)} checks failed:"
-        )
-        return "\n".join([head, *(f"- {o.check}: {o.detail}" for o in failed)])
-
-    def require(self) -> Report:
-        """This report, or an :class:`~chatnb.errors.ExpectationError` (an AssertionError)
-        listing the failed checks in words."""
-        if not self.passed:
-            raise ExpectationError(str(self), report=self)
-        return self
-
-    def _repr_markdown_(self) -> str:
-        verdict = "**All checks passed**" if self.passed else f"**{len(self.failed())} failed**"
-        lines = [f"{verdict} ({len(self)} checks)", "", "| | check | found |", "|---|---|---|"]
-        for outcome in self:
-            mark = "✅" if outcome.passed else "❌"
-            lines.append(
-                f"| {mark} | {escape_text(outcome.check, 200)} | {escape_text(outcome.detail, 400)} |"
-            )
-        return "\n".join(lines)
-
-
-def run_checks(results: Experiment, checks: Iterable[Check]) -> Report:
-    return Report(outcome for check in checks for outcome in check(results))
 
 
 def _variants(results: Experiment, variant: str | None) -> list[str]:

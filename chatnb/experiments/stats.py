@@ -34,8 +34,8 @@ __all__ = [
     "wilson",
 ]
 
-#: Scores per input: each input's key, and the scores of its repeats.
-Scores = Mapping[object, Sequence[float]]
+#: Scores per input: each input's number, and the scores of its repeats.
+Scores = Mapping[int, Sequence[float]]
 
 
 def _betacf(a: float, b: float, x: float) -> float:

@@ -10,15 +10,13 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..safety import escape_text
 from ..usage import dollars
 from .scorers import PASS_AT
 from .stats import Paired, clustered_mean, paired, stability, wilson
-
-if TYPE_CHECKING:
-    from .results import Trial
+from .trial import Trial
 
 __all__ = ["by_input", "scorer_summary", "summary_table", "verdicts"]
 
@@ -35,9 +33,7 @@ def by_input(trials: Iterable[Trial], scorer: str) -> dict[int, list[float]]:
 
 def scorer_failures(trials: Iterable[Trial], scorer: str) -> tuple[int, str]:
     """How many answered trials the scorer failed on (it raised: NaN), and the first reason."""
-    failed = [
-        t for t in trials if t.error is None and math.isnan(t.scores.get(scorer, math.nan))
-    ]
+    failed = [t for t in trials if t.error is None and math.isnan(t.scores.get(scorer, math.nan))]
     return len(failed), (failed[0].reasons.get(scorer, "") if failed else "")
 
 
