@@ -149,6 +149,6 @@ def test_prompt_versions_are_kept_by_hash_and_diffed_beside_the_answers(tmp_path
     shown = diff._repr_markdown_()
     assert "**Prompt of main**" in shown and "```diff\n--- before (" in shown
     assert "3 trials changed" in shown and "| capital of France | Q: capital of France |" in shown
-    assert "no detectable difference between this run and the baseline" in shown
+    assert "no difference between this run and the baseline: the same on all 3 inputs" in shown
     saved = first.save(tmp_path / "first.json")  # type: ignore[attr-defined]
     assert second.diff(saved).prompts() == diff.prompts()  # type: ignore[attr-defined]

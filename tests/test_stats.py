@@ -174,3 +174,10 @@ def test_no_detectable_difference_says_how_many_inputs_would_tell() -> None:
     assert text.startswith("no detectable difference between B and A (+0.010 ± ")
     assert "inputs would detect a 0.010 difference" in text
     assert "too few inputs" in paired("A", "B", {0: [1.0]}, {0: [0.0]}).verdict()
+
+
+def test_identical_scores_read_as_no_difference() -> None:
+    same = {i: [1.0, 0.0] for i in range(5)}
+    assert paired("A", "B", same, same).verdict() == (
+        "no difference between B and A: the same on all 5 inputs"
+    )

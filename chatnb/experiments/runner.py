@@ -180,9 +180,9 @@ async def experiment(
     prompts = {name: artifact(bot, template) for name, bot in zip(names, plan.bots, strict=True)}
     if base.clients.cache is not None:
         record_versions(base.clients.cache.store, uuid.uuid4().hex[:12], prompts)
-    progress = None
+    progress: Progress | None
     if mode == "batch":
-        results = await run_batch(plan, batch_id=batch_id, poll_s=poll_s, display=display)
+        results, progress = await run_batch(plan, batch_id=batch_id, poll_s=poll_s, display=display)
     else:
         results, progress = await _run_live(plan, concurrency, display)
     results.prompts = prompts

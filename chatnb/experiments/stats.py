@@ -203,6 +203,8 @@ class Paired:
         if found.n < 2:
             return f"too few inputs shared by {self.a} and {self.b} to compare ({found.n})"
         figures = f"{found.mean:+.3f} ± {found.half:.3f}, {found.n} inputs"
+        if not any(self.differences):
+            return f"no difference between {self.b} and {self.a}: the same on all {found.n} inputs"
         if self.significant:
             word = "better" if found.mean > 0 else "worse"
             return f"{self.b} is {word} than {self.a} ({figures})"
