@@ -244,7 +244,8 @@ class ResponsesReader:
         kind: str = event["type"]
         if kind in _STATUS_TYPES:
             tool, status = _STATUS_TYPES[kind]
-            return [BuiltinToolStatus(0, str(event.get("item_id", "")), tool, status)]
+            item_id = str(event.get("item_id", ""))
+            return [BuiltinToolStatus(0, item_id, tool.removesuffix("_call"), status)]
         handler = _HANDLERS.get(kind)
         return handler(self, event) if handler is not None else []
 
