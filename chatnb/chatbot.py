@@ -23,7 +23,7 @@ from .exchange import DEFAULT_ANSWER_TIMEOUT_S, Answer, checked_answer_timeout
 from .history import History
 from .models import ModelProfile, Overrides
 from .options import checked_options, request_fields
-from .pricing import Price
+from .pricing import MOCK_PRICE, Price
 from .redaction import redact_url
 from .schema import ChatMessage
 from .session import Session, transcript
@@ -120,6 +120,7 @@ class Chatbot:
         from . import mock
 
         options, rest = mock.MockOptions.split(reply=reply, **settings)
+        rest.setdefault("price", MOCK_PRICE)  # the mock costs nothing, and says so
         own = inspect.signature(cls).parameters
         sampling = {name: value for name, value in rest.items() if name not in own}
         checked_options(

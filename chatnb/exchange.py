@@ -126,6 +126,11 @@ class Answer(str):
             display({"text/markdown": shown, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
 
+def _count(value: Any) -> int | None:
+    """A token count a server reported, if it is one (a vendor's null or text is not)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def checked_answer_timeout(seconds: float | None) -> float | None:
     """``answer_timeout=`` as given, if it is a number of seconds above 0 or ``None``."""
     if seconds is None:
@@ -382,10 +387,12 @@ class Exchange:
     def _account(self, reported: Usage | None) -> TurnUsage:
         first = self.first_token_at
         details = (reported.completion_tokens_details or {}) if reported else {}
+        prompt_details = (reported.prompt_tokens_details or {}) if reported else {}
         return TurnUsage(
             prompt_tokens=reported.prompt_tokens if reported else None,
             completion_tokens=reported.completion_tokens if reported else None,
-            reasoning_tokens=details.get("reasoning_tokens"),
+            reasoning_tokens=_count(details.get("reasoning_tokens")),
+            cached_tokens=_count(prompt_details.get("cached_tokens")),
             local_prompt_tokens=self.local_prompt_tokens,
             # The reasoning a model streamed is billed as completion tokens too.
             local_completion_tokens=sum(
