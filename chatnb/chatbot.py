@@ -120,7 +120,8 @@ class Chatbot:
         from . import mock
 
         options, rest = mock.MockOptions.split(reply=reply, **settings)
-        rest.setdefault("price", MOCK_PRICE)  # the mock costs nothing, and says so
+        # The mock costs nothing, and says so; price=None bills it at the model's list price.
+        rest.setdefault("price", MOCK_PRICE)
         own = inspect.signature(cls).parameters
         sampling = {name: value for name, value in rest.items() if name not in own}
         checked_options(

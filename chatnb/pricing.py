@@ -33,7 +33,11 @@ class Price:
     label: str = ""
 
     def cost(
-        self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cached_tokens: int = 0,
+        reasoning_tokens: int = 0,
     ) -> float:
         """The cost of one request; ``cached_tokens`` are of the prompt tokens, and
         ``reasoning_tokens`` of the completion tokens."""

@@ -34,7 +34,7 @@ from .tokens import known_encoding_name
 from .tool_output import fitted_result, result_allowance, too_long
 from .tools import Toolbox, ToolResult
 from .usage import ChatUsage
-from .wire import ChatCompletionsWire, Wire, wire_for
+from .wire import API, ChatCompletionsWire, Wire, wire_for
 from .wire.responses import responses_fields
 
 __all__ = ["DEFAULT_MAX_STEPS", "Confirm", "Conversation", "Turn"]
@@ -66,7 +66,7 @@ class Conversation(Protocol):
     confirm: Confirm
     answer_timeout: float | None
     #: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API).
-    api: str
+    api: API
 
 
 def accepted_options(api: str) -> frozenset[str]:

@@ -134,7 +134,9 @@ def test_a_failure_mid_stream_leaves_a_valid_history() -> None:
 
 def test_record_then_replay_with_no_server(tmp_path: Path) -> None:
     path = tmp_path / "runs.sqlite"
-    recorded = Chatbot.mock("Recorded.", api="responses", reasoning="Hm.", cache=path, display=False)
+    recorded = Chatbot.mock(
+        "Recorded.", api="responses", reasoning="Hm.", cache=path, display=False
+    )
     first = recorded.ask("Q?")
     replay = Chatbot.mock(
         failure={"status": 500},
@@ -152,15 +154,15 @@ def test_record_then_replay_with_no_server(tmp_path: Path) -> None:
 
 def test_prices_come_from_one_dated_file() -> None:
     data = json.loads((Path(__file__).parents[1] / "chatnb" / "prices.json").read_text())
-    assert PRICES_READ == data["read"] and len(PRICES) == len(data["models"])
+    assert data["read"] == PRICES_READ and len(PRICES) == len(data["models"])
     assert price_for("gpt-4o-mini-2024-07-18") == PRICES["gpt-4o-mini"]
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
 def test_cost_with_cached_input_is_the_hand_computation(api: str) -> None:
-    row = json.loads((Path(__file__).parents[1] / "chatnb" / "prices.json").read_text())[
-        "models"
-    ]["gpt-4o-mini"]
+    row = json.loads((Path(__file__).parents[1] / "chatnb" / "prices.json").read_text())["models"][
+        "gpt-4o-mini"
+    ]
     bot = Chatbot.mock(
         "A short answer.",
         api=api,
@@ -171,7 +173,9 @@ def test_cost_with_cached_input_is_the_hand_computation(api: str) -> None:
     usage = bot.ask("Cache this prompt, please.").usage
     assert usage is not None and usage.cached_tokens == 6
     prompt, completion = usage.billed_prompt_tokens, usage.billed_completion_tokens
-    by_hand = ((prompt - 6) * row["input"] + 6 * row["cached_input"] + completion * row["output"]) / 1e6
+    by_hand = (
+        (prompt - 6) * row["input"] + 6 * row["cached_input"] + completion * row["output"]
+    ) / 1e6
     assert usage.cost_usd == pytest.approx(by_hand, rel=1e-12)
     assert usage.cost_usd < price_for("gpt-4o-mini").cost(prompt, completion)  # type: ignore[union-attr]
     assert "(6 cached)" in usage.line()

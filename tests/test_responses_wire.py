@@ -101,9 +101,7 @@ def test_reasoning_items_without_encryption_are_not_kept_when_not_stored() -> No
 
 def test_reader_turns_function_calls_into_tool_call_events() -> None:
     client = mock.client(chunking="chars")
-    reader, events = _read(
-        client, model="gpt-4o-mini", input="Weather in Paris?", tools=[WEATHER]
-    )
+    reader, events = _read(client, model="gpt-4o-mini", input="Weather in Paris?", tools=[WEATHER])
     started = [e for e in events if isinstance(e, ToolCallStarted)]
     done = [e for e in events if isinstance(e, ToolCallDone)]
     assert [e.name for e in started] == ["get_weather"] and len(done) == 1
@@ -268,7 +266,12 @@ def test_official_client_runs_a_function_tool_loop(make_client: ClientFactory) -
     assert call.name == "get_weather"
     follow_up: list[Any] = [
         {"role": "user", "content": "Weather in Paris?"},
-        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+        {
+            "type": "function_call",
+            "call_id": call.call_id,
+            "name": call.name,
+            "arguments": call.arguments,
+        },
         {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"},
     ]
     second = client.responses.create(model="gpt-4o-mini", input=follow_up, tools=[WEATHER])

@@ -251,7 +251,9 @@ class MockBackend:
             return _error(400, "The request is nested too deeply to be read.")
         try:
             if request.stream:
-                return MockResponse(200, list(_SSE), frames=self.engine.respond_stream(chat, payload))
+                return MockResponse(
+                    200, list(_SSE), frames=self.engine.respond_stream(chat, payload)
+                )
             delay, whole = self.engine.respond(chat, payload)
         except MockAPIError as failure:
             return _api_error(failure)

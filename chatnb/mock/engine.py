@@ -193,14 +193,18 @@ class MockEngine:
         self._store(request, plan, whole["id"], body)
         return delay_ms / 1000, whole
 
-    def respond_stream(self, request: ChatCompletionRequest, body: dict[str, Any]) -> Iterator[Frame]:
+    def respond_stream(
+        self, request: ChatCompletionRequest, body: dict[str, Any]
+    ) -> Iterator[Frame]:
         """The ``response.*`` events of a streamed Responses API answer."""
         options = self.options.overridden(self.overrides(request))
         failure = self._failure_for(options)
         plan = self._plan(request, options, self._check(request, failure))
         frames = responses.stream_frames(plan, body, encrypted=_encrypted(body))
         first = next(frames)  # response.created: its id is the response's
-        self._store(request, plan, json.loads(first[1].split(b"data: ", 1)[1])["response"]["id"], body)
+        self._store(
+            request, plan, json.loads(first[1].split(b"data: ", 1)[1])["response"]["id"], body
+        )
         return self._timed(itertools.chain([first], frames), options, failure, responses=True)
 
     def _store(

@@ -142,10 +142,16 @@ def _item_frames(
     at = {"item_id": item["id"], "output_index": index}
     yield False, write("response.output_item.added", output_index=index, item=_opened(item))
     if item["type"] == "reasoning":
-        part = {"type": "summary_text", "text": ""}
-        yield False, write("response.reasoning_summary_part.added", **at, summary_index=0, part=part)
+        part: dict[str, Any] = {"type": "summary_text", "text": ""}
+        yield (
+            False,
+            write("response.reasoning_summary_part.added", **at, summary_index=0, part=part),
+        )
         for piece in pieces:
-            yield True, write("response.reasoning_summary_text.delta", **at, summary_index=0, delta=piece)
+            yield (
+                True,
+                write("response.reasoning_summary_text.delta", **at, summary_index=0, delta=piece),
+            )
         text = item["summary"][0]["text"]
         yield False, write("response.reasoning_summary_text.done", **at, summary_index=0, text=text)
         done = {"type": "summary_text", "text": text}
@@ -154,14 +160,27 @@ def _item_frames(
         part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
         yield False, write("response.content_part.added", **at, content_index=0, part=part)
         for piece in pieces:
-            yield True, write("response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[])
+            yield (
+                True,
+                write(
+                    "response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[]
+                ),
+            )
         whole = item["content"][0]
-        yield False, write("response.output_text.done", **at, content_index=0, text=whole["text"], logprobs=[])
+        yield (
+            False,
+            write(
+                "response.output_text.done", **at, content_index=0, text=whole["text"], logprobs=[]
+            ),
+        )
         yield False, write("response.content_part.done", **at, content_index=0, part=whole)
     else:
         for piece in pieces:
             yield True, write("response.function_call_arguments.delta", **at, delta=piece)
-        yield False, write("response.function_call_arguments.done", **at, arguments=item["arguments"])
+        yield (
+            False,
+            write("response.function_call_arguments.done", **at, arguments=item["arguments"]),
+        )
     yield False, write("response.output_item.done", output_index=index, item=item)
 
 

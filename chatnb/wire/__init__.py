@@ -70,7 +70,7 @@ def checked_api(api: str) -> API:
             f"api={api!r}: chatnb speaks 'chat' (Chat Completions, the default) and "
             "'responses' (the Responses API)"
         )
-    return api  # type: ignore[return-value]
+    return api
 
 
 def wire_for(api: str) -> Wire:

@@ -136,7 +136,11 @@ def input_items(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             content = message.get("content")
             output = content if isinstance(content, str) else json.dumps(content)
             items.append(
-                {"type": "function_call_output", "call_id": message["tool_call_id"], "output": output}
+                {
+                    "type": "function_call_output",
+                    "call_id": message["tool_call_id"],
+                    "output": output,
+                }
             )
         else:
             items.append({"role": role, "content": _parts(message.get("content"))})
@@ -208,7 +212,9 @@ def responses_request(request: dict[str, Any]) -> dict[str, Any]:
     reasoning = "reasoning" in out or is_reasoning_model(str(out.get("model", "")))
     if out["store"] is False and reasoning:
         include = list(out.get("include") or [])
-        out["include"] = include if ENCRYPTED_REASONING in include else [*include, ENCRYPTED_REASONING]
+        out["include"] = (
+            include if ENCRYPTED_REASONING in include else [*include, ENCRYPTED_REASONING]
+        )
     return out
 
 
@@ -279,7 +285,10 @@ def _call(item: dict[str, Any], messages: list[dict[str, Any]]) -> None:
     call = {
         "id": str(item.get("call_id", "")),
         "type": "function",
-        "function": {"name": str(item.get("name", "")), "arguments": str(item.get("arguments", ""))},
+        "function": {
+            "name": str(item.get("name", "")),
+            "arguments": str(item.get("arguments", "")),
+        },
     }
     last = messages[-1] if messages else None
     if last is not None and last["role"] == "assistant":

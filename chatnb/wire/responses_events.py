@@ -18,7 +18,7 @@ never breaks an answer.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import ChunkValidationError, StreamErrorFrame, shorten
 from ..events import (
@@ -30,7 +30,6 @@ from ..events import (
     RefusalDelta,
     StreamEvent,
     ToolCallArgumentsDelta,
-    ToolCallDone,
     ToolCallStarted,
     UsageReported,
 )
@@ -370,7 +369,9 @@ class ResponsesReader:
         if not text:
             return []
         self.state.reasoning_parts.append(text)
-        dialect = "summary" if "summary" in event["type"] else "reasoning_text"
+        dialect: Literal["summary", "reasoning_text"] = (
+            "summary" if "summary" in event["type"] else "reasoning_text"
+        )
         return [ReasoningDelta(0, text, dialect)]
 
     def _arguments(self, event: dict[str, Any]) -> list[StreamEvent]:
@@ -461,7 +462,10 @@ class ResponsesReader:
             # that the next request sends the model's reasoning back.
             message = message.model_copy(update={"reasoning_items": self.reasoning_items})
         choice = Choice(
-            index=0, message=message, logprobs=None, finish_reason=self.state.finish_reason or "length"
+            index=0,
+            message=message,
+            logprobs=None,
+            finish_reason=self.state.finish_reason or "length",
         )
         return ChatCompletionResponse(
             id=self.id or "",
