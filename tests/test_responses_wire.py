@@ -303,3 +303,25 @@ def test_errors_come_in_the_api_shape(make_client: ClientFactory) -> None:
     events = list(broken.responses.create(model="gpt-4o-mini", input="x", stream=True))
     assert events[-1].type == "error" and "error while streaming" in events[-1].message
     assert events[-1].sequence_number == 5
+
+
+class _Notes:
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def test_sources_view_shows_builtin_tools_and_citations_under_the_answer() -> None:
+    from chatnb.display.sources_view import SourcesView
+
+    sink = _Notes()
+    view = SourcesView(sink)  # type: ignore[arg-type]
+    view.handle(BuiltinToolStatus(0, "ws_1", "web_search", "in_progress"))
+    view.handle(BuiltinToolStatus(0, "ws_1", "web_search", "completed", "chatnb docs"))
+    view.handle(Citation(0, "https://example.com/a", "A <b>", 0, 3))
+    view.handle(Citation(0, "https://example.com/a", "A <b>", 5, 9))  # the same source again
+    assert sink.notes == []  # nothing moves the answer while it streams
+    view.close()
+    assert sink.notes == ["(web search (chatnb docs): completed)\n[1] A <b> <https://example.com/a>"]
