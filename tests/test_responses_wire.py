@@ -324,4 +324,6 @@ def test_sources_view_shows_builtin_tools_and_citations_under_the_answer() -> No
     view.handle(Citation(0, "https://example.com/a", "A <b>", 5, 9))  # the same source again
     assert sink.notes == []  # nothing moves the answer while it streams
     view.close()
-    assert sink.notes == ["(web search (chatnb docs): completed)\n[1] A <b> <https://example.com/a>"]
+    assert sink.notes == [
+        "(web search (chatnb docs): completed)\n[1] A <b> <https://example.com/a>"
+    ]
