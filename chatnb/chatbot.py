@@ -54,11 +54,9 @@ class Chatbot:
     shows a thinking model's reasoning above the answer; ``cache`` records answers in a SQLite
     file and replays them (:mod:`chatnb.cache`; default: ``CHATNB_CACHE``). ``context_window``,
     ``max_output_tokens``, ``encoding`` and ``price`` describe a model chatnb does not know,
-    or override what it knows. ``answer_timeout``: the seconds one streamed answer may take
-    (10 minutes; ``None``: no limit). ``api``: ``"chat"`` (Chat Completions, the default) or
-    ``"responses"`` (the Responses API: reasoning summaries, encrypted reasoning kept across
-    turns, ``previous_response_id``). ``sampling`` options (``temperature``,
-    ``reasoning_effort``, ...) go into every request, checked against the API's fields.
+    or override what it knows. ``answer_timeout``: seconds one answer may take (``None``: no
+    limit). ``api``: ``"chat"`` (Chat Completions) or ``"responses"``. ``sampling`` options
+    (``temperature``, ...) go into every request, checked against the API's fields.
     """
 
     def __init__(

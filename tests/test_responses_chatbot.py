@@ -102,7 +102,7 @@ def test_responses_options_pass_and_chat_only_options_are_refused(
     with pytest.raises(TypeError, match="'logprobs' is a Chat Completions option"):
         bot.ask("Two.", logprobs=True)
     assert list(bot.history) == before  # refused before anything was added or sent
-    with pytest.raises(TypeError, match="not a Chat Completions option"):
+    with pytest.raises(TypeError, match="'truncation' is not an option chatnb knows"):
         Chatbot("gpt-5", api_key="sk-unused", truncation="auto")  # api="chat" has no truncation=
     with pytest.raises(ValueError, match="api='bogus'"):
         Chatbot.mock(api="bogus")
