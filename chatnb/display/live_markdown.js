@@ -10,6 +10,7 @@
 // yet, a table row waiting for its delimiter row): from there it shows as plain text, never
 // parsed as HTML. Without a rendermime (another frontend) everything shows as plain text.
 const lives = new Map();
+const MAY_HOLD_MATH = /\$|\\\(|\\\[|\\begin\{/;
 
 function initialize({ model }) {
   const key = model.get("key");
@@ -73,9 +74,10 @@ function render({ model, el }) {
   let shownTail = null;    // the Markdown those nodes show
   let busy = false, again = false, notBefore = 0;
 
-  const typeset = (nodes) => {
+  // MathJax reads every text node it is given: only where the Markdown may hold math.
+  const typeset = (nodes, markdown) => {
     const typesetter = rendermime && rendermime.latexTypesetter;
-    if (!typesetter) return;
+    if (!typesetter || !MAY_HOLD_MATH.test(markdown)) return;
     for (const node of nodes) if (node.nodeType === 1) typesetter.typeset(node);
   };
   const showPlain = (text) => {
@@ -102,12 +104,14 @@ function render({ model, el }) {
       tailNodes = newTail;
       shownTail = tail;
     }
-    typeset(partNodes);
-    if (newTail !== null) typeset(newTail);
+    typeset(partNodes, fresh.join(""));
+    if (newTail !== null) typeset(newTail, tail);
     rendered += fresh.length;
     showPlain(live.text.slice(cut));
-    // Never more than about a third of the main thread: wait twice what this draw cost.
-    notBefore = performance.now() + 2 * (performance.now() - started);
+    // Never more than about a quarter of the main thread: wait three times what this draw
+    // cost, its layout included (read now, so that the cost is counted here).
+    void body.offsetHeight;
+    notBefore = performance.now() + 3 * (performance.now() - started);
   };
   const pump = async () => {
     if (busy) { again = true; return; }
