@@ -26,6 +26,7 @@ Markdown to keep: :func:`escape_text` makes it plain text wherever it lands.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from collections.abc import Sequence
@@ -85,11 +86,49 @@ def code_ranges(markdown: str) -> list[tuple[int, int]]:
         ]
     for a, b in outside:
         ranges += [
-            (a + m.start(), a + m.end())
-            for m in _SPAN.finditer(markdown[a:b])
-            if not _may_be_fences(markdown, a + m.start(), a + m.end())
+            (a + start, a + end)
+            for start, end in _plain_spans(markdown[a:b])
+            if not _may_be_fences(markdown, a + start, a + end)
         ]
     return sorted(ranges)
+
+
+# GFM's bare web address as marked reads it (its `url` rule): from "http://", "https://",
+# "ftp://" (any case) or "www." on to whitespace (JavaScript's \s), swallowing every backslash
+# and backtick on the way. marked also stops it at a "<", but not at the "&lt;" written for
+# one here, so a run goes on past "<".
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_WEB_ADDRESS = re.compile(rf"(?i:(?:https?|ftp)://|www\.)[A-Za-z0-9-][^{_JS_SPACE}]*")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _plain_spans(text: str) -> list[tuple[int, int]]:
+    """The code spans of ``text`` that are code for marked too. A web address outside code
+    swallows the backticks in it, so from its first backtick to the end of the paragraph
+    marked may pair the backticks otherwise: no span there is plainly code."""
+    spans = [(m.start(), m.end()) for m in _SPAN.finditer(text)]
+    if "`" not in text or not spans:
+        return spans
+    broken: list[tuple[int, int]] = []  # from a swallowed backtick to the paragraph's end
+    index = 0
+    for address in _WEB_ADDRESS.finditer(text):
+        tick = text.find("`", address.start(), address.end())
+        if tick < 0 or (broken and tick < broken[-1][1]):
+            continue
+        while index < len(spans) and spans[index][1] <= address.start():
+            index += 1
+        if index < len(spans) and spans[index][0] < address.start():
+            continue  # the address is inside a code span: not an address
+        end = _BLANK_LINE.search(text, tick)
+        broken.append((tick, end.start() if end else len(text)))
+    if not broken:
+        return spans
+    starts = [start for start, _ in broken]
+    return [
+        (start, end)
+        for start, end in spans
+        if (at := bisect.bisect_right(starts, start) - 1) < 0 or start >= broken[at][1]
+    ]
 
 
 _FENCE_LIKE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.M)
@@ -168,6 +207,7 @@ def escape_unsafe(
     if not (html or images) or not any(c in markdown for c in "<!]"):
         return markdown
     code: list[tuple[int, int]] | None = None
+    addresses: list[tuple[int, int]] | None = None
     out, last = [], 0
     for match in _UNSAFE.finditer(markdown):
         spot = _needs_escape(markdown, match, html, images)
@@ -176,12 +216,28 @@ def escape_unsafe(
         code = [*code_ranges(markdown), *keep] if code is None else code
         if any(start <= spot < stop for start, stop in code):
             continue  # code shows it as text anyway
+        if markdown[spot] == "<":
+            addresses = _web_addresses(markdown) if addresses is None else addresses
+            if _within(addresses, spot):  # a backslash here would be the address's
+                out.append(markdown[last:spot] + "&lt;")
+                last = spot + 1
+                continue
         preceding = markdown[max(0, spot - 64) : spot]
         if (len(preceding) - len(preceding.rstrip("\\"))) % 2:
             continue  # already escaped
         out.append(markdown[last:spot] + "\\")
         last = spot
     return "".join(out) + markdown[last:]
+
+
+def _web_addresses(markdown: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _WEB_ADDRESS.finditer(markdown)]
+
+
+def _within(ranges: list[tuple[int, int]], at: int) -> bool:
+    """Whether ``at`` is inside one of ``ranges`` (sorted, disjoint), past its first character."""
+    index = bisect.bisect_left(ranges, (at, at)) - 1
+    return index >= 0 and ranges[index][0] < at < ranges[index][1]
 
 
 # What a string placed inside a line of Markdown or in an HTML element's text could turn into
