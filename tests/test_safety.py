@@ -210,7 +210,7 @@ _PIECES = [
     "```", "```~", "~~~", "\n", "\n\n", "> ", "- ", "    ", "`", "<", ">", "/", "!", "[", "]",
     "(", ")", ":", "x", "img src=x onerror=alert(1)", "script", "iframe", "![a](", "![a][r]",
     "[r]: ", SECRET, "javascript:", "&#x6A;", "\ufeff", "\x7f", "\\", '"', " ", "<!--", "-->",
-    "http://", "www.", "@", "?q=", "a.b", "x@y.z", "HTTPS://", "<javascript:x>", "&lt;",
+    "http://", "www.", "@", "?q=", "a.b", "x@y.z", "HTTPS://", "ftp://",
 ]  # fmt: skip
 
 
