@@ -75,12 +75,29 @@ def _normalized(request: httpx2.Request) -> str:
     return json.dumps({**shape, "body": body}, sort_keys=True, separators=(",", ":"))
 
 
+def _response_ended(body: bytes) -> bool:
+    """A Responses API stream (no ``[DONE]``) ends with the event that closes its response."""
+    last = body.rstrip()
+    start = last.rfind(b"data: ")
+    if start < 0:
+        return False
+    try:
+        event = json.loads(last[start + 6 :])
+    except ValueError:
+        return False
+    return isinstance(event, dict) and event.get("type") in _RESPONSE_ENDS
+
+
+#: The last event of a whole Responses API stream.
+_RESPONSE_ENDS = ("response.completed", "response.incomplete")
+
+
 def _complete(status: int, content_type: str, body: bytes) -> bool:
     """Worth keeping: a 200 whose stream ended as streams end (or a whole JSON answer)."""
     if status != 200:
         return False
     if "text/event-stream" in content_type:
-        return body.rstrip().endswith(b"data: [DONE]")
+        return body.rstrip().endswith(b"data: [DONE]") or _response_ended(body)
     try:
         json.loads(body)
     except ValueError:

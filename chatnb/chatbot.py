@@ -23,14 +23,15 @@ from .exchange import DEFAULT_ANSWER_TIMEOUT_S, Answer, checked_answer_timeout
 from .history import History
 from .models import ModelProfile, Overrides
 from .options import checked_options, request_fields
-from .pricing import Price
+from .pricing import MOCK_PRICE, Price
 from .redaction import redact_url
 from .schema import ChatMessage
 from .session import Session, transcript
 from .tokens import ModelLimits
 from .tools import Toolbox, ToolLike
-from .turn import DEFAULT_MAX_STEPS, Confirm, Turn
+from .turn import DEFAULT_MAX_STEPS, Confirm, Turn, accepted_options
 from .usage import ChatUsage, TurnUsage
+from .wire import checked_api
 
 if TYPE_CHECKING:
     import openai
@@ -53,9 +54,9 @@ class Chatbot:
     shows a thinking model's reasoning above the answer; ``cache`` records answers in a SQLite
     file and replays them (:mod:`chatnb.cache`; default: ``CHATNB_CACHE``). ``context_window``,
     ``max_output_tokens``, ``encoding`` and ``price`` describe a model chatnb does not know,
-    or override what it knows. ``answer_timeout``: the seconds one streamed answer may take
-    (10 minutes; ``None``: no limit). ``sampling`` options (``temperature``, ``reasoning_effort``,
-    ...) go into every request, checked against the Chat Completions fields.
+    or override what it knows. ``answer_timeout``: seconds one answer may take (``None``: no
+    limit). ``api``: ``"chat"`` (Chat Completions) or ``"responses"``. ``sampling`` options
+    (``temperature``, ...) go into every request, checked against the API's fields.
     """
 
     def __init__(
@@ -82,13 +83,17 @@ class Chatbot:
         max_steps: int = DEFAULT_MAX_STEPS,
         confirm: Confirm = False,
         answer_timeout: float | None = DEFAULT_ANSWER_TIMEOUT_S,
+        api: str = "chat",
         **sampling: Any,
     ) -> None:
         overrides = Overrides(context_window, max_output_tokens, encoding, price)
         self.profile = ModelProfile.resolve(model, overrides)
         self.history = History(system, model, max_turns, encoding=self.profile.encoding)
         self.usage = ChatUsage()
-        self.sampling = checked_options(sampling, also_known=setting_names())
+        self.api = checked_api(api)
+        self.sampling = checked_options(
+            sampling, also_known=setting_names(), accepted=accepted_options(self.api)
+        )
         self.display, self.safe, self.math, self.output = display, safe, math, output
         self.show_reasoning = show_reasoning
         self.tools, self.max_steps, self.confirm = Toolbox(tools), max_steps, confirm
@@ -115,9 +120,15 @@ class Chatbot:
         from . import mock
 
         options, rest = mock.MockOptions.split(reply=reply, **settings)
+        # The mock costs nothing, and says so; price=None bills it at the model's list price.
+        rest.setdefault("price", MOCK_PRICE)
         own = inspect.signature(cls).parameters
         sampling = {name: value for name, value in rest.items() if name not in own}
-        checked_options(sampling, also_known=mock.MockOptions.model_fields)
+        checked_options(
+            sampling,
+            also_known=mock.MockOptions.model_fields,
+            accepted=accepted_options(checked_api(rest.get("api", "chat"))),
+        )
         clients = Clients.from_spec(mock.client_spec(options, max_retries=max_retries))
         return cls(model, client=clients.sync, async_client=clients.asynchronous, **rest)
 
@@ -212,6 +223,7 @@ class Chatbot:
             "max_steps": self.max_steps,
             "confirm": self.confirm,
             "answer_timeout": self.answer_timeout,
+            "api": self.api,
             "cache": self.clients.cache or False,  # one cache: its samples and log are shared
             **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
             **self.sampling,

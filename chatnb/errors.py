@@ -25,6 +25,7 @@
     ├── ArgumentError                a call chatnb cannot take; also a TypeError
     │   └── OptionError              an option no request takes ("did you mean")
     ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
+    ├── ExpectationError             an experiment failed its checks; also an AssertionError
     ├── StructuredOutputError        a structured answer that is not the asked-for JSON (.raw)
     ├── ToolStepLimitError           the model still called tools after max_steps rounds
     └── AnswerInterrupted            Ctrl-C or Stop (.partial); also a KeyboardInterrupt
@@ -61,6 +62,7 @@ __all__ = [
     "ConnectionDroppedError",
     "ContextBudgetError",
     "ContextLengthError",
+    "ExpectationError",
     "FrameTooLargeError",
     "NotFoundError",
     "OptionError",
@@ -251,6 +253,15 @@ class OptionError(ArgumentError):
 
 class ContextBudgetError(ChatnbError, ValueError):
     """A prompt cannot fit the token budget, whatever is dropped."""
+
+
+class ExpectationError(ChatnbError, AssertionError):
+    """An experiment failed the checks written for it (``results.check(...).require()``);
+    ``report`` holds every check's outcome, and the message lists the failed ones in words."""
+
+    def __init__(self, message: str, *, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class StructuredOutputError(ChatnbError, ValueError):

@@ -16,7 +16,9 @@ from typing import ClassVar, Literal
 from .schema import FinishReason, Usage
 
 __all__ = [
+    "BuiltinToolStatus",
     "ChoiceFinished",
+    "Citation",
     "ContentDelta",
     "ReasoningDelta",
     "RefusalDelta",
@@ -50,12 +52,13 @@ class RefusalDelta:
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     """More of a thinking model's reasoning; ``field`` names the dialect that carried it:
-    ``delta.reasoning_content``, ``delta.reasoning``, or a leading ``<think>`` in the content."""
+    ``delta.reasoning_content``, ``delta.reasoning``, or a leading ``<think>`` in the content
+    (Chat Completions); a reasoning ``summary`` or the raw ``reasoning_text`` (Responses API)."""
 
     type: ClassVar[Literal["reasoning.delta"]] = "reasoning.delta"
     choice: int
     text: str
-    field: Literal["reasoning_content", "reasoning", "think"]
+    field: Literal["reasoning_content", "reasoning", "think", "summary", "reasoning_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,33 @@ class ToolCallResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    """A source the answer cites (Responses API ``url_citation``): ``text[start:end]`` of the
+    answer so far rests on ``url``."""
+
+    type: ClassVar[Literal["citation"]] = "citation"
+    choice: int
+    url: str
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinToolStatus:
+    """A tool the server runs itself (web search, file search, code interpreter, MCP, image
+    generation: Responses API) changed status; chatnb only shows it, it runs nothing.
+    ``detail`` is what the call is about when the server says (a query, a server label)."""
+
+    type: ClassVar[Literal["builtin_tool.status"]] = "builtin_tool.status"
+    choice: int
+    id: str
+    kind: str
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ChoiceFinished:
     """The choice has its ``finish_reason``: nothing more will come for it."""
 
@@ -130,6 +160,8 @@ StreamEvent = (
     | ToolCallArgumentsDelta
     | ToolCallDone
     | ToolCallResult
+    | Citation
+    | BuiltinToolStatus
     | ChoiceFinished
     | UsageReported
 )

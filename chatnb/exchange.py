@@ -40,9 +40,10 @@ from .pricing import Price
 from .redaction import Secrets
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
-from .stream import DONE, SSEDecoder, StreamAccumulator, chunk_of, parse_chunk
+from .stream import SSEDecoder
 from .tool_output import arguments_allowance, fitted_calls
 from .usage import ChatUsage, TurnUsage
+from .wire import ChatCompletionsWire, Reader, Wire
 
 if TYPE_CHECKING:
     from .tools import ToolResult
@@ -125,6 +126,11 @@ class Answer(str):
             display({"text/markdown": shown, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
 
+def _count(value: Any) -> int | None:
+    """A token count a server reported, if it is one (a vendor's null or text is not)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def checked_answer_timeout(seconds: float | None) -> float | None:
     """``answer_timeout=`` as given, if it is a number of seconds above 0 or ``None``."""
     if seconds is None:
@@ -162,9 +168,10 @@ class Exchange:
     where: Where
     price: Price | None
     decoder: SSEDecoder = field(default_factory=SSEDecoder)
-    accumulator: StreamAccumulator = field(default_factory=StreamAccumulator)
+    #: The wire format this exchange speaks, and the reader of its stream.
+    wire: Wire = field(default_factory=ChatCompletionsWire)
+    reader: Reader = field(default_factory=ChatCompletionsWire.reader)
     log: RunLog | None = None
-    saw_done: bool = False
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
     #: What the cache did for this request (``hit``, ``miss``, ``off``), if there is one.
@@ -190,6 +197,7 @@ class Exchange:
         profile: ModelProfile,
         clients: Clients,
         views: Views | None,
+        wire: Wire | None = None,
     ) -> Exchange:
         """Add the question (``None``: go on from tool results) and fit the History to the
         model's budget (the output the request reserves kept free); the History is unchanged
@@ -225,6 +233,8 @@ class Exchange:
         exchange = cls(history, question, request, prompt_tokens, views, where, profile.price)
         exchange.left_out, exchange.budget, exchange.tools = dropped.turns, budget, tools
         exchange.log = clients.log
+        if wire is not None:
+            exchange.wire, exchange.reader = wire, wire.reader()
         if dropped:
             exchange.note(f"({dropped}.)")
         return exchange
@@ -234,8 +244,8 @@ class Exchange:
     def run(self, clients: Clients, usage: ChatUsage) -> Answer:
         """Send the request, stream the answer in, and commit it (or fail, keeping it)."""
         try:
-            create = clients.sync.chat.completions.with_streaming_response.create
-            with create(**self.request) as response:
+            create = self.wire.create(clients.sync)
+            with create(**self.wire.request(self.request)) as response:
                 self.cached = response.headers.get(OUTCOME_HEADER)
                 self._check_kind(response.headers)
                 if _is_json(response.headers):
@@ -251,8 +261,8 @@ class Exchange:
     async def arun(self, clients: Clients, usage: ChatUsage) -> Answer:
         """:meth:`run` with the async client; a cancelled task is an interrupt."""
         try:
-            create = clients.asynchronous.chat.completions.with_streaming_response.create
-            async with create(**self.request) as response:
+            create = self.wire.create(clients.asynchronous)
+            async with create(**self.wire.request(self.request)) as response:
                 self.cached = response.headers.get(OUTCOME_HEADER)
                 self._check_kind(response.headers)
                 if _is_json(response.headers):
@@ -283,7 +293,7 @@ class Exchange:
     def _check_deadline(self) -> None:
         """Past ``answer_timeout`` with the answer unfinished: stop reading it."""
         limit = self.answer_timeout
-        if limit is None or self.accumulator.done:
+        if limit is None or self.reader.done:
             return
         if time.perf_counter() - self.started_at > limit:
             raise AnswerTimeoutError(
@@ -296,15 +306,11 @@ class Exchange:
     def receive_whole(self, body: bytes) -> None:
         """A server that answered the streamed request with one JSON completion (some proxies
         do): read as the one chunk it stands for, and said so under the answer."""
-        self._events(self.accumulator.add(chunk_of(body)))
-        self.saw_done = True
+        self._events(self.reader.whole(body))
         self.note("(The server answered with one JSON completion, not a stream.)")
 
     def _frame(self, data: str) -> None:
-        if data == DONE:
-            self.saw_done = True
-            return
-        events = self.accumulator.add(parse_chunk(data))
+        events = self.reader.frame(data)
         if events:
             self._events(events)
 
@@ -319,16 +325,16 @@ class Exchange:
         finished is a truncated stream."""
         for event in self.decoder.flush():
             self._frame(event.data)
-        if not self.accumulator.done:
-            self.accumulator.result()  # raises TruncatedStreamError with the partial text
+        if not self.reader.done:
+            self.reader.result()  # raises TruncatedStreamError with the partial text
 
     @property
     def text(self) -> str:
-        return self.accumulator.text(0)
+        return self.reader.text(0)
 
     @property
     def reasoning(self) -> str:
-        choice = self.accumulator.choices.get(0)
+        choice = self.reader.choices.get(0)
         return choice.reasoning if choice else ""
 
     def note(self, text: str) -> None:
@@ -339,7 +345,7 @@ class Exchange:
 
     def finish(self, usage: ChatUsage) -> Answer:
         """Commit the answer to the History, note how it ended, and account for it."""
-        result = self.accumulator.result()
+        result = self.reader.result()
         choice = result.choices[0]
         kept, self.cut_calls = self._fitted(choice.message)
         with deferred_interrupts():
@@ -357,9 +363,10 @@ class Exchange:
                 "(The provider's content filter stopped this answer: finish_reason "
                 "'content_filter'. What arrived before it is kept.)"
             )
-        elif not self.saw_done:
+        elif not self.reader.saw_end:
             self.note(
-                "(The server ended the stream without its closing [DONE]; the answer is complete.)"
+                f"(The server ended the stream without its closing {self.wire.end_marker}; "
+                "the answer is complete.)"
             )
         turn = self._account(result.usage)
         usage.add(turn)
@@ -389,10 +396,12 @@ class Exchange:
     def _account(self, reported: Usage | None) -> TurnUsage:
         first = self.first_token_at
         details = (reported.completion_tokens_details or {}) if reported else {}
+        prompt_details = (reported.prompt_tokens_details or {}) if reported else {}
         return TurnUsage(
             prompt_tokens=reported.prompt_tokens if reported else None,
             completion_tokens=reported.completion_tokens if reported else None,
-            reasoning_tokens=details.get("reasoning_tokens"),
+            reasoning_tokens=_count(details.get("reasoning_tokens")),
+            cached_tokens=_count(prompt_details.get("cached_tokens")),
             local_prompt_tokens=self.local_prompt_tokens,
             # The reasoning a model streamed is billed as completion tokens too.
             local_completion_tokens=sum(
@@ -436,7 +445,7 @@ class Exchange:
         return AnswerInterrupted(f"the answer was interrupted: {kept}.", partial=partial)
 
     def _not_run(self) -> list[ToolCallResult]:
-        choice = self.accumulator.choices.get(0)
+        choice = self.reader.choices.get(0)
         calls = sorted(choice.tool_calls.items()) if choice is not None else []
         return [
             ToolCallResult(0, index, call.id, call.name, _CUT_OFF, False, 0.0)
@@ -462,7 +471,7 @@ class Exchange:
         finish_reason: str | None,
         error: str | None,
     ) -> Entry:
-        choice = self.accumulator.choices.get(0)
+        choice = self.reader.choices.get(0)
         calls = choice.message().tool_calls if choice is not None else None
         options = {k: v for k, v in self.request.items() if k not in _SENT_BY_THE_CHATBOT}
         for name in ("extra_headers", "extra_query"):  # where per-request credentials travel

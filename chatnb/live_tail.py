@@ -11,7 +11,9 @@ shows it as plain text, until the block is finished and cut off as a part.
 Checking costs O(tail), so it is done only when the tail holds a character that could change
 anything (``<``, ``!``, ``]``, ``$``, a backslash), at most every :data:`CHECK_INTERVAL_S` and
 never for more than a tenth of the time; a tail found unsafe is checked again only once it
-has grown by an eighth. Pure: the clock is the caller's.
+has grown by an eighth; and once a check finds the tail inside an open code block, what follows
+is code (shown as fed) until a line that could close it arrives, so a long block costs only its
+new text. Pure: the clock is the caller's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from .markdown import table_head
 from .math_text import open_display_math
+from .safety import open_code_block
 
 __all__ = ["CHECK_INTERVAL_S", "TRIGGERS", "TailCheck"]
 
@@ -28,6 +31,8 @@ __all__ = ["CHECK_INTERVAL_S", "TRIGGERS", "TailCheck"]
 #: rewrite act only around them).
 TRIGGERS = "<!]$\\"
 _TRIGGER = re.compile("[" + re.escape(TRIGGERS) + "]")
+# A line that some parser could take for the end of a fenced code block.
+_FENCE_LIKE = re.compile(r"\n {0,3}(?:`{3,}|~{3,})")
 #: Fewest seconds between two checks of a tail that holds a trigger.
 CHECK_INTERVAL_S = 0.25
 #: A check may take at most this share of the time between checks.
@@ -53,6 +58,7 @@ class TailCheck:
         self._failed = 0  # a check of this much failed: wait until it grows by an eighth
         self._math: int | None = None
         self._next = -float("inf")
+        self._code = False  # the verified tail ends inside a code block that is still open
 
     def plain_from(self, tail: str) -> tuple[int | None, bool]:
         """Where ``tail`` (the whole open tail) starts to show as plain text (None: it is
@@ -63,7 +69,11 @@ class TailCheck:
             if found is None:
                 return self._with_table(tail, None), False
             self._clean = self._verified = found.start()
-        self._check(tail)
+        if self._code and _FENCE_LIKE.search(tail, max(0, self._verified - 1)) is None:
+            self._verified = len(tail)  # still code: shown as fed, nothing to check
+        else:
+            self._code = False
+            self._check(tail)
         plain = None if self._verified >= len(tail) else self._verified
         if self._math is not None and (plain is None or self._math <= plain):
             return self._math, True
@@ -78,6 +88,9 @@ class TailCheck:
         self._math = open_display_math(tail)
         if self._shown_as_fed(tail if self._math is None else tail[: self._math]):
             self._verified = len(tail) if self._math is None else self._math
+            # Inside a code block now: what comes next is code too, shown as fed, until a
+            # line that could close it (then checks resume). A long block costs O(new text).
+            self._code = self._math is None and open_code_block(tail) is not None
         else:
             self._failed = len(tail)
         cost = self._clock() - now

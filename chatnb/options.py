@@ -48,16 +48,20 @@ def known_options() -> frozenset[str]:
 
 
 def checked_options(
-    options: Mapping[str, Any], *, also_known: Iterable[str] = ()
+    options: Mapping[str, Any],
+    *,
+    also_known: Iterable[str] = (),
+    accepted: Iterable[str] = (),
 ) -> dict[str, Any]:
     """``options`` as a dict if every name is accepted; an :class:`OptionError` that says why
     not (one paragraph in a notebook, no traceback of chatnb's insides).
 
-    ``also_known`` are other names the caller accepts, offered as "did you mean" too.
+    ``also_known`` are other names the caller accepts, offered as "did you mean" too;
+    ``accepted`` are more request fields taken as options (the Responses API's own).
     """
     if not options:
         return {}
-    known = known_options()
+    known = known_options() | frozenset(accepted)
     for name in options:
         if name in SET_BY_CHATBOT:
             raise OptionError(

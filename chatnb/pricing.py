@@ -1,51 +1,80 @@
 """Estimated cost of tokens, for the models whose list prices are known.
 
-Prices change; these are estimates for tuning prompts, not invoices. Pass your own
-:class:`Price` where the table is out of date or the model is not in it.
+Prices change; these are estimates for tuning prompts, not invoices. They are read from one
+data file, ``chatnb/prices.json``, which says where and when they were read
+(:data:`PRICES_READ`). Pass your own :class:`Price` (``Chatbot(..., price=Price(...))``) where
+the table is out of date or the model is not in it. Prompt tokens the provider's cache served
+(``cached_tokens``, reported by both APIs) are priced at the cached rate; reasoning tokens are
+part of the completion tokens and billed at the output rate unless a price says otherwise.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 from .tokens import model_family
 
-__all__ = ["PRICES", "Price", "price_for"]
+__all__ = ["MOCK_PRICE", "PRICES", "PRICES_READ", "Price", "price_for"]
 
 
 @dataclass(frozen=True)
 class Price:
-    """US dollars per million input (prompt) and output (completion) tokens."""
+    """US dollars per million input (prompt) and output (completion) tokens; cached input
+    and reasoning at their own rates where given (``None``: the input / output rate).
+    ``label`` says what the price is when it is not a list price (``"mock"``)."""
 
     input_per_million: float
     output_per_million: float
+    cached_input_per_million: float | None = None
+    reasoning_per_million: float | None = None
+    label: str = ""
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+    def cost(
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cached_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> float:
+        """The cost of one request; ``cached_tokens`` are of the prompt tokens, and
+        ``reasoning_tokens`` of the completion tokens."""
+        cached = min(max(cached_tokens, 0), prompt_tokens)
+        reasoning = min(max(reasoning_tokens, 0), completion_tokens)
+        cached_rate = self.input_per_million
+        if self.cached_input_per_million is not None:
+            cached_rate = self.cached_input_per_million
+        reasoning_rate = self.output_per_million
+        if self.reasoning_per_million is not None:
+            reasoning_rate = self.reasoning_per_million
         return (
-            prompt_tokens * self.input_per_million + completion_tokens * self.output_per_million
+            (prompt_tokens - cached) * self.input_per_million
+            + cached * cached_rate
+            + (completion_tokens - reasoning) * self.output_per_million
+            + reasoning * reasoning_rate
         ) / 1_000_000
 
 
-# Source: OpenAI's pricing page (platform.openai.com/docs/pricing), standard tier, uncached
-# input, read 2025. Versioned and fine-tuned names resolve to their family as in chatnb.tokens.
-PRICES: dict[str, Price] = {
-    "gpt-3.5-turbo": Price(0.50, 1.50),
-    "gpt-4": Price(30.00, 60.00),
-    "gpt-4-turbo": Price(10.00, 30.00),
-    "gpt-4o": Price(2.50, 10.00),
-    "gpt-4o-mini": Price(0.15, 0.60),
-    "gpt-4.1": Price(2.00, 8.00),
-    "gpt-4.1-mini": Price(0.40, 1.60),
-    "gpt-4.1-nano": Price(0.10, 0.40),
-    "o1": Price(15.00, 60.00),
-    "o1-mini": Price(1.10, 4.40),
-    "o3": Price(2.00, 8.00),
-    "o3-mini": Price(1.10, 4.40),
-    "o4-mini": Price(1.10, 4.40),
-    "gpt-5": Price(1.25, 10.00),
-    "gpt-5-mini": Price(0.25, 2.00),
-    "gpt-5-nano": Price(0.05, 0.40),
-}
+#: What the embedded mock costs: nothing, and said so under each answer.
+MOCK_PRICE = Price(0.0, 0.0, label="mock")
+
+
+def _read() -> tuple[str, dict[str, Price]]:
+    data: dict[str, Any] = json.loads(
+        resources.files("chatnb").joinpath("prices.json").read_text(encoding="utf-8")
+    )
+    prices = {
+        name: Price(row["input"], row["output"], row.get("cached_input"))
+        for name, row in data["models"].items()
+    }
+    return str(data["read"]), prices
+
+
+#: The date the list prices were read, and the prices by model family (versioned and
+#: fine-tuned names resolve to their family as in :mod:`chatnb.tokens`).
+PRICES_READ, PRICES = _read()
 
 
 def price_for(model: str) -> Price | None:

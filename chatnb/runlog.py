@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .safety import escape_text
 from .store import Store
 
 __all__ = ["Entry", "RunLog", "Runs", "runs"]
@@ -122,13 +123,53 @@ class RunLog:
         return urlsplit(base_url).hostname
 
 
+#: The columns a notebook shows for the run log (every field stays in the records).
+SHOWN = ("id", "when", "model", "outcome", "question", "answer", "tokens", "cost_usd", "total_s")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _shown(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One run as a row a person reads: the last question and the answer, shortened."""
+    asked = [m for m in record["messages"] if m.get("role") == "user"]
+    question = _short(str(asked[-1].get("content", ""))) if asked else ""
+    tokens = f"{record['prompt_tokens'] or 0:,} → {record['completion_tokens'] or 0:,}"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record["at"]))
+    values = [record["id"], when, record["model"], record["outcome"], question,
+              _short(record["answer"] or record["error"] or ""), tokens, record["cost_usd"],
+              record["total_s"]]  # fmt: skip
+    return dict(zip(SHOWN, values, strict=True))
+
+
 class Runs(list[dict[str, Any]]):
-    """Runs as records (newest last); ``to_dataframe()`` when pandas is installed."""
+    """Runs as records (newest last); a table in a notebook; ``to_dataframe()`` (every field)
+    when pandas is installed."""
 
     def to_dataframe(self) -> Any:
         import pandas
 
         return pandas.DataFrame(self)
+
+    def _repr_html_(self) -> str | None:
+        """The table as pandas draws it, when pandas is installed (else the Markdown one)."""
+        try:
+            import pandas
+        except ImportError:
+            return None
+        frame = pandas.DataFrame([_shown(r) for r in self], columns=list(SHOWN))
+        html: str = frame.set_index("id").to_html()  # escapes the cells
+        return html
+
+    def _repr_markdown_(self) -> str:
+        lines = ["| " + " | ".join(SHOWN) + " |", "|" + "---|" * len(SHOWN)]
+        for record in self:
+            row = _shown(record)
+            cells = [escape_text("" if v is None else str(v), 60) for v in row.values()]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + f"\n\n{len(self)} runs."
 
 
 def runs(

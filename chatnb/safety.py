@@ -65,9 +65,9 @@ _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f\s\ufeff]+")
 _ESCAPED_PUNCTUATION = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
-def code_ranges(markdown: str) -> list[tuple[int, int]]:
-    """Where ``markdown`` is plainly code: fenced blocks at the top level, up to the first line
-    that any parser could take for their end, and code spans within a paragraph."""
+def _fenced(markdown: str) -> list[tuple[int, int]]:
+    """The bodies of fenced code blocks at the top level, each up to the first line that any
+    parser could take for its end (or to the end of the text, when none closes it)."""
     ranges: list[tuple[int, int]] = []
     at = 0
     while (opening := _FENCE_OPEN.search(markdown, at)) is not None:
@@ -81,6 +81,20 @@ def code_ranges(markdown: str) -> list[tuple[int, int]]:
         stop = end.start() if end else len(markdown)
         ranges.append((body_start, stop))
         at = end.end() if end else len(markdown)
+    return ranges
+
+
+def open_code_block(markdown: str) -> int | None:
+    """Where the body of a fenced code block starts that ``markdown`` leaves open (as every
+    parser reads it: plainly code up to the end), if any."""
+    fenced = _fenced(markdown)
+    return fenced[-1][0] if fenced and fenced[-1][1] == len(markdown) else None
+
+
+def code_ranges(markdown: str) -> list[tuple[int, int]]:
+    """Where ``markdown`` is plainly code: fenced blocks at the top level, up to the first line
+    that any parser could take for their end, and code spans within a paragraph."""
+    ranges = _fenced(markdown)
     bounds = [0, *(edge for fenced in ranges for edge in fenced), len(markdown)]
     may_be_fences = _fence_lines(markdown)
     for a, b in zip(bounds[::2], bounds[1::2], strict=True):  # between the fenced blocks

@@ -47,6 +47,13 @@ MIGRATIONS: list[list[str]] = [
         "error TEXT)",
         "CREATE INDEX IF NOT EXISTS runs_by_model ON runs (model, at)",
     ],
+    # 3: experiments' prompt versions, by content hash, and which run used which
+    [
+        "CREATE TABLE IF NOT EXISTS prompt_versions (hash TEXT PRIMARY KEY, content TEXT NOT "
+        "NULL, first_at REAL NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS experiment_variants (run TEXT NOT NULL, at REAL NOT NULL, "
+        "variant TEXT NOT NULL, hash TEXT NOT NULL)",
+    ],
 ]
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "SSEDecoder",
     "SSEEvent",
     "StreamAccumulator",
+    "ToolCallState",
     "chunk_of",
     "iter_chunks",
     "parse_chunk",
@@ -275,7 +276,9 @@ def iter_chunks(events: Iterable[SSEEvent]) -> Iterator[ChatCompletionChunk]:
 
 
 @dataclass
-class _ToolCallState:
+class ToolCallState:
+    """One tool call of a choice, as far as it arrived."""
+
     id: str
     name: str
     arguments: list[str] = field(default_factory=list)
@@ -295,7 +298,7 @@ class ChoiceState:
     content_parts: list[str] | None = None
     refusal_parts: list[str] | None = None
     reasoning_parts: list[str] = field(default_factory=list)
-    tool_calls: dict[int, _ToolCallState] = field(default_factory=dict)
+    tool_calls: dict[int, ToolCallState] = field(default_factory=dict)
     finish_reason: FinishReason | None = None
     #: Splits a leading <think>...</think> out of the content; None once the answer began.
     think: ThinkTags | None = field(default_factory=ThinkTags)
@@ -493,7 +496,7 @@ class StreamAccumulator:
             for earlier, call in sorted(state.tool_calls.items()):
                 if not call.done:  # a new call starts: the ones before it are complete
                     events.append(call.done_event(state.index, earlier))
-            current = state.tool_calls[index] = _ToolCallState(id=call_id, name=name or "")
+            current = state.tool_calls[index] = ToolCallState(id=call_id, name=name or "")
             events.append(ToolCallStarted(state.index, index, call_id, current.name))
         elif call_id is not None and call_id != current.id:
             raise StreamContradictionError(

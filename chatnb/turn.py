@@ -35,6 +35,8 @@ from .tokens import known_encoding_name
 from .tool_output import fitted_result, result_allowance, too_long
 from .tools import Toolbox, ToolResult
 from .usage import ChatUsage
+from .wire import API, ChatCompletionsWire, Wire, wire_for
+from .wire.responses import responses_fields
 
 __all__ = ["DEFAULT_MAX_STEPS", "Confirm", "Conversation", "Turn"]
 
@@ -66,6 +68,14 @@ class Conversation(Protocol):
     max_steps: int
     confirm: Confirm
     answer_timeout: float | None
+    #: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API).
+    api: API
+
+
+def accepted_options(api: str) -> frozenset[str]:
+    """Option names the API takes beyond the Chat Completions ones (Responses: ``reasoning``,
+    ``include``, ``previous_response_id``, ``instructions``, ``truncation``, ...)."""
+    return responses_fields() if api == "responses" else frozenset()
 
 
 def supports_strict(model: str) -> bool:
@@ -91,6 +101,8 @@ class Turn:
     _views: Views | None = None
     #: Calls of the newest answer whose arguments were too long to keep (not run).
     _cut: dict[str, int] = field(default_factory=dict)
+    #: The wire format every exchange of the turn speaks.
+    wire: Wire = field(default_factory=ChatCompletionsWire)
 
     @classmethod
     def of(cls, bot: Conversation, output: Any, options: dict[str, Any]) -> Turn:
@@ -104,18 +116,21 @@ class Turn:
         answer_format = AnswerFormat.of(
             options.pop("response_format", bot.sampling.get("response_format"))
         )
+        api = getattr(bot, "api", "chat")
         request: dict[str, Any] = {
             "model": bot.profile.name,
             "stream": True,
             "stream_options": {"include_usage": True},
             **bot.sampling,
-            **checked_options(options, also_known=_ASK_OPTIONS),
+            **checked_options(options, also_known=_ASK_OPTIONS, accepted=accepted_options(api)),
         }
         if tools:
             request["tools"] = tools.definitions(strict=supports_strict(bot.profile.name))
         if answer_format is not None:
             request["response_format"] = answer_format.response_format
-        return cls(
+        wire = wire_for(api)
+        wire.request({**request, "messages": []})  # an option the API has no place for: now
+        turn = cls(
             bot,
             request,
             tools,
@@ -125,6 +140,8 @@ class Turn:
             output or bot.output,
             checked_answer_timeout(timeout),
         )
+        turn.wire = wire
+        return turn
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -140,7 +157,7 @@ class Turn:
         )
         self._views = views
         exchange = Exchange.begin(
-            bot.history, prompt, self.request, bot.profile, bot.clients, views
+            bot.history, prompt, self.request, bot.profile, bot.clients, views, self.wire
         )
         exchange.answer_timeout = self.answer_timeout
         return exchange

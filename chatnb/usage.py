@@ -23,17 +23,28 @@ class TurnUsage:
     ttft_s: float | None = None
     total_s: float | None = None
     cost_usd: float | None = None
+    #: Of the prompt tokens, those the provider's prompt cache served (when reported).
+    cached_tokens: int | None = None
+    #: What the price was, when not a list price (``"mock"``).
+    price_label: str = ""
 
     def priced(self, price: Price | None) -> TurnUsage:
-        """This usage with its cost at ``price`` (unchanged when the price is unknown)."""
+        """This usage with its cost at ``price`` (unchanged when the price is unknown):
+        cached prompt tokens and reasoning tokens each at their own rate."""
         if price is None:
             return self
-        cost = price.cost(self.billed_prompt_tokens, self.billed_completion_tokens)
-        return replace(self, cost_usd=cost)
+        cost = price.cost(
+            self.billed_prompt_tokens,
+            self.billed_completion_tokens,
+            self.cached_tokens or 0,
+            self.reasoning_tokens or 0,
+        )
+        return replace(self, cost_usd=cost, price_label=price.label)
 
     def line(self) -> str:
         """One quiet line for under the answer: tokens, time, speed and cost."""
-        tokens = f"{self.billed_prompt_tokens:,} + {self.billed_completion_tokens:,} tokens"
+        cached = f" ({self.cached_tokens:,} cached)" if self.cached_tokens else ""
+        tokens = f"{self.billed_prompt_tokens:,}{cached} + {self.billed_completion_tokens:,} tokens"
         parts = [tokens + _reasoning(self.reasoning_tokens)]
         if self.total_s is not None:
             parts.append(f"{self.total_s:.1f} s")
@@ -41,7 +52,8 @@ class TurnUsage:
             if streaming > 0 and self.billed_completion_tokens:
                 parts.append(f"{self.billed_completion_tokens / streaming:,.0f} tokens/s")
         if self.cost_usd is not None:
-            parts.append(dollars(self.cost_usd))
+            label = f" ({self.price_label})" if self.price_label else ""
+            parts.append(dollars(self.cost_usd) + label)
         return "(" + ", ".join(parts) + ")"
 
     @property
@@ -60,6 +72,10 @@ class TurnUsage:
 
 def _tokens(value: int | None) -> str:
     return "?" if value is None else f"{value:,}"
+
+
+def _label(label: str) -> str:
+    return f" ({label})" if label else ""
 
 
 def _reasoning(tokens: int | None) -> str:
@@ -86,10 +102,12 @@ class ChatUsage:
     local_prompt_tokens: int = 0
     local_completion_tokens: int = 0
     reasoning_tokens: int = 0
+    cached_tokens: int = 0
     cost_usd: float | None = None
 
     def add(self, turn: TurnUsage) -> None:
         self.last = turn
+        self.cached_tokens += turn.cached_tokens or 0
         self.answers += 1
         self.reasoning_tokens += turn.reasoning_tokens or 0
         self.prompt_tokens += turn.billed_prompt_tokens
@@ -109,7 +127,7 @@ class ChatUsage:
                     f"{_tokens(last.prompt_tokens)} + {_tokens(last.completion_tokens)}"
                     + _reasoning(last.reasoning_tokens),
                     f"{last.local_prompt_tokens:,} + {last.local_completion_tokens:,}",
-                    dollars(last.cost_usd, markdown=markdown),
+                    dollars(last.cost_usd, markdown=markdown) + _label(last.price_label),
                 )
             )
         rows.append(
@@ -118,7 +136,8 @@ class ChatUsage:
                 f"{self.prompt_tokens:,} + {self.completion_tokens:,}"
                 + _reasoning(self.reasoning_tokens),
                 f"{self.local_prompt_tokens:,} + {self.local_completion_tokens:,}",
-                dollars(self.cost_usd, markdown=markdown),
+                dollars(self.cost_usd, markdown=markdown)
+                + _label(self.last.price_label if self.last else ""),
             )
         )
         return rows

@@ -118,7 +118,7 @@ def test_a_progress_line_rides_under_the_answer_and_becomes_the_usage_line(kerne
         o["data"]["text/plain"] for o in run.frontend.outputs if "text/plain" in o.get("data", {})
     ]
     assert re.fullmatch(
-        r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$[\d.]+\)", usage_line
+        r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$0\.000000 \(mock\)\)", usage_line
     )
     assert run.markdown_bytes() <= 3 * len(markdown_sample(8_000, 2).encode())
 

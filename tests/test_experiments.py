@@ -31,7 +31,7 @@ from chatnb.experiments import (
     matches,
     valid_json,
 )
-from chatnb.experiments.results import interval
+from chatnb.experiments.stats import clustered_mean
 from chatnb.experiments.throttle import parse_duration
 
 from .conftest import chatnb_serve
@@ -113,21 +113,16 @@ def test_a_grid_runs_every_trial_and_keeps_the_failed_ones() -> None:
     summary = {row["variant"]: row for row in results.summary()}
     plain = [t for t in results if t.variant == "plain" and not t.error]
     assert summary["plain"]["failed"] == 18 - len(plain)
-    per_repeat = [
-        statistics.fmean(t.scores["contains 'o'"] for t in plain if t.repeat == r) for r in range(3)
-    ]
-    _, half = interval(per_repeat)
-    assert summary["plain"]["contains 'o' ±"] == pytest.approx(half)
+    per_input: dict[int, list[float]] = {}
+    for t in plain:
+        per_input.setdefault(t.input, []).append(t.scores["contains 'o'"])
+    found = clustered_mean(per_input)  # the inputs are the sample, not the repeats
+    assert summary["plain"]["contains 'o' ±"] == pytest.approx(found.half)
     assert summary["plain"]["contains 'o'"] == pytest.approx(
-        statistics.fmean(t.scores["contains 'o'"] for t in plain)
+        statistics.fmean(statistics.fmean(v) for v in per_input.values())
     )
+    assert summary["plain"]["contains 'o' inputs"] == len(per_input)
     assert "| plain | 18 |" in results._repr_markdown_()
-
-
-def test_the_interval_is_students_t() -> None:
-    mean, half = interval([0.5, 0.7, 0.6])
-    assert mean == pytest.approx(0.6) and half == pytest.approx(4.303 * 0.1 / math.sqrt(3))
-    assert math.isnan(interval([1.0])[1])
 
 
 def test_a_baseline_diff_shows_what_moved(tmp_path: Path) -> None:
@@ -364,3 +359,52 @@ def test_hostile_usage_in_a_result_line_counts_as_unknown() -> None:
     line = {"custom_id": "x", "response": {"status_code": 200, "body": body}}
     trial = _trial(plan, plan.jobs()[0], line, "completed")
     assert trial.answer == "A" and trial.error is None and trial.prompt_tokens is None
+
+
+def test_plot_refuses_an_unknown_scorer_in_words_before_drawing() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bot = Chatbot.mock(display=False)
+    results = _run(
+        experiment(CITIES[:2], scorers=[contains("Paris"), lambda a: 1], bot=bot, display=False)
+    )
+    assert results.scorers == ["contains 'Paris'", "score 2"]
+    figures = len(plt.get_fignums())
+    with pytest.raises(ValueError) as refused:
+        results.plot("contains")
+    assert str(refused.value).startswith(
+        "No scorer is named 'contains'. This experiment's scorers: \"contains 'Paris'\", 'score 2'."
+    )
+    assert len(plt.get_fignums()) == figures  # no empty figure left behind
+    assert results.plot("contains 'Paris'").get_title().startswith("contains 'Paris': mean")
+    plt.close("all")
+
+
+def test_a_raising_scorer_is_counted_and_its_reason_shown() -> None:
+    def broken(answer: str) -> float:
+        raise ZeroDivisionError("oops")
+
+    bot = Chatbot.mock(display=False)
+    results = _run(experiment(CITIES[:3], scorers=[broken], bot=bot, display=False))
+    (row,) = results.summary()
+    assert row["broken scorer failed"] == 3
+    assert row["broken scorer error"] == "the scorer failed: ZeroDivisionError: oops"
+    table = results._repr_markdown_()
+    assert "- **broken** failed on 3 of variant 1's answers (not counted in its score): " in table
+
+
+def test_runs_show_as_a_table(tmp_path: Path) -> None:
+    import chatnb
+
+    bot = Chatbot.mock(display=False, cache=tmp_path / "log.sqlite")
+    bot.ask("What is <b>SSE</b>?")
+    logged = chatnb.runs(tmp_path / "log.sqlite")
+    html = logged._repr_html_()
+    assert html is not None and "<table" in html and "&lt;b&gt;SSE&lt;/b&gt;" in html
+    assert "<b>SSE</b>" not in html  # the cells are escaped
+    table = logged._repr_markdown_()
+    assert table.splitlines()[0].startswith("| id | when | model | outcome | question |")
+    assert "1 runs." in table and "gpt-4o-mini" in table

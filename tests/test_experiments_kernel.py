@@ -55,9 +55,39 @@ def test_a_small_grid_streams_into_a_grid_of_cells(kernel: Kernel) -> None:
         " repeats=2, bot=Chatbot.mock(itl_ms=1, display=False))"
     ).ok()
     grids = [w for w in run.frontend.widgets.values() if w.get("_model_name") == "GridBoxModel"]
-    assert len(grids) == 1 and not [
-        w for w in run.frontend.widgets.values() if w.get("_model_name") == "IntProgressModel"
-    ]
+    # A row per input and repeat, one cell per variant (and a row of the variants' names).
+    assert (
+        len(grids) == 5
+        and all(len(g["children"]) == 2 for g in grids)
+        and not [
+            w for w in run.frontend.widgets.values() if w.get("_model_name") == "IntProgressModel"
+        ]
+    )
     cells = run.frontend.widget_markdown()
     assert sorted(cells) == sorted(["Hello **there**"] * 4 + ["Bye"] * 4)  # every cell answered
     assert "| x | 4 | 0 |" in run.frontend.markdown()[-1]
+
+
+def test_one_final_table_where_the_progress_was_and_res_shows_in_the_next_cell(
+    kernel: Kernel,
+) -> None:
+    kernel.run(SETUP).ok()
+    run = kernel.run(
+        "def broken(answer):\n    raise ZeroDivisionError('oops')\n"
+        "res = await experiment(inputs[:40], scorers=[contains('question'), broken], bot=bot)"
+    ).ok()
+    # The progress widget's output became the final summary: one table, no widget left in the
+    # saved outputs, and no "0%" for a viewer without widgets.
+    assert len(run.frontend.outputs) == 1
+    (output,) = run.frontend.outputs
+    assert set(output["data"]) == {"text/markdown", "text/plain"}  # no widget view left
+    (table,) = run.frontend.markdown()
+    assert output["data"]["text/plain"] == table  # not the bar's fallback ("...'0%'...")
+    assert "| variant 1 | 40 | 0 |" in table
+    # A scorer that raised is counted, with its reason, under the table.
+    assert "- **broken** failed on 40 of variant 1's answers" in table
+    assert "ZeroDivisionError: oops" in table
+    again = kernel.run("res").ok()  # the next cell shows it (it showed nothing before)
+    assert again.frontend.markdown() == [table]
+    once = kernel.run("await experiment(inputs[:30], bot=bot)").ok()
+    assert len(once.frontend.markdown()) == 1  # as a cell's last line: shown once

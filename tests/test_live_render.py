@@ -9,6 +9,7 @@ JupyterLab and Notebook 7.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -160,3 +161,49 @@ def test_a_tail_found_unsafe_is_checked_again_only_after_it_grew_by_an_eighth() 
         assert check.plain_from(tail) == (0, False)  # plain from the first "<"
     growth = [b / a for a, b in itertools.pairwise(checked)]
     assert all(g >= 1.125 for g in growth)
+
+
+LEAK_CHECK = """
+import gc, tracemalloc, ipywidgets
+from chatnb import Chatbot
+bot = Chatbot.mock("Short **answer** with a [link](https://example.com).", model="gpt-4o")
+before = len(ipywidgets.Widget.widgets)
+tracemalloc.start()
+sizes = []
+for i in range({asks}):
+    bot.ask("again")
+    bot.reset()
+    if i in ({warm}, {asks} - 1):
+        gc.collect()
+        sizes.append(tracemalloc.get_traced_memory()[0])
+print(len(ipywidgets.Widget.widgets) - before, sizes[1] - sizes[0])
+"""
+
+
+def test_many_asks_leave_no_live_widget_behind_and_memory_flat(kernel: Any) -> None:
+    # Each answer's live widget is closed when its Markdown takes its place.
+    run = kernel.run(LEAK_CHECK.format(asks=400, warm=50), timeout=600).ok()
+    widgets, growth = map(int, run.frontend.stdout().split())
+    assert widgets == 0
+    assert growth < 350 * 2_000  # well under the few KB each ask's widget and comm would keep
+    opened = run.of_type("comm_open")
+    closed = run.of_type("comm_close")
+    assert len(opened) >= 400 and len(closed) >= len(opened)
+
+
+def test_a_growing_code_block_is_checked_once_and_its_end_checked_again() -> None:
+    # Code is shown as fed: once a check finds the tail inside an open block, the block's new
+    # text costs nothing more until a line that could close it arrives.
+    now = [0.0]
+    splitter = MarkdownSplitter(allow_html=False, allow_remote_images=False)
+    check = TailCheck(splitter.shown_as_fed, lambda: now[0])
+    tail = "Code:\n\n```python\n"
+    for i in range(2_000):
+        tail += f"x[{i}] = a < b and not c!\n"
+        now[0] += 0.1
+        assert check.plain_from(tail) == (None, False) or i == 0
+    assert check.checks <= 2
+    tail += "```\n\nAfter <b onclick=x> the block.\n"
+    now[0] += 1.0
+    plain, _ = check.plain_from(tail)
+    assert plain is not None and tail[plain:].startswith("```")  # checked again: not as fed

@@ -73,3 +73,18 @@ def test_the_quickstart_streams_checked_markdown() -> None:
     """Guard against a vacuous check: the quickstart's skipped cells do show Markdown."""
     stored = nbformat.read(NOTEBOOKS[0], as_version=4)
     assert all(shown(stored.cells[index])[0] for index in skipped_cells(stored))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_saved_notebooks_hold_finished_answers_as_plain_markdown(path: Path) -> None:
+    # What GitHub, nbviewer and a frontend without widgets show: each finished answer as one
+    # Markdown output, no empty output left over from streaming, no live widget's view.
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            assert data.get("text/markdown", "x").strip(), f"an empty Markdown output in {path}"
+            if "application/vnd.jupyter.widget-view+json" in data:
+                plain = str(data.get("text/plain", ""))
+                # A live answer's widget, or an experiment's progress bar ("0%" in a viewer).
+                assert not re.search(r"_Live\w*Widget|IntProgress", plain), (path.name, plain)

@@ -101,7 +101,7 @@ def test_copy_shares_clients_and_changes_settings() -> None:
 
 
 def test_switching_models_recounts_the_history() -> None:
-    bot = Chatbot.mock("echo", model="gpt-4", display=False)
+    bot = Chatbot.mock("echo", model="gpt-4", display=False, price=None)  # list prices
     bot.ask("Some text to count with two different vocabularies: naïve façade, 東京.")
     before = bot.history.tokens()
     bot.model = "gpt-4o"
@@ -112,7 +112,8 @@ def test_switching_models_recounts_the_history() -> None:
 # The mock server, like a real one, does not know the local model's tokenizer: it says so once.
 @pytest.mark.filterwarnings("ignore:chatnb does not know which tokenizer 'my-local-llm'")
 def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
-    bot = Chatbot.mock("A reply of a few tokens.", model="gpt-4o", display=False)
+    # price=None: the mock billed at the model's list price (by default it costs $0).
+    bot = Chatbot.mock("A reply of a few tokens.", model="gpt-4o", display=False, price=None)
     bot.ask("Hello")
     last = bot.usage.last
     assert last is not None and last.cost_usd == pytest.approx(
@@ -127,7 +128,7 @@ def test_usage_has_an_estimated_cost_where_the_price_is_known() -> None:
         "max_output_tokens": 512,
         "encoding": "o200k_base",
     }
-    unknown = Chatbot.mock("x", **local)
+    unknown = Chatbot.mock("x", **local, price=None)
     unknown.ask("Hi")
     assert unknown.usage.cost_usd is None and "?" in unknown.usage._repr_markdown_()
     priced = Chatbot.mock("x", **local, price=Price(1.0, 2.0))

@@ -200,6 +200,13 @@ def test_compare_prompts_times_variants(kernel: Kernel) -> None:
     lines = run.frontend.stdout().splitlines()
     assert lines[0].startswith("8 ")
     assert lines[1] == "['One', 'One', 'One', 'One', 'Two', 'Two', 'Two', 'Two']"
+    # One row of four cells per prompt (and one for the names): a label spanning the columns
+    # (grid_column) never reaches the page, and pushed the answers under the wrong names.
+    states = run.frontend.widgets.values()
+    grids = [w for w in states if w.get("_model_name") == "GridBoxModel"]
+    assert len(grids) == 3 and all(len(g["children"]) == 4 for g in grids)
+    assert not [w for w in states if w.get("_model_name") == "LayoutModel" and w.get("grid_column")]
+    assert run.frontend.widget_markdown() == ["One"] * 4 + ["Two"] * 4
 
 
 def test_the_workbench_says_why_it_chose_the_mock(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,7 @@
 // chatnb's live answer, rendered in the browser as it arrives (chatnb/display/live_markdown.py).
 //
 // The kernel sends the text once, by appending, and says which of it is finished:
-//   {append: "...", freeze: [{n, markdown?}], plain: null | k, math: bool, footer: "...", final}
+//   {append: "...", freeze: [{n, markdown?}], plain: null | k, math: bool, footer: "..."}
 // Finished parts are rendered once with the frontend's own Markdown renderer (JupyterLab's and
 // Notebook 7's rendermime: the same parser, math and highlighting as the final Markdown output)
 // and frozen in the DOM. Only the open tail is rendered again, at most once per animation frame
@@ -27,10 +27,7 @@ function initialize({ model }) {
     if ("plain" in msg) live.plain = msg.plain;
     if ("math" in msg) live.math = msg.math;
     if (msg.footer !== undefined) live.footer = msg.footer;
-    for (const view of live.views) {
-      if (msg.final) view.pin();
-      view.changed(msg);
-    }
+    for (const view of live.views) view.changed(msg);
   });
   return () => lives.delete(key);
 }
@@ -74,7 +71,7 @@ function render({ model, el }) {
   let rendered = 0;        // parts of live.parts in the DOM
   let tailNodes = [];      // the rendered open tail, last in `body`
   let shownTail = null;    // the Markdown those nodes show
-  let busy = false, again = false, notBefore = 0, pinned = null;
+  let busy = false, again = false, notBefore = 0;
 
   const typeset = (nodes) => {
     const typesetter = rendermime && rendermime.latexTypesetter;
@@ -133,15 +130,6 @@ function render({ model, el }) {
       if (!rendermime) { showPlain(live.text); return; }
       if (msg.append || msg.freeze || "plain" in msg || "math" in msg) pump();
     },
-    // The answer is whole: its Markdown output takes this one's place. Keep the space the
-    // answer takes until that output has rendered, so the page below does not move.
-    pin() {
-      const area = el.closest(".jp-OutputArea, .widget-box") || el.parentElement;
-      if (!area) return;
-      const height = area.getBoundingClientRect().height - footer.getBoundingClientRect().height;
-      area.style.minHeight = `${height}px`;
-      pinned = area;
-    },
   };
   if (rendermime) {
     body.append(plain);
@@ -154,23 +142,7 @@ function render({ model, el }) {
   }
   footer.textContent = live.footer;
   live.views.add(view);
-  return () => {
-    live.views.delete(view);
-    if (pinned) unpin(pinned);
-  };
-}
-
-// Let go of a pinned height once what replaced the live view has rendered (or after 3 s).
-function unpin(area) {
-  const until = performance.now() + 3000;
-  const target = parseFloat(area.style.minHeight) || 0;
-  const check = () => {
-    let content = 0;
-    for (const child of area.children) content += child.getBoundingClientRect().height;
-    if (content >= target - 24 || performance.now() > until) area.style.minHeight = "";
-    else requestAnimationFrame(check);
-  };
-  requestAnimationFrame(check);
+  return () => live.views.delete(view);
 }
 
 export default { initialize, render };

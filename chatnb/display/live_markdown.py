@@ -17,11 +17,13 @@ state the kernel did not check):
   parts);
 * ``plain``: where the open tail stops being rendered (see :mod:`chatnb.live_tail`); from there
   it shows as plain text, ``math`` in the code font;
-* ``footer``: the progress line under the answer; ``final``: the answer is whole, and the
-  Markdown output about to take this widget's place should find the space it needs.
+* ``footer``: the progress line under the answer.
 
-When the answer ends its output is replaced by one ordinary Markdown output and the widget is
-closed, so a saved notebook holds Markdown and no widget.
+When the answer ends its last parts are frozen (the live view then looks as the final output
+will), its output is replaced by one ordinary Markdown output, and the widget is closed, so a
+saved notebook holds Markdown and no widget. The frontends render that replacement within the
+frame (JupyterLab and Notebook 7 were measured: the page does not move,
+``tests/test_browser.py``).
 """
 
 from __future__ import annotations
@@ -112,14 +114,14 @@ class LiveMarkdown:
             self.markdown_bytes += len(markdown.encode())
         return part
 
-    def final(self) -> None:
-        """The answer is whole: its Markdown output comes next, in this widget's place."""
-        self._send({"final": True})
-
     def _send(self, message: dict[str, Any]) -> None:
         self.widget.send(message)
         self.messages += 1
 
     def close(self) -> None:
-        """Free the widget (its output has been replaced)."""
+        """Free the widget (its output has been replaced), and the layout widget every
+        DOM widget gets: closing a widget leaves its layout open (one comm per answer)."""
+        layout = getattr(self.widget, "layout", None)
         self.widget.close()
+        if layout is not None:
+            layout.close()

@@ -154,5 +154,9 @@ class LiveText:
             self._send({"code": code})
 
     def close(self) -> None:
-        """Free the widget (its output has been replaced)."""
+        """Free the widget (its output has been replaced), and the layout widget every
+        DOM widget gets: closing a widget leaves its layout open (one comm per answer)."""
+        layout = getattr(self.widget, "layout", None)
         self.widget.close()
+        if layout is not None:
+            layout.close()

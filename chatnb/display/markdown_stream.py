@@ -347,7 +347,6 @@ class MarkdownStream:
             return
         # The last blocks frozen too: the live view then looks as the final output will.
         live.update(text, freeze=[(part.source, part.markdown) for part in parts], footer="")
-        live.final()
         self.sink.settle(live, whole)  # type: ignore[attr-defined]
         self._retired_live = (live.messages, live.text_bytes + live.markdown_bytes)
         self.messages += 1

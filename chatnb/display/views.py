@@ -19,6 +19,7 @@ from .markdown_stream import MarkdownStream
 from .progress import Progress
 from .reasoning_view import ReasoningView
 from .sinks import DisplaySink, IPythonSink, auto_sink
+from .sources_view import SourcesView
 from .structured_view import StructuredView
 from .tool_view import ToolCallView
 
@@ -115,6 +116,7 @@ def answer_views(
     if progress is not None:
         views.append(progress)
     views.append(ToolCallView(sink))
+    views.append(SourcesView(sink))
     if structured:
         return Views([*views, StructuredView(sink, safe=safe)], sink, usage_line=bool(progress))
     footer = progress.line if progress else None

@@ -172,7 +172,8 @@ def _count(value: Any) -> int | None:
 
 async def run_batch(
     plan: Plan, *, batch_id: str | None, poll_s: float, display: bool
-) -> Experiment:
+) -> tuple[Experiment, Progress]:
+    """The batch's results, and its progress (the summary takes its place in the cell)."""
     if len({bot.base_url for bot in plan.bots}) > 1:
         raise ChatnbError(
             "mode='batch' sends the whole grid as one batch to one provider; these variants "
@@ -195,7 +196,7 @@ async def run_batch(
         progress.close(f"stopped waiting; the batch goes on: {resume}")
         stopped = Experiment(variants=plan.names)
         stopped.interrupted, stopped.batch_id = True, batch.id
-        return stopped
+        return stopped, progress
     lines = {
         **await _lines(client, batch.output_file_id),
         **await _lines(client, batch.error_file_id),
@@ -212,4 +213,4 @@ async def run_batch(
     progress.close(f"batch {batch.id} {batch.status}")
     results = Experiment(trials, variants=plan.names)
     results.batch_id = batch.id
-    return results
+    return results, progress

@@ -49,8 +49,8 @@ class Progress:
             self._bar = ipywidgets.IntProgress(value=0, min=0, max=total, description="0%")
             self._label = ipywidgets.HTML()
             self._table = ipywidgets.HTML()
-            box = ipywidgets.VBox([ipywidgets.HBox([self._bar, self._label]), self._table])
-            display(box)  # type: ignore[no-untyped-call]
+            self._box = ipywidgets.VBox([ipywidgets.HBox([self._bar, self._label]), self._table])
+            self._handle = display(self._box, display_id=True)  # type: ignore[no-untyped-call]
 
     def line(self) -> str:
         elapsed = self._clock() - self._started
@@ -94,6 +94,18 @@ class Progress:
             file.write("\r" + text.ljust(self._width))  # over the longer line before it
             file.flush()
             self._width = len(text)
+
+    def replace(self, markdown: str) -> bool:
+        """Put ``markdown`` where the widgets were, and close them: a cell that ends with one
+        table, and a saved notebook that holds it rather than the widgets' fallback text.
+        False when there are no widgets to replace."""
+        if self._bar is None:
+            return False
+        self._handle.update({"text/markdown": markdown, "text/plain": markdown}, raw=True)
+        for widget in (self._bar, self._label, self._table, *self._box.children, self._box):
+            widget.close()
+        self._bar = None
+        return True
 
     def close(self, note: str = "") -> None:
         self.show(note)

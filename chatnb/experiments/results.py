@@ -2,82 +2,31 @@
 
 :class:`Experiment` is a list of :class:`Trial` with the views people want: ``to_records()`` /
 ``to_dataframe()`` (one row per trial), ``summary()`` (per variant: each scorer's mean with a
-95% confidence interval across repeats, its pass rate, failures, cost and latency), a Markdown
-table in a notebook, ``plot()``, ``save()`` / ``load()``, and ``diff(baseline)``.
+95% confidence interval over inputs, its pass rate with a Wilson interval, how stable repeats
+are, failures, cost and latency: :mod:`.summary`), ``paired()`` / ``verdicts()`` (one variant
+against another over the inputs both have: :mod:`.stats`), a Markdown table in a notebook,
+``plot()``, ``save()`` / ``load()``, and ``diff(baseline)``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..safety import escape_text
-from ..usage import dollars
-from .scorers import PASS_AT
+from .report import Outcome, Report
+from .stats import Paired, paired
+from .summary import by_input, scorer_summary, summary_table, verdicts
+from .trial import Trial
+from .versions import prompt_diff
 
 __all__ = ["Diff", "Experiment", "Trial"]
-
-# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal 1.96).
-_T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042]  # fmt: skip
-
-
-@dataclass
-class Trial:
-    """One answer of an experiment: which input, variant and repeat; what came back; scores."""
-
-    input: int
-    prompt: str
-    variant: str
-    repeat: int
-    answer: str = ""
-    error: str | None = None
-    ttft_s: float | None = None
-    total_s: float | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost_usd: float | None = None
-    scores: dict[str, float] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-    row: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> tuple[int, str, int]:
-        return (self.input, self.variant, self.repeat)
-
-    def record(self) -> dict[str, Any]:
-        """A flat dict: one row of a DataFrame."""
-        fields = asdict(self)
-        scores, reasons, row = fields.pop("scores"), fields.pop("reasons"), fields.pop("row")
-        return {
-            **{f"input.{k}": v for k, v in row.items()},
-            **fields,
-            **{f"score.{k}": v for k, v in scores.items()},
-            **{f"reason.{k}": v for k, v in reasons.items()},
-        }
-
-
-def interval(values: list[float]) -> tuple[float, float]:
-    """The mean of ``values`` and the half-width of its 95% confidence interval (Student's t;
-    NaN with fewer than two values)."""
-    if not values:
-        return math.nan, math.nan
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, math.nan
-    t = _T95[len(values) - 2] if len(values) - 1 <= len(_T95) else 1.96
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
-
-
-def _scored(trials: Iterable[Trial], scorer: str) -> list[Trial]:
-    return [t for t in trials if not math.isnan(t.scores.get(scorer, math.nan))]
 
 
 class Experiment(list[Trial]):
@@ -92,10 +41,13 @@ class Experiment(list[Trial]):
         self.baseline: Experiment | None = None
         #: The Batch API's id when the experiment ran as a batch.
         self.batch_id: str | None = None
-        #: Shown by the run that made it: not shown again as that cell's result.
-        self.just_shown = False
+        #: The execution count of the cell whose run showed it: not shown twice in that cell.
+        self.shown_in: int | None = None
         #: HTTP requests a live run sent (retries included) and the 429s among them.
         self.requests = self.rate_limited = 0
+        #: Each variant's prompt version: model, system, template, options, tools and their
+        #: content ``hash`` (:mod:`.versions`).
+        self.prompts: dict[str, dict[str, Any]] = {}
 
     @property
     def scorers(self) -> list[str]:
@@ -111,8 +63,9 @@ class Experiment(list[Trial]):
         return pandas.DataFrame(self.to_records())
 
     def summary(self) -> list[dict[str, Any]]:
-        """Per variant: trials, failures, each scorer's mean, 95% CI and pass rate, mean time to
-        first token and total time, and the cost."""
+        """Per variant: trials, failures, each scorer's mean with its 95% interval over inputs,
+        pass rate with its Wilson interval, stability across repeats, how often the scorer
+        itself failed; mean time to first token and total time, and the cost."""
         rows = []
         for variant in self.variants:
             trials = [t for t in self if t.variant == variant]
@@ -120,7 +73,7 @@ class Experiment(list[Trial]):
             row: dict[str, Any] = {"variant": variant, "trials": len(trials)}
             row["failed"] = len(trials) - len(answered)
             for scorer in self.scorers:
-                row.update(_scorer_summary(scorer, answered))
+                row.update(scorer_summary(scorer, answered))
             row["ttft_s"] = _mean(t.ttft_s for t in answered)
             row["total_s"] = _mean(t.total_s for t in answered)
             costs = [t.cost_usd for t in trials if t.cost_usd is not None]
@@ -128,47 +81,100 @@ class Experiment(list[Trial]):
             rows.append(row)
         return rows
 
+    def paired(self, a: str, b: str, scorer: str | None = None) -> Paired:
+        """Variant ``b`` against variant ``a`` on ``scorer`` (default: the first), over the
+        inputs both scored: the mean difference, its interval, ``.verdict()``."""
+        name = self._scorer(scorer)
+        for variant in (a, b):
+            if variant not in self.variants:
+                raise ValueError(f"No variant is named {variant!r}; the variants: {self.variants}")
+        before = by_input([t for t in self if t.variant == a], name)
+        after = by_input([t for t in self if t.variant == b], name)
+        return paired(a, b, before, after)
+
+    def verdicts(self, against: str | None = None) -> list[tuple[str, Paired]]:
+        """Every other variant against ``against`` (default: the first variant), per scorer:
+        ``(scorer, Paired)``; ``Paired.verdict()`` says it in words."""
+        base = against if against is not None else (self.variants[0] if self.variants else "")
+        return verdicts(self, self.variants, self.scorers, base)
+
+    def check(self, *checks: Callable[[Experiment], list[Outcome]]) -> Report:
+        """Run ``checks`` (:mod:`.checks`) on these results: a verdict table in a notebook;
+        ``.require()`` raises :class:`~chatnb.errors.ExpectationError` when one failed."""
+        return Report(outcome for check in checks for outcome in check(self))
+
+    def _scorer(self, scorer: str | None) -> str:
+        """``scorer`` checked against the names this experiment has (default: the first)."""
+        if scorer is None:
+            if not self.scorers:
+                raise ValueError("This experiment has no scorers: pass scorers=[...] to it.")
+            return self.scorers[0]
+        if scorer not in self.scorers:
+            known = ", ".join(repr(s) for s in self.scorers) or "none"
+            raise ValueError(
+                f"No scorer is named {scorer!r}. This experiment's scorers: {known}. A built-in "
+                "scorer is named after its arguments (contains('Paris') is \"contains 'Paris'\"); "
+                'a function by its name; a lambda as "score N" (N its place in scorers).'
+            )
+        return scorer
+
     def _repr_markdown_(self) -> str:
-        return summary_table(self.summary(), self.scorers, interrupted=self.interrupted)
+        repeated = any(t.repeat > 0 for t in self)
+        return summary_table(
+            self.summary(),
+            self.scorers,
+            interrupted=self.interrupted,
+            repeated=repeated,
+            compared=self.verdicts() if len(self.variants) > 1 else (),
+        )
 
     def _ipython_display_(self) -> None:
-        if self.just_shown:
-            self.just_shown = False
-            return
+        from IPython import get_ipython
         from IPython.display import display
 
+        shell = get_ipython()
+        count = getattr(shell, "execution_count", None)
+        if self.shown_in is not None and count == self.shown_in:
+            return  # `await experiment(...)` as a cell's last line: its run showed it already
         text = self._repr_markdown_()
         display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
 
+    def __repr__(self) -> str:
+        return f"<Experiment: {len(self)} trials, variants {self.variants}>"
+
     def plot(self, scorer: str | None = None, ax: Any = None) -> Any:
         """A bar per variant: the mean score with its 95% interval (matplotlib)."""
+        name = self._scorer(scorer)  # before any figure is drawn
         import matplotlib.pyplot as plt
 
-        scorer = scorer or (self.scorers[0] if self.scorers else None)
-        if scorer is None:
-            raise ValueError("plot() needs an experiment with scorers")
         rows = self.summary()
         if ax is None:
             _, ax = plt.subplots(figsize=(1.6 * len(rows) + 2, 3))
-        means = [r[f"{scorer}"] for r in rows]
-        errors = [0 if math.isnan(r[f"{scorer} ±"]) else r[f"{scorer} ±"] for r in rows]
+        means = [r[name] for r in rows]
+        errors = [0 if math.isnan(r[f"{name} ±"]) else r[f"{name} ±"] for r in rows]
         ax.bar([r["variant"] for r in rows], means, yerr=errors, capsize=4, color="#4c78a8")
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel(scorer)
-        ax.set_title(f"{scorer}: mean and 95% interval")
+        ax.set_ylabel(name)
+        ax.set_title(f"{name}: mean and 95% interval over inputs")
         return ax
 
     def save(self, path: str | Path) -> Path:
         """Keep this run (JSON), to compare a later run with it: ``baseline=path``."""
         target = Path(path)
-        document = {"variants": self.variants, "trials": [asdict(t) for t in self]}
+        document = {
+            "variants": self.variants,
+            "prompts": self.prompts,
+            "trials": [asdict(t) for t in self],
+        }
         target.write_text(json.dumps(document, ensure_ascii=False, indent=1))
         return target
 
     @classmethod
     def load(cls, path: str | Path) -> Experiment:
         document = json.loads(Path(path).read_text())
-        return cls((Trial(**t) for t in document["trials"]), variants=document["variants"])
+        found = cls((Trial(**t) for t in document["trials"]), variants=document["variants"])
+        found.prompts = document.get("prompts", {})  # files saved before versions: none
+        return found
 
     def diff(self, baseline: Experiment | str | Path) -> Diff:
         """What changed since ``baseline`` (an Experiment, or the path it was saved to)."""
@@ -181,65 +187,35 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return statistics.fmean(known) if known else None
 
 
-def _scorer_summary(scorer: str, trials: list[Trial]) -> dict[str, float]:
-    """Mean, CI half-width across repeats (across inputs with one repeat) and pass rate."""
-    scored = _scored(trials, scorer)
-    by_repeat: dict[int, list[float]] = defaultdict(list)
-    for trial in scored:
-        by_repeat[trial.repeat].append(trial.scores[scorer])
-    if len(by_repeat) > 1:
-        mean, half = interval([statistics.fmean(v) for v in by_repeat.values()])
-        mean = statistics.fmean(t.scores[scorer] for t in scored)
-    else:
-        mean, half = interval([t.scores[scorer] for t in scored])
-    passed = sum(t.scores[scorer] >= PASS_AT for t in scored)
-    return {
-        scorer: mean,
-        f"{scorer} ±": half,
-        f"{scorer} pass": passed / len(scored) if scored else math.nan,
-    }
+def _number(value: float, form: str) -> str:
+    return "" if math.isnan(value) else format(value, form)
 
 
-def _number(value: float | None, form: str) -> str:
-    return "" if value is None or math.isnan(value) else format(value, form)
+#: Changed answers shown under the table, biggest score moves first.
+SHOWN_ANSWERS = 10
 
 
-def summary_table(rows: list[dict[str, Any]], scorers: list[str], *, interrupted: bool) -> str:
-    """The summary as a Markdown table."""
-    head = ["variant", "trials", "failed"]
-    for scorer in scorers:
-        head += [f"{scorer} (95% CI)", "pass"]
-    head += ["first token", "total", "cost"]
-    # Names (a variant's, a scorer's) come from the caller or a file: plain text in the cells.
-    lines = ["| " + " | ".join(escape_text(h, 80) for h in head) + " |"]
-    lines.append("|" + "---|" * 3 + "---:|---:|" * len(scorers) + "---:|---:|---:|")
-    for row in rows:
-        cells = [escape_text(str(row["variant"]), 80), str(row["trials"]), str(row["failed"])]
-        for scorer in scorers:
-            spread = _number(row[f"{scorer} ±"], ".2f")
-            mean = _number(row[scorer], ".2f")
-            cells += [
-                f"{mean} ± {spread}" if spread else mean,
-                _number(row[f"{scorer} pass"], ".0%"),
-            ]
-        cells += [
-            _number(row["ttft_s"], ".2f") + " s" if row["ttft_s"] is not None else "",
-            _number(row["total_s"], ".2f") + " s" if row["total_s"] is not None else "",
-            dollars(row["cost_usd"], markdown=True) if row["cost_usd"] is not None else "",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    if interrupted:
-        lines.append("\n*Interrupted: the trials above are those that finished.*")
-    return "\n".join(lines)
+def _fenced(text: str, language: str) -> str:
+    """``text`` in a fence that nothing inside can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
 
 
 @dataclass
 class Diff:
-    """A run against its baseline: per variant, each scorer's mean then and now; per trial,
-    the scores that moved and the answers that changed."""
+    """A run against its baseline: per variant, each scorer's mean then and now and the paired
+    verdict; the prompt versions' diffs; per trial, the scores that moved and the answers that
+    changed."""
 
     before: Experiment
     after: Experiment
+
+    def paired(self, variant: str, scorer: str) -> Paired:
+        """This run's ``variant`` against the baseline's, over the inputs both scored."""
+        then = by_input([t for t in self.before if t.variant == variant], scorer)
+        now = by_input([t for t in self.after if t.variant == variant], scorer)
+        return paired("the baseline", "this run", then, now)
 
     def variants(self) -> list[dict[str, Any]]:
         then = {r["variant"]: r for r in self.before.summary()}
@@ -251,8 +227,18 @@ class Diff:
                 row[f"{scorer} before"] = old.get(scorer, math.nan)
                 row[f"{scorer} now"] = now[scorer]
                 row[f"{scorer} change"] = now[scorer] - old.get(scorer, math.nan)
+                row[f"{scorer} verdict"] = self.paired(now["variant"], scorer).verdict()
             rows.append(row)
         return rows
+
+    def prompts(self) -> dict[str, str]:
+        """Per variant whose prompt version changed: the unified diff of the two versions."""
+        found = {}
+        for variant, version in self.after.prompts.items():
+            text = prompt_diff(self.before.prompts.get(variant), version)
+            if text:
+                found[variant] = text
+        return found
 
     def trials(self) -> list[dict[str, Any]]:
         """Trials whose answer changed or whose score moved, biggest moves first."""
@@ -275,6 +261,8 @@ class Diff:
                         "repeat": trial.repeat,
                         "prompt": trial.prompt,
                         "answer changed": trial.answer != previous.answer,
+                        "before": previous.answer,
+                        "now": trial.answer,
                         **{f"{k} change": v for k, v in moves.items()},
                     }
                 )
@@ -283,20 +271,44 @@ class Diff:
             key=lambda r: -max((abs(v) for k, v in r.items() if k.endswith(" change")), default=0),
         )
 
-    def _repr_markdown_(self) -> str:
-        lines = [
-            "| variant | "
-            + " | ".join(f"{escape_text(s, 80)}: before → now" for s in self.after.scorers)
-            + " |"
-        ]
-        lines.append("|---|" + "---:|" * len(self.after.scorers))
+    def _scores_table(self) -> list[str]:
+        scorers = self.after.scorers
+        head = " | ".join(f"{escape_text(s, 80)}: before → now" for s in scorers)
+        lines = [f"| variant | {head} | verdict |", "|---|" + "---:|" * len(scorers) + "---|"]
         for row in self.variants():
             cells = [
                 f"{_number(row[f'{s} before'], '.2f')} → {_number(row[f'{s} now'], '.2f')} "
                 f"({_number(row[f'{s} change'], '+.2f')})"
-                for s in self.after.scorers
+                for s in scorers
             ]
-            lines.append(f"| {escape_text(str(row['variant']), 80)} | " + " | ".join(cells) + " |")
+            said = "; ".join(escape_text(row[f"{s} verdict"], 300) for s in scorers)
+            name = escape_text(str(row["variant"]), 80)
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {said} |")
+        return lines
+
+    def _answers_table(self, moved: list[dict[str, Any]]) -> list[str]:
+        lines = ["| input | variant | score change | before | now |", "|---:|---|---|---|---|"]
+        for row in moved[:SHOWN_ANSWERS]:
+            changes = ", ".join(
+                f"{escape_text(k[: -len(' change')], 60)} {v:+.2f}"
+                for k, v in row.items()
+                if k.endswith(" change") and isinstance(v, float)
+            )
+            lines.append(
+                f"| {row['input']} | {escape_text(row['variant'], 60)} | {changes} "
+                f"| {escape_text(row['before'], 100)} | {escape_text(row['now'], 100)} |"
+            )
+        return lines
+
+    def _repr_markdown_(self) -> str:
+        parts = []
+        for variant, text in self.prompts().items():
+            parts.append(f"**Prompt of {escape_text(variant, 80)}**\n\n{_fenced(text, 'diff')}")
+        parts.append("\n".join(self._scores_table()))
         moved = self.trials()
-        lines.append(f"\n{len(moved)} trials changed (answer or score).")
-        return "\n".join(lines)
+        summary = f"{len(moved)} trials changed (answer or score)."
+        if moved:
+            summary += f" The {min(len(moved), SHOWN_ANSWERS)} that moved most:\n\n"
+            summary += "\n".join(self._answers_table(moved))
+        parts.append(summary)
+        return "\n\n".join(parts)

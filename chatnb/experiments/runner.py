@@ -20,6 +20,7 @@ provider's Batch API instead (:mod:`~chatnb.experiments.batch`).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ from .progress import Progress
 from .results import Experiment, Trial
 from .scorers import Scorer
 from .throttle import Throttle
+from .versions import artifact, record_versions
 
 __all__ = ["GRID_LIMIT", "experiment"]
 
@@ -75,7 +77,9 @@ async def _trial(plan: Plan, job: Job, output: Any) -> Trial:
     return await scored(plan, _answered(case, plan.names[variant], repeat, answer), case)
 
 
-async def _run_live(plan: Plan, concurrency: int, display: bool) -> Experiment:
+async def _run_live(
+    plan: Plan, concurrency: int, display: bool
+) -> tuple[Experiment, Progress | None]:
     jobs = plan.jobs()
     live = display and kernel_shell() is not None
     cells = _cells(plan) if live and len(jobs) <= GRID_LIMIT else None
@@ -109,7 +113,7 @@ async def _run_live(plan: Plan, concurrency: int, display: bool) -> Experiment:
     results.rate_limited = sum(throttle.limited for throttle in plan.throttles)
     if progress is not None:
         progress.close("interrupted" if interrupted else "finished")
-    return results
+    return results, progress
 
 
 def _cells(plan: Plan) -> dict[tuple[int, int, int], Any]:
@@ -133,6 +137,9 @@ def _html(results: Experiment) -> str:
     from markdown_it import MarkdownIt
 
     html: str = MarkdownIt("commonmark").enable("table").render(results._repr_markdown_())
+    # A widget's HTML gets no notebook table style: the cells need their own padding.
+    for tag in ("<th", "<td"):
+        html = html.replace(tag, f'{tag} style="padding: 2px 10px"')
     return html
 
 
@@ -171,16 +178,20 @@ async def experiment(
     if base.clients.cache is not None:
         base.clients.cache.rewind()  # trial k of a request is its k-th recording, every run
     plan = _plan(base, cases(inputs, template), variants, names, repeats, scorers, mode)
+    prompts = {name: artifact(bot, template) for name, bot in zip(names, plan.bots, strict=True)}
+    if base.clients.cache is not None:
+        record_versions(base.clients.cache.store, uuid.uuid4().hex[:12], prompts)
+    progress: Progress | None
     if mode == "batch":
-        results = await run_batch(plan, batch_id=batch_id, poll_s=poll_s, display=display)
+        results, progress = await run_batch(plan, batch_id=batch_id, poll_s=poll_s, display=display)
     else:
-        results = await _run_live(plan, concurrency, display)
-    if baseline is not None:
-        results.baseline = (
-            baseline if isinstance(baseline, Experiment) else Experiment.load(baseline)
-        )
+        results, progress = await _run_live(plan, concurrency, display)
+    results.prompts = prompts
+    if isinstance(baseline, str):
+        baseline = Experiment.load(baseline)
+    results.baseline = baseline if baseline is not None else results.baseline
     if display:
-        _show(results)
+        _show(results, progress)
     return results
 
 
@@ -221,17 +232,23 @@ def _plan(
     return Plan(found, names, bots, repeats, scorer_names(scorers), list(throttles.values()))
 
 
-def _show(results: Experiment) -> None:
+def _show(results: Experiment, progress: Progress | None) -> None:
+    """The final summary (and the diff against the baseline): in place of the progress bar
+    and its table when there is one, so the cell ends with one table, and a saved notebook
+    shows the summary rather than a widget's fallback text."""
     parts = [results._repr_markdown_()]
     if results.baseline is not None:
         parts.append(
             "**Against the baseline**\n\n" + results.diff(results.baseline)._repr_markdown_()
         )
     text = "\n\n".join(parts)
-    results.just_shown = True  # as the cell's last expression, it is not shown twice
-    if kernel_shell() is not None:
-        from IPython.display import display
-
-        display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
-    else:
+    shell = kernel_shell()
+    if shell is None:
         print(text)
+        return
+    results.shown_in = getattr(shell, "execution_count", None)  # not shown twice in this cell
+    if progress is not None and progress.replace(text):
+        return
+    from IPython.display import display
+
+    display({"text/markdown": text, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]

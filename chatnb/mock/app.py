@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ..schema import ChatCompletionRequest, ErrorDetail, ErrorResponse, to_json
 from ..tokens import MODEL_LIMITS
+from ..wire.responses import ResponsesRequest, chat_request_of, messages_of
 from .batches import BatchAPI
 from .engine import Frame, MockAPIError, MockEngine
 
@@ -34,11 +35,12 @@ _SSE = [
 #: worth of text too); a bigger one is answered 413.
 MAX_BODY_BYTES = 32 * 2**20
 CHAT_PATHS = frozenset({"/v1/chat/completions"})
+RESPONSES_PATHS = frozenset({"/v1/responses"})
 MODEL_PATHS = frozenset({"/v1/models"})
 _BATCH_ROOTS = ("files", "batches")
 #: The API's own paths, which a real server answers only under /v1: a base URL without it
 #: works nowhere, so the mock does not let it work here either.
-_API_ROOTS = frozenset({"chat", "models", *_BATCH_ROOTS})
+_API_ROOTS = frozenset({"chat", "responses", "models", *_BATCH_ROOTS})
 
 
 @dataclass
@@ -91,6 +93,29 @@ def _unversioned(method: str, path: str) -> MockResponse:
     return _error(404, f"Invalid URL ({method} {path}).{hint}", code="unknown_url")
 
 
+def _json(body: bytes) -> Any:
+    """The request's JSON, or the 400 the API answers a body that is not JSON with."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return _error(
+            400,
+            "We could not parse the JSON body of your request. The body must be a JSON object.",
+        )
+
+
+def _api_error(failure: MockAPIError) -> MockResponse:
+    error = failure.body.error
+    return _error(
+        failure.status,
+        error.message,
+        type=error.type or "invalid_request_error",
+        param=error.param,
+        code=error.code if isinstance(error.code, str) else None,
+        headers=failure.headers,
+    )
+
+
 class MockBackend:
     """The mock OpenAI API: routing, authentication, validation and errors around an engine."""
 
@@ -127,7 +152,7 @@ class MockBackend:
             return _unversioned(method, path)
         parts = path.removeprefix("/v1").strip("/").split("/")
         batch_route = parts[0] in _BATCH_ROOTS
-        if path not in CHAT_PATHS and path not in MODEL_PATHS and not batch_route:
+        if path not in CHAT_PATHS | MODEL_PATHS | RESPONSES_PATHS and not batch_route:
             return _error(404, f"Invalid URL ({method} {path}).", code="unknown_url")
         if not self._authorized(headers):
             return _error(
@@ -144,7 +169,7 @@ class MockBackend:
             return MockResponse(200, [_JSON], json.dumps(self._models()).encode())
         if method != "POST":
             return _error(405, f"Use POST for {path}.", code="method_not_allowed")
-        return self._chat(body)
+        return self._responses(body) if path in RESPONSES_PATHS else self._chat(body)
 
     def _batch_route(
         self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes
@@ -197,13 +222,9 @@ class MockBackend:
         return {"object": "list", "data": models}
 
     def _chat(self, body: bytes) -> MockResponse:
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError):
-            return _error(
-                400,
-                "We could not parse the JSON body of your request. The body must be a JSON object.",
-            )
+        payload = _json(body)
+        if isinstance(payload, MockResponse):
+            return payload
         try:
             request = ChatCompletionRequest.model_validate(payload)
         except ValidationError as invalid:
@@ -220,12 +241,48 @@ class MockBackend:
                 return MockResponse(200, list(_SSE), frames=frames)
             delay, response = self.engine.complete(request, overrides)
         except MockAPIError as failure:
-            return _error(
-                failure.status,
-                failure.body.error.message,
-                type=failure.body.error.type or "invalid_request_error",
-                param=failure.body.error.param,
-                code=failure.body.error.code if isinstance(failure.body.error.code, str) else None,
-                headers=failure.headers,
-            )
+            return _api_error(failure)
         return MockResponse(200, [_JSON], to_json(response).encode(), delay_s=delay)
+
+    def _responses(self, body: bytes) -> MockResponse:
+        """``POST /v1/responses``: the conversation read as Chat Completions, answered by the
+        same engine, written back in the Responses API's wire format."""
+        payload = _json(body)
+        if isinstance(payload, MockResponse):
+            return payload
+        try:
+            request = ResponsesRequest.model_validate(payload)
+            earlier = self._earlier(request.previous_response_id)
+            if isinstance(earlier, MockResponse):
+                return earlier
+            chat = ChatCompletionRequest.model_validate(
+                chat_request_of(request, messages_of(request, earlier))
+            )
+            MockEngine.overrides(chat)
+        except ValidationError as invalid:
+            return _invalid(invalid)
+        except ValueError as unreadable:  # an input item the mock cannot read
+            return _error(400, f"Invalid input: {unreadable}.", param="input")
+        except RecursionError:
+            return _error(400, "The request is nested too deeply to be read.")
+        try:
+            if request.stream:
+                return MockResponse(
+                    200, list(_SSE), frames=self.engine.respond_stream(chat, payload)
+                )
+            delay, whole = self.engine.respond(chat, payload)
+        except MockAPIError as failure:
+            return _api_error(failure)
+        return MockResponse(200, [_JSON], json.dumps(whole).encode(), delay_s=delay)
+
+    def _earlier(self, response_id: str | None) -> list[dict[str, Any]] | MockResponse:
+        if response_id is None:
+            return []
+        stored = self.engine.responses.get(response_id)
+        if stored is None:
+            return _error(
+                404,
+                f"Previous response with id '{response_id}' not found.",
+                param="previous_response_id",
+            )
+        return stored

@@ -46,6 +46,8 @@ def _usage(plan: AnswerPlan) -> Usage:
     )
     if plan.reasoning_tokens:
         usage.completion_tokens_details = {"reasoning_tokens": plan.reasoning_tokens}
+    if plan.cached_tokens:
+        usage.prompt_tokens_details = {"cached_tokens": plan.cached_tokens}
     return usage
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
+import json
 import random
 import re
 import string
@@ -30,7 +32,7 @@ from ..schema import (
     to_json,
 )
 from ..tokens import Tokenizer, count_tokens, encoding_for, known_limits
-from . import chat_completions
+from . import chat_completions, responses
 from .answers import PlannedCall, decide
 from .api_error import MockAPIError
 from .conversation import check_conversation
@@ -64,6 +66,8 @@ _STATUS_ERRORS: dict[int, tuple[str, str | None, str]] = {
     503: ("server_error", None, "The server is overloaded or not ready yet."),
 }
 _WORD = re.compile(r"\s*\S+\s*|\s+")
+#: Stored responses the mock remembers for ``previous_response_id`` (the oldest go first).
+_STORED_RESPONSES = 1000
 
 
 class MockEngine:
@@ -81,6 +85,8 @@ class MockEngine:
         self._random = random.Random(self.options.seed)
         self._failures_served: Counter[str] = Counter()
         self._lock = threading.Lock()
+        #: Stored Responses API answers: id -> the conversation up to and with the answer.
+        self.responses: dict[str, list[dict[str, Any]]] = {}
 
     def __repr__(self) -> str:
         return f"MockEngine({self.replies!r})"
@@ -144,8 +150,9 @@ class MockEngine:
             choices.append(ChoicePlan((*reasoning, step), finish))
         thinking = tokenizer.count(options.reasoning) * len(choices) if options.reasoning else 0
         answers = sum(tokenizer.count(choice.text + choice.arguments) for choice in choices)
+        cached = min(options.cached_tokens, prompt_tokens)
         return AnswerPlan(
-            request.model, tuple(choices), prompt_tokens, answers + thinking, thinking
+            request.model, tuple(choices), prompt_tokens, answers + thinking, thinking, cached
         )
 
     # --- answering ---
@@ -174,18 +181,59 @@ class MockEngine:
         frames = chat_completions.stream_frames(plan, include_usage=include_usage)
         return self._timed(frames, options, failure)
 
+    def respond(
+        self, request: ChatCompletionRequest, body: dict[str, Any]
+    ) -> tuple[float, dict[str, Any]]:
+        """A whole Responses API ``response`` (``body``: the Responses request, ``request``:
+        the same conversation read as Chat Completions)."""
+        options = self.options.overridden(self.overrides(request))
+        plan = self._plan(request, options, self._check(request, self._failure_for(options)))
+        delay_ms = options.ttft_ms + options.itl_ms * max(0, plan.choices[0].pieces - 1)
+        whole = responses.response(plan, body, encrypted=_encrypted(body))
+        self._store(request, plan, whole["id"], body)
+        return delay_ms / 1000, whole
+
+    def respond_stream(
+        self, request: ChatCompletionRequest, body: dict[str, Any]
+    ) -> Iterator[Frame]:
+        """The ``response.*`` events of a streamed Responses API answer."""
+        options = self.options.overridden(self.overrides(request))
+        failure = self._failure_for(options)
+        plan = self._plan(request, options, self._check(request, failure))
+        frames = responses.stream_frames(plan, body, encrypted=_encrypted(body))
+        first = next(frames)  # response.created: its id is the response's
+        self._store(
+            request, plan, json.loads(first[1].split(b"data: ", 1)[1])["response"]["id"], body
+        )
+        return self._timed(itertools.chain([first], frames), options, failure, responses=True)
+
+    def _store(
+        self, request: ChatCompletionRequest, plan: AnswerPlan, key: str, body: dict[str, Any]
+    ) -> None:
+        """Keep a stored response's conversation, for a later ``previous_response_id``."""
+        if body.get("store", True) is not False:
+            answer = chat_completions.completion(plan).choices[0].message
+            messages = [m.model_dump(exclude_none=True) for m in request.messages]
+            with self._lock:
+                self.responses[key] = [*messages, answer.model_dump(exclude_none=True)]
+                while len(self.responses) > _STORED_RESPONSES:
+                    self.responses.pop(next(iter(self.responses)))
+
     def _timed(
         self,
         frames: Iterator[tuple[bool, bytes]],
         options: MockOptions,
         failure: Failure | None,
+        *,
+        responses: bool = False,
     ) -> Iterator[Frame]:
         ttft, itl = options.ttft_ms / 1000, options.itl_ms / 1000
         jitter = options.jitter_ms / 1000
+        first = True
         for sent, (is_token, data) in enumerate(frames):
             if failure is not None:
                 if sent == failure.error_after:
-                    yield Frame(0.0, _error_frame(failure))
+                    yield Frame(0.0, _error_frame(failure, responses, sent))
                     return
                 if sent == failure.malformed_after:
                     yield Frame(0.0, data[: len(data) // 2].rstrip(b"\n") + b"\n\n")
@@ -197,11 +245,11 @@ class MockEngine:
                     return
             delay = 0.0
             if is_token:
-                delay = ttft if sent == 0 else itl
+                delay, first = (ttft if first else itl), False
                 if jitter and delay:
                     delay = max(0.0, delay + self._random.uniform(-jitter, jitter))
             yield Frame(delay, data)
-        if failure is None or not failure.no_done:
+        if not responses and (failure is None or not failure.no_done):
             yield Frame(0.0, b"data: [DONE]\n\n")
 
 
@@ -232,9 +280,17 @@ def _too_long(window: int, prompt_tokens: int, output_limit: int) -> MockAPIErro
     )
 
 
-def _error_frame(failure: Failure) -> bytes:
+def _encrypted(body: dict[str, Any]) -> bool:
+    """Whether the reasoning comes back encrypted (``include`` asks for it)."""
+    return "reasoning.encrypted_content" in (body.get("include") or [])
+
+
+def _error_frame(failure: Failure, responses_api: bool = False, sequence: int = 0) -> bytes:
+    message = failure.message or "The server had an error while streaming."
+    if responses_api:
+        return responses.error_frame(message, sequence)
     detail = ErrorDetail(
-        message=failure.message or "The server had an error while streaming.",
+        message=message,
         type="server_error",
         param=None,
         code=None,

@@ -83,6 +83,11 @@ class MockOptions(BaseModel):
         description="how the reasoning streams: delta.reasoning_content (DeepSeek), "
         "delta.reasoning (Ollama, vLLM, OpenRouter) or <think> tags in the content",
     )
+    cached_tokens: int = Field(
+        default=0,
+        ge=0,
+        description="of the prompt tokens, how many the usage reports as cached (at most all)",
+    )
     chunking: Chunking = Field(default="tokens", description="how the answer is cut into deltas")
     ttft_ms: float = Field(default=0.0, ge=0, description="time to first token (ms)")
     itl_ms: float = Field(default=0.0, ge=0, description="inter-token latency (ms)")

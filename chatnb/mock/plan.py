@@ -1,8 +1,9 @@
 """What the mock will answer, before any wire format: a plan of typed steps per choice.
 
 The engine decides the answer (which text, cut into which pieces, how it finishes, what it
-costs); an encoder (:mod:`~chatnb.mock.chat_completions`) turns the plan into the frames of
-one wire format. A new kind of answer (reasoning, tool calls, JSON) is a new step type.
+costs); an encoder (:mod:`~chatnb.mock.chat_completions`, :mod:`~chatnb.mock.responses`)
+turns the plan into the frames of one wire format. A new kind of answer (reasoning, tool
+calls, JSON) is a new step type.
 """
 
 from __future__ import annotations
@@ -113,3 +114,5 @@ class AnswerPlan:
     completion_tokens: int
     #: Of the completion tokens, those spent reasoning.
     reasoning_tokens: int = 0
+    #: Of the prompt tokens, those the provider's prompt cache served.
+    cached_tokens: int = 0

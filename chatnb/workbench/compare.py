@@ -166,29 +166,33 @@ async def compare(
     return results
 
 
-def _grid(prompts: list[str], names: list[str]) -> list[list[Any]]:
-    """Shows a grid (a header row of variant names, then a row per prompt) of Outputs."""
+def _grid_box(prompts: list[str], names: list[str]) -> tuple[Any, list[list[Any]]]:
+    """A box of rows: the variant names, then per prompt its label and a row of Outputs. Each
+    row is a grid of its own with one cell per variant, so an answer is always under its
+    variant's name (a child spanning columns, ``grid_column``, never reaches the page in
+    JupyterLab or Notebook 7: ipywidgets #2334)."""
     import ipywidgets as widgets
+
+    columns = f"repeat({len(names)}, minmax(0, 1fr))"
+
+    def row(children: list[Any]) -> Any:
+        return widgets.GridBox(
+            children, layout=widgets.Layout(grid_template_columns=columns, grid_gap="8px")
+        )
+
+    rows = [row([widgets.HTML(f"<b>{_cell(name, 200)}</b>") for name in names])]
+    outputs = [[widgets.Output() for _ in names] for _ in prompts]
+    for prompt, cells in zip(prompts, outputs, strict=True):
+        if len(prompts) > 1:
+            rows.append(widgets.HTML(f"<i>{_cell(prompt, 120)}</i>"))
+        rows.append(row(cells))
+    return widgets.VBox(rows, layout=widgets.Layout(grid_gap="4px")), outputs
+
+
+def _grid(prompts: list[str], names: list[str]) -> list[list[Any]]:
+    """Shows :func:`_grid_box` and returns its Outputs, a row per prompt."""
     from IPython.display import display
 
-    columns = len(names)
-    header = [widgets.HTML(f"<b>{_cell(name, 200)}</b>") for name in names]
-    outputs = [[widgets.Output() for _ in names] for _ in prompts]
-    children: list[Any] = []
-    for prompt, row in zip(prompts, outputs, strict=True):
-        if len(prompts) > 1:
-            children.append(
-                widgets.HTML(
-                    f"<i>{_cell(prompt, 120)}</i>",
-                    layout=widgets.Layout(grid_column=f"1 / span {columns}"),
-                )
-            )
-        children.extend(row)
-    grid = widgets.GridBox(
-        header + children,
-        layout=widgets.Layout(
-            grid_template_columns=f"repeat({columns}, minmax(0, 1fr))", grid_gap="8px"
-        ),
-    )
-    display(grid)  # type: ignore[no-untyped-call]
+    box, outputs = _grid_box(prompts, names)
+    display(box)  # type: ignore[no-untyped-call]
     return outputs

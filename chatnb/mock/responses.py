@@ -1,0 +1,211 @@
+"""The Responses API wire format of a plan: a ``response`` object and its ``response.*`` events.
+
+Beside :mod:`~chatnb.mock.chat_completions` (the same plans, the other wire). Written as the
+API writes its stream: ``response.created`` and ``response.in_progress``, then each output item
+opened (``output_item.added``), filled (reasoning summary parts and their text deltas, a
+message's ``output_text`` part and deltas, a function call's argument deltas), closed with its
+``.done`` events, and ``response.completed`` (or ``response.incomplete`` when the output limit
+cut the answer) with the whole response and its usage. Every event has its ``sequence_number``
+and is sent as ``event: <type>`` + ``data: <json>``; there is no ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from .plan import AnswerPlan, ChoicePlan, Reasoning, Text, ToolCalls
+
+__all__ = ["error_frame", "response", "stream_frames"]
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(24)}"
+
+
+def _usage(plan: AnswerPlan) -> dict[str, Any]:
+    return {
+        "input_tokens": plan.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": plan.cached_tokens, "cache_write_tokens": 0},
+        "output_tokens": plan.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+        "total_tokens": plan.prompt_tokens + plan.completion_tokens,
+    }
+
+
+def _encrypted(text: str) -> str:
+    """An opaque blob, as the API's encrypted reasoning looks (the mock's is only encoded)."""
+    return "gAAAAB" + base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _items(choice: ChoicePlan, encrypted: bool) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """Each output item when whole, and the pieces it streams in."""
+    items: list[tuple[dict[str, Any], tuple[str, ...]]] = []
+    for step in choice.steps:
+        if isinstance(step, Reasoning):
+            summary = [{"type": "summary_text", "text": step.text}]
+            item: dict[str, Any] = {"id": _id("rs"), "type": "reasoning", "summary": summary}
+            if encrypted:
+                item["encrypted_content"] = _encrypted(step.text)
+            items.append((item, step.pieces))
+        elif isinstance(step, Text):
+            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": step.text}
+            item = {"id": _id("msg"), "type": "message", "status": "completed"}
+            items.append(({**item, "content": [part], "role": "assistant"}, step.pieces))
+        elif isinstance(step, ToolCalls):
+            for call in step.calls:
+                item = {"id": _id("fc"), "type": "function_call", "status": "completed"}
+                item |= {"arguments": call.arguments, "call_id": call.id, "name": call.name}
+                items.append((item, call.pieces))
+    return items
+
+
+class _Response:
+    """The response object as it stands at each point of the stream."""
+
+    def __init__(self, plan: AnswerPlan, request: dict[str, Any]) -> None:
+        self.plan = plan
+        self.fields: dict[str, Any] = {
+            "id": _id("resp"),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "in_progress",
+            "error": None,
+            "incomplete_details": None,
+            "instructions": request.get("instructions"),
+            "max_output_tokens": request.get("max_output_tokens"),
+            "model": plan.model,
+            "output": [],
+            "parallel_tool_calls": request.get("parallel_tool_calls", True),
+            "previous_response_id": request.get("previous_response_id"),
+            "reasoning": {"effort": None, "summary": None, **(request.get("reasoning") or {})},
+            "store": request.get("store", True),
+            "temperature": request.get("temperature", 1.0),
+            "text": {"format": {"type": "text"}, **(request.get("text") or {})},
+            "tool_choice": request.get("tool_choice", "auto"),
+            "tools": request.get("tools") or [],
+            "top_p": request.get("top_p", 1.0),
+            "truncation": "disabled",
+            "usage": None,
+            "metadata": request.get("metadata") or {},
+        }
+
+    def ended(self, output: list[dict[str, Any]]) -> dict[str, Any]:
+        finish = self.plan.choices[0].finish_reason if self.plan.choices else "stop"
+        cut = finish == "length"
+        return {
+            **self.fields,
+            "status": "incomplete" if cut else "completed",
+            "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
+            "output": output,
+            "usage": _usage(self.plan),
+        }
+
+
+def response(plan: AnswerPlan, request: dict[str, Any], *, encrypted: bool) -> dict[str, Any]:
+    """The plan as one whole ``response`` (the answer to a request that does not stream)."""
+    choice = plan.choices[0]
+    return _Response(plan, request).ended([item for item, _ in _items(choice, encrypted)])
+
+
+class _Writer:
+    """Numbered ``event:``/``data:`` frames."""
+
+    def __init__(self) -> None:
+        self.sequence = 0
+
+    def __call__(self, kind: str, **fields: Any) -> bytes:
+        event = {"type": kind, "sequence_number": self.sequence, **fields}
+        self.sequence += 1
+        data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        return f"event: {kind}\ndata: {data}\n\n".encode()
+
+
+def _opened(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as ``output_item.added`` shows it: nothing in it yet."""
+    kind = item["type"]
+    if kind == "reasoning":
+        return {"id": item["id"], "type": "reasoning", "summary": []}
+    if kind == "message":
+        return {**item, "status": "in_progress", "content": []}
+    return {**item, "status": "in_progress", "arguments": ""}
+
+
+def _item_frames(
+    write: _Writer, index: int, item: dict[str, Any], pieces: tuple[str, ...]
+) -> Iterator[tuple[bool, bytes]]:
+    """One output item's events, opened to closed."""
+    at = {"item_id": item["id"], "output_index": index}
+    yield False, write("response.output_item.added", output_index=index, item=_opened(item))
+    if item["type"] == "reasoning":
+        part: dict[str, Any] = {"type": "summary_text", "text": ""}
+        yield (
+            False,
+            write("response.reasoning_summary_part.added", **at, summary_index=0, part=part),
+        )
+        for piece in pieces:
+            yield (
+                True,
+                write("response.reasoning_summary_text.delta", **at, summary_index=0, delta=piece),
+            )
+        text = item["summary"][0]["text"]
+        yield False, write("response.reasoning_summary_text.done", **at, summary_index=0, text=text)
+        done = {"type": "summary_text", "text": text}
+        yield False, write("response.reasoning_summary_part.done", **at, summary_index=0, part=done)
+    elif item["type"] == "message":
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        yield False, write("response.content_part.added", **at, content_index=0, part=part)
+        for piece in pieces:
+            yield (
+                True,
+                write(
+                    "response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[]
+                ),
+            )
+        whole = item["content"][0]
+        yield (
+            False,
+            write(
+                "response.output_text.done", **at, content_index=0, text=whole["text"], logprobs=[]
+            ),
+        )
+        yield False, write("response.content_part.done", **at, content_index=0, part=whole)
+    else:
+        for piece in pieces:
+            yield True, write("response.function_call_arguments.delta", **at, delta=piece)
+        yield (
+            False,
+            write("response.function_call_arguments.done", **at, arguments=item["arguments"]),
+        )
+    yield False, write("response.output_item.done", output_index=index, item=item)
+
+
+def stream_frames(
+    plan: AnswerPlan, request: dict[str, Any], *, encrypted: bool
+) -> Iterator[tuple[bool, bytes]]:
+    """(does this frame carry a token, its bytes), in the order the API sends them."""
+    write, state = _Writer(), _Response(plan, request)
+    yield False, write("response.created", response=state.fields)
+    yield False, write("response.in_progress", response=state.fields)
+    items = _items(plan.choices[0], encrypted)
+    for index, (item, pieces) in enumerate(items):
+        yield from _item_frames(write, index, item, pieces)
+    ended = state.ended([item for item, _ in items])
+    kind = "response.incomplete" if ended["status"] == "incomplete" else "response.completed"
+    yield False, write(kind, response=ended)
+
+
+def error_frame(message: str, sequence_number: int = 0) -> bytes:
+    """The ``error`` event a failing stream ends with, as the API sends it."""
+    event = {
+        "type": "error",
+        "sequence_number": sequence_number,
+        "code": "server_error",
+        "message": message,
+        "param": None,
+    }
+    return f"event: error\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
