@@ -26,9 +26,10 @@ Markdown to keep: :func:`escape_text` makes it plain text wherever it lands.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = ["HARMLESS_TAGS", "code_ranges", "escape_text", "escape_unsafe", "is_harmless_html"]
 
@@ -44,11 +45,12 @@ _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}(?=[^`\n]*$)|~{3,})", re.M)
 _SPAN = re.compile(r"(?<![`\\])(`+)(?!`)(?:(?!\n[ \t]*\n)[\s\S])*?(?<!`)\1(?!`)")
 # What could make a frontend run script or fetch: a tag's "<", an image's "![", a link's
 # address (after "](", a definition's "]:" (anywhere: in a quote or a list item too, with a
-# label over several lines), or an autolink's "<").
+# label over several lines), or an autolink's "<"). A definition's label is looked ahead at,
+# not taken: a "<" in it is checked on its own too.
 _UNSAFE = re.compile(
     r"(?P<tag><(?=[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$)|/[A-Za-z]|!|\?))"
     r"|(?P<image>!\[)"
-    r"|(?P<link>\]\(\s*|\[[^\]]{0,999}\]:\s*|<)",
+    r"|(?P<link>\]\(\s*|\[(?=[^\]]{0,999}\]:\s*(?P<address>))|<)",
     re.M,
 )
 _BARE_TAG = re.compile(r"</?([A-Za-z]+)\s*/?>")
@@ -58,7 +60,8 @@ _LOCAL_ADDRESS = re.compile(
     r"(?:data:image/|attachment:)\S*|(?![a-z][a-z0-9+.\-]*:)(?!//)[\w.~/%\-]+", re.I
 )
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]+")
+# Whitespace as JavaScript's \s reads it too (marked trims a link's address with it: U+FEFF).
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f\s\ufeff]+")
 _ESCAPED_PUNCTUATION = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -92,28 +95,75 @@ def code_ranges(markdown: str) -> list[tuple[int, int]]:
     """Where ``markdown`` is plainly code: fenced blocks at the top level, up to the first line
     that any parser could take for their end, and code spans within a paragraph."""
     ranges = _fenced(markdown)
-    outside = [(0, len(markdown))]
-    for start, stop in ranges:
-        outside = [
-            p for a, b in outside for p in ((a, min(b, start)), (max(a, stop), b)) if p[0] < p[1]
-        ]
-    for a, b in outside:
+    bounds = [0, *(edge for fenced in ranges for edge in fenced), len(markdown)]
+    may_be_fences = _fence_lines(markdown)
+    for a, b in zip(bounds[::2], bounds[1::2], strict=True):  # between the fenced blocks
         ranges += [
-            (a + m.start(), a + m.end())
-            for m in _SPAN.finditer(markdown[a:b])
-            if not _may_be_fences(markdown, a + m.start(), a + m.end())
+            (a + start, a + end)
+            for start, end in _plain_spans(markdown[a:b])
+            if not may_be_fences(a + start, a + end)
         ]
     return sorted(ranges)
+
+
+# GFM's bare web address as marked reads it (its `url` rule): from "http://", "https://",
+# "ftp://" (any case) or "www." on to whitespace (JavaScript's \s), swallowing every backslash
+# and backtick on the way. marked also stops it at a "<", but not at the "&lt;" written for
+# one here, so a run goes on past "<".
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_WEB_ADDRESS = re.compile(rf"(?i:(?:https?|ftp)://|www\.)[A-Za-z0-9-][^{_JS_SPACE}]*")
+# What swallows a backtick in marked: a web address, or a "~" (its text rule takes a run of
+# tildes and backticks as plain text).
+_SWALLOWS_BACKTICK = re.compile(rf"{_WEB_ADDRESS.pattern}|~(?=`)")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _plain_spans(text: str) -> list[tuple[int, int]]:
+    """The code spans of ``text`` that are code for marked too. Where marked swallows a
+    backtick outside code (:data:`_SWALLOWS_BACKTICK`), it may pair the backticks after it
+    otherwise, up to the end of the paragraph: no span there is plainly code."""
+    spans = [(m.start(), m.end()) for m in _SPAN.finditer(text)]
+    if not spans:
+        return spans
+    broken: list[tuple[int, int]] = []  # from a swallowed backtick to the paragraph's end
+    index = 0
+    for swallower in _SWALLOWS_BACKTICK.finditer(text):
+        tick = text.find("`", swallower.start(), swallower.end() + 1)
+        if tick < 0 or (broken and tick < broken[-1][1]):
+            continue
+        while index < len(spans) and spans[index][1] <= swallower.start():
+            index += 1
+        if index < len(spans) and spans[index][0] <= swallower.start():
+            continue  # inside a code span: code, not a swallower
+        end = _BLANK_LINE.search(text, tick)
+        broken.append((tick, end.start() if end else len(text)))
+    if not broken:
+        return spans
+    starts = [start for start, _ in broken]
+    return [
+        (start, end)
+        for start, end in spans
+        if (at := bisect.bisect_right(starts, start) - 1) < 0 or start >= broken[at][1]
+    ]
 
 
 _FENCE_LIKE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.M)
 
 
-def _may_be_fences(markdown: str, start: int, end: int) -> bool:
-    """Whether a backtick run that looks like a code span touches a line that some parser
-    could take for a fence (then it is not plainly a code span)."""
-    line_start = markdown.rfind("\n", 0, start) + 1
-    return _FENCE_LIKE.search(markdown, line_start, end) is not None
+def _fence_lines(markdown: str) -> Callable[[int, int], bool]:
+    """Whether a backtick run that looks like a code span (from ``start`` to ``end``) touches a
+    line that some parser could take for a fence (then it is not plainly a code span). Each
+    question costs a bisection, not a scan of the line."""
+    starts, line_ends = [], []
+    for line in _FENCE_LIKE.finditer(markdown):
+        starts.append(line.start())
+        line_ends.append(len(markdown) if (e := markdown.find("\n", line.end())) < 0 else e)
+
+    def touches(start: int, end: int) -> bool:
+        index = bisect.bisect_left(starts, end) - 1  # the last fence-like line before the end
+        return index >= 0 and line_ends[index] >= start
+
+    return touches
 
 
 def _address(text: str) -> str:
@@ -162,7 +212,8 @@ def _needs_escape(markdown: str, match: re.Match[str], html_: bool, images: bool
         return at if html_ and not _harmless(markdown, at) else None
     if kind == "image":
         return at if images and not _local_image(markdown, at) else None
-    if not html_ or not _runs_code(markdown[match.end() : match.end() + 300]):
+    address = match.end() if match.start("address") < 0 else match.start("address")
+    if not html_ or not _runs_code(markdown[address : address + 300]):
         return None
     text = match.group()
     return at + text.index("(" if "(" in text else ("[" if "[" in text else "<"))
@@ -181,21 +232,49 @@ def escape_unsafe(
     ``images``. Harmless text is returned unchanged (and cheaply)."""
     if not (html or images) or not any(c in markdown for c in "<!]"):
         return markdown
-    code: list[tuple[int, int]] | None = None
+    code: _Ranges | None = None
+    addresses: _Ranges | None = None
     out, last = [], 0
     for match in _UNSAFE.finditer(markdown):
         spot = _needs_escape(markdown, match, html, images)
         if spot is None:
             continue
-        code = [*code_ranges(markdown), *keep] if code is None else code
-        if any(start <= spot < stop for start, stop in code):
+        code = _Ranges([*code_ranges(markdown), *keep]) if code is None else code
+        if code.cover(spot):
             continue  # code shows it as text anyway
+        if markdown[spot] == "<":
+            addresses = _web_addresses(markdown) if addresses is None else addresses
+            if addresses.cover(spot):  # a backslash here would be the address's
+                out.append(markdown[last:spot] + "&lt;")
+                last = spot + 1
+                continue
         preceding = markdown[max(0, spot - 64) : spot]
         if (len(preceding) - len(preceding.rstrip("\\"))) % 2:
             continue  # already escaped
         out.append(markdown[last:spot] + "\\")
         last = spot
     return "".join(out) + markdown[last:]
+
+
+class _Ranges:
+    """Whether positions, asked in increasing order, fall inside any of some ranges: linear
+    in all, however many positions are asked about."""
+
+    def __init__(self, ranges: Sequence[tuple[int, int]]) -> None:
+        self._ranges = sorted(ranges)
+        self._next = 0
+        self._reach = -1  # the furthest end of the ranges that start at or before a position
+
+    def cover(self, at: int) -> bool:
+        while self._next < len(self._ranges) and self._ranges[self._next][0] <= at:
+            self._reach = max(self._reach, self._ranges[self._next][1])
+            self._next += 1
+        return at < self._reach
+
+
+def _web_addresses(markdown: str) -> _Ranges:
+    """Where a "<" is inside a web address: past its first character."""
+    return _Ranges([(m.start() + 1, m.end()) for m in _WEB_ADDRESS.finditer(markdown)])
 
 
 # What a string placed inside a line of Markdown or in an HTML element's text could turn into

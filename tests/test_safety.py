@@ -130,6 +130,19 @@ VECTORS = {
     "escaped colon": "![x](https\\://evil.test/x.png)",
     "entity image": "![x](&#104;ttps://evil.test/x.png)",
     "iframe": f"<iframe src={SECRET}></iframe>",
+    # A bare web address (GFM) runs on to whitespace, swallowing the backslash before a "<"
+    # and the backticks of a code span (and marked's text rule takes "~`" as plain text).
+    "autolink right after an address": f"{SECRET}<javascript:-->",
+    "autolink after an escaped one": f"{SECRET}\\<javascript:x>",
+    "autolinks chained after an address": "https://a.test/<javascript:x><javascript:y>",
+    "autolink after www.": "www.evil.test<javascript:alert(1)>",
+    "autolink after an address in any case": "HTTPS://evil.test<vbscript:x>",
+    "autolink after an ftp address": "ftp://evil.test/x<data:text/html,x>",
+    "tag right after www.": "xwww.-->javascript:><img src=x onerror=alert(1)>",
+    "backtick swallowed by an address": "https://a.test`x y` `<javascript:z>`",
+    "backtick swallowed by a tilde": "x ~`` <javascript:x>``",
+    "autolink in a definition's label": "[--><javascript:x> [r]: ?q=",
+    "BOM before a link's address": "[x](\ufeffjavascript:alert(1))",
 }
 
 
@@ -197,6 +210,7 @@ _PIECES = [
     "```", "```~", "~~~", "\n", "\n\n", "> ", "- ", "    ", "`", "<", ">", "/", "!", "[", "]",
     "(", ")", ":", "x", "img src=x onerror=alert(1)", "script", "iframe", "![a](", "![a][r]",
     "[r]: ", SECRET, "javascript:", "&#x6A;", "\ufeff", "\x7f", "\\", '"', " ", "<!--", "-->",
+    "http://", "www.", "@", "?q=", "a.b", "x@y.z", "HTTPS://", "ftp://",
 ]  # fmt: skip
 
 
