@@ -144,7 +144,7 @@ def test_an_answer_of_math_holding_html_lookalikes_completes_the_ask(kernel: Ker
         o["data"]["text/plain"] for o in run.frontend.outputs if "text/plain" in o.get("data", {})
     ]
     assert re.fullmatch(
-        r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$[\d.]+\)", usage_line
+        r"\([\d,]+ \+ [\d,]+ tokens, [\d.]+ s, [\d,]+ tokens/s, \$[\d.]+ \(mock\)\)", usage_line
     )
 
 
