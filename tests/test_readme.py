@@ -34,6 +34,7 @@ def _blocks(language: str) -> list[str]:
 RECIPES: dict[str, dict[str, Any]] = {
     "mock": {"marker": "Chatbot.mock(MarkdownSample", "stream": None},
     "tools": {"marker": "response_format=City", "stream": None},
+    "responses": {"marker": 'api="responses"', "stream": None},
     "openai": {
         "marker": 'Chatbot("gpt-4o-mini"',
         "stream": OPENAI_PLAIN,
@@ -89,6 +90,8 @@ def test_each_python_block_runs(
         history, shown = namespace["bot"].history, capsys.readouterr().out
         if _recipe(block) == "mock":
             assert len(history) == 4 and shown.count("# A sample answer") == 2
+        elif _recipe(block) == "responses":  # asked through /v1/responses, and answered
+            assert namespace["bot"].api == "responses" and len(history) == 2 and shown.strip()
         else:  # the tool call ran, its result reached the answer, and a City came back
             roles = [m.role for m in history]
             assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant"]
