@@ -393,6 +393,15 @@ def test_a_long_answer_renders_as_it_streams_and_ends_in_one_output_without_a_ju
     assert handover, "the probe saw the live view give way"
     worst = max(range(len(drops)), key=drops.__getitem__)
     assert max(drops) <= 30, (max(drops), heights[worst - 2 : worst + 3])
+    # Saved by the frontend itself: the answer as Markdown, no widget view and no widget state.
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1_500)
+    with urllib.request.urlopen(server("api/contents/long.ipynb")) as response:
+        saved = json.load(response)["content"]
+    outputs = [o for cell in saved["cells"] for o in cell.get("outputs", [])]
+    kinds = [sorted(o.get("data", {})) for o in outputs]
+    assert kinds == [["text/markdown"], ["text/plain"]], kinds
+    assert "widgets" not in json.dumps(saved["metadata"])
     page.close()
 
 
