@@ -14,44 +14,11 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-WORDS = [
-    "the",
-    "model",
-    "streams",
-    "each",
-    "token",
-    "as",
-    "soon",
-    "as",
-    "it",
-    "is",
-    "sampled",
-    "so",
-    "the",
-    "reader",
-    "sees",
-    "progress",
-    "early",
-    "while",
-    "the",
-    "server",
-    "keeps",
-    "the",
-    "connection",
-    "open",
-    "and",
-    "the",
-    "client",
-    "renders",
-    "markdown",
-    "without",
-    "waiting",
-    "for",
-    "the",
-    "whole",
-    "answer",
-]
-TOPICS = ("caching", "retries", "tokenizers", "streaming", "context windows", "batching")
+from chatnb.mock.replies import _TOPICS, _WORDS
+
+# The mock's Markdown sample's vocabulary: the same kind of prose the mock streams.
+WORDS = [word for word in _WORDS if word != "incrementally"]
+TOPICS = tuple(_TOPICS)
 
 
 @dataclass(frozen=True)

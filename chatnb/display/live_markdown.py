@@ -34,12 +34,21 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["LiveMarkdown", "live_markdown_widget", "utf16_length"]
+__all__ = ["LiveMarkdown", "close_with_layout", "live_markdown_widget", "utf16_length"]
 
 
 def utf16_length(text: str) -> int:
     """The length of ``text`` in UTF-16 code units, as JavaScript counts it."""
     return len(text.encode("utf-16-le")) // 2
+
+
+def close_with_layout(widget: Any) -> None:
+    """Close ``widget`` and the layout widget every DOM widget gets: closing a widget leaves
+    its layout open (one comm and model per answer, 2,000 after 2,000 asks)."""
+    layout = getattr(widget, "layout", None)
+    widget.close()
+    if layout is not None:
+        layout.close()
 
 
 @lru_cache(maxsize=1)
@@ -119,9 +128,5 @@ class LiveMarkdown:
         self.messages += 1
 
     def close(self) -> None:
-        """Free the widget (its output has been replaced), and the layout widget every
-        DOM widget gets: closing a widget leaves its layout open (one comm per answer)."""
-        layout = getattr(self.widget, "layout", None)
-        self.widget.close()
-        if layout is not None:
-            layout.close()
+        """Free the widget (its output has been replaced)."""
+        close_with_layout(self.widget)

@@ -18,6 +18,8 @@ import uuid
 from functools import lru_cache
 from typing import Any
 
+from .live_markdown import close_with_layout
+
 __all__ = ["LiveText", "live_text_widget"]
 
 # Appends arrive as custom messages, which a view that is not rendered yet would miss: the
@@ -154,9 +156,5 @@ class LiveText:
             self._send({"code": code})
 
     def close(self) -> None:
-        """Free the widget (its output has been replaced), and the layout widget every
-        DOM widget gets: closing a widget leaves its layout open (one comm per answer)."""
-        layout = getattr(self.widget, "layout", None)
-        self.widget.close()
-        if layout is not None:
-            layout.close()
+        """Free the widget (its output has been replaced)."""
+        close_with_layout(self.widget)
