@@ -15,7 +15,8 @@ const MAY_HOLD_MATH = /\$|\\\(|\\\[|\\begin\{/;
 function initialize({ model }) {
   const key = model.get("key");
   const live = {
-    text: model.get("text"), parts: [], plain: null, math: false, footer: "", views: new Set(),
+    text: model.get("text"), parts: [], frozen: "", plain: null, math: false, footer: "",
+    views: new Set(),
   };
   lives.set(key, live);
   model.on("msg:custom", (msg) => {
@@ -23,6 +24,7 @@ function initialize({ model }) {
     for (const part of msg.freeze || []) {
       const source = live.text.slice(0, part.n);
       live.text = live.text.slice(part.n);
+      live.frozen += source;  // what a view without a renderer shows as text
       live.parts.push(part.markdown ?? source);
     }
     if ("plain" in msg) live.plain = msg.plain;
@@ -83,12 +85,15 @@ function render({ model, el }) {
   const showPlain = (text) => {
     plain.textContent = text;
     plain.style.fontFamily = live.math ? "var(--jp-code-font-family, monospace)" : "inherit";
+    if (!rendermime) return;  // then it is all there is, and stays in place
     if (text && !plain.isConnected) body.after(plain);
     else if (!text && plain.isConnected) plain.remove();
   };
   const draw = async () => {
-    const cut = live.plain === null ? live.text.length : Math.min(live.plain, live.text.length);
-    const tail = live.text.slice(0, cut);
+    // One state, taken before any await: messages that arrive meanwhile are the next draw's.
+    const text = live.text;
+    const cut = live.plain === null ? text.length : Math.min(live.plain, text.length);
+    const tail = text.slice(0, cut);
     const fresh = live.parts.slice(rendered);
     const started = performance.now();
     // Rendered away from the page, then swapped in at once: a block that moves from the tail
@@ -107,7 +112,7 @@ function render({ model, el }) {
     typeset(partNodes, fresh.join(""));
     if (newTail !== null) typeset(newTail, tail);
     rendered += fresh.length;
-    showPlain(live.text.slice(cut));
+    showPlain(text.slice(cut));
     // Never more than about a quarter of the main thread: wait three times what this draw
     // cost, its layout included (read now, so that the cost is counted here).
     void body.offsetHeight;
@@ -131,7 +136,7 @@ function render({ model, el }) {
   const view = {
     changed(msg) {
       if (msg.footer !== undefined) footer.textContent = live.footer;
-      if (!rendermime) { showPlain(live.text); return; }
+      if (!rendermime) { showPlain(live.frozen + live.text); return; }
       if (msg.append || msg.freeze || "plain" in msg || "math" in msg) pump();
     },
   };
@@ -142,7 +147,7 @@ function render({ model, el }) {
   } else {
     el.prepend(plain);
     body.remove();
-    showPlain(live.text);
+    showPlain(live.frozen + live.text);
   }
   footer.textContent = live.footer;
   live.views.add(view);
