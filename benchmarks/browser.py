@@ -48,7 +48,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,6 +69,7 @@ import itertools
 
 from benchmarks._marked_answers import SHAPES, MarkedAnswer, pieces_with_markers
 from chatnb.tokens import encoding_for
+from tests.lab import free_port, lab_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = (Path(__file__).parent / "_browser_probe.js").read_text()
@@ -185,13 +185,6 @@ class Raw:
         self.heap, self.probe_ms, self.origin = delta["heap"], delta["probeMs"], delta["origin"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 90
     while True:
@@ -261,26 +254,9 @@ def _cmdline(process: psutil.Process) -> list[str]:
 @contextmanager
 def jupyter(folder: Path) -> Iterator[Jupyter]:
     """JupyterLab (and Notebook 7) on 127.0.0.1 serving ``folder``; always stopped."""
-    settings = folder / "settings"
-    for plugin, values in {
-        "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "none"}',
-        "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false"}',
-    }.items():
-        path = settings / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(values)
     port, token = free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={folder}", "--LabApp.news_url=", "--allow-root",
-    ]  # fmt: skip
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),
-    }
+    command, env = lab_command(folder, port, token)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with started(command, folder, "jupyter", env) as (process, log):
         server = Jupyter(process, f"http://127.0.0.1:{port}", token)
         wait_for(server.url("api/status"), process, log)

@@ -31,7 +31,14 @@ import html
 import re
 from collections.abc import Callable, Sequence
 
-__all__ = ["HARMLESS_TAGS", "code_ranges", "escape_text", "escape_unsafe", "is_harmless_html"]
+__all__ = [
+    "HARMLESS_TAGS",
+    "code_ranges",
+    "escape_text",
+    "escape_unsafe",
+    "is_harmless_html",
+    "open_code_block",
+]
 
 #: Tags shown as themselves in safe mode, when written bare (no attributes).
 HARMLESS_TAGS = frozenset(

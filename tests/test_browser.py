@@ -18,9 +18,7 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -31,6 +29,7 @@ import nbformat
 import pytest
 
 from .corpus import ANSWERS
+from .lab import free_port, lab_command
 from .test_safety import VECTORS
 
 ROOT = Path(__file__).parents[1]
@@ -47,13 +46,6 @@ if CHROMIUM is None:
     if os.environ.get("CI"):
         raise RuntimeError("CI must run the browser test: install Debian's chromium first")
     pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -87,27 +79,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         nbformat.write(notebook, folder / name)
-    # User settings: every cell in the page (no windowing), and no question about news.
-    settings = folder / "settings"
-    for plugin, values in {
-        "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "none"}',
-        "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false"}',
-    }.items():
-        path = settings / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(values)
     port, token = free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={folder}", "--LabApp.news_url=", "--allow-root",
-    ]  # fmt: skip
+    command, env = lab_command(folder, port, token)
     log = (folder / "lab.log").open("w")
-    env = {
-        **os.environ,
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(folder / "workspaces"),  # not the user's own
-    }
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
