@@ -107,7 +107,9 @@ def test_a_chatbot_answers_in_every_dialect(
     for url in expected.get("citations", []):
         assert url in shown
     if expected.get("cached_tokens"):
-        assert bot.usage.last is not None and bot.usage.last.cached_tokens == expected["cached_tokens"]
+        assert (
+            bot.usage.last is not None and bot.usage.last.cached_tokens == expected["cached_tokens"]
+        )
 
 
 def _text(content: Any) -> str:
