@@ -96,7 +96,7 @@ SETUP = """import json, time
 from IPython.display import Markdown, display
 from openai import AsyncOpenAI, OpenAI
 from chatnb import Chatbot
-from chatnb.http import library
+from chatnb.openai_private import library
 answer = open({answer!r}).read()
 first = []  # when the server's response began: its first token goes out with the headers
 hooks = {{"response": [lambda response: first.append(time.time())]}}

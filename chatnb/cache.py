@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 from .errors import ChatnbError, shorten
+from .openai_private import http_client
 from .redaction import is_secret_name
 from .store import Recording, Store
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     import httpx2
     import openai
 else:
-    from .http import library
+    from .openai_private import library
 
     httpx2 = library()
 
@@ -178,7 +179,7 @@ class Cache:
     def wrap(self, client: _Client) -> _Client:
         """A copy of an openai client whose transport goes through this cache."""
         # httpx2's client under openai 3.x, httpx's under 2.x: typed loosely for both.
-        http: Any = client._client
+        http: Any = http_client(client)
         if isinstance(http, httpx2.AsyncClient):
             inner: Any = http._transport
             wrapped: Any = httpx2.AsyncClient(transport=AsyncCachingTransport(inner, self))

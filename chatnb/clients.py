@@ -7,7 +7,7 @@ a client the caller configured (:meth:`ClientSpec.of`), or written by chatnb its
 embedded mock gives its in-process transports here).
 
 The transports are the seam: a spec carries the pair of transports (of the HTTP library the
-installed openai uses, :mod:`chatnb.http`) both clients send through, so whatever wraps a
+installed openai uses, :mod:`chatnb.openai_private`) both clients send through, so whatever wraps a
 transport (the mock today) covers every caller of either client.
 """
 
@@ -20,9 +20,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import openai_private
 from .cache import Cache
 from .errors import ChatnbError
-from .http import library
+from .openai_private import library
 from .redaction import Secrets
 from .runlog import RunLog
 
@@ -47,7 +48,7 @@ READ_TIMEOUT_S = 180.0
 
 def default_timeout() -> Any:
     """The timeout of the clients chatnb builds (a client you pass keeps its own)."""
-    from .http import library
+    from .openai_private import library
 
     return library().Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
 
@@ -133,9 +134,9 @@ class ClientSpec:
                 f"client=openai.{base}(...) and async_client=openai.Async{base}(...) to the "
                 "Chatbot."
             )
-        http = client._client
+        http = openai_private.http_client(client)
         built = _BUILT.get(http)
-        if built is None and not _is_default_http_client(http):
+        if built is None and not openai_private.is_default_http_client(http):
             raise ChatnbError(
                 f"This {kind} sends through an http_client of your own, which chatnb cannot "
                 "copy for its twin: pass both client=openai.OpenAI(http_client=...) and "
@@ -149,15 +150,9 @@ class ClientSpec:
             project=client.project,
             timeout=client.timeout,
             max_retries=client.max_retries,
-            default_headers=dict(client._custom_headers),
-            default_query=dict(client._custom_query),
+            default_headers=openai_private.custom_headers(client),
+            default_query=openai_private.custom_query(client),
         )
-
-
-def _is_default_http_client(http: Any) -> bool:
-    from openai._base_client import AsyncHttpxClientWrapper, SyncHttpxClientWrapper
-
-    return isinstance(http, SyncHttpxClientWrapper | AsyncHttpxClientWrapper)
 
 
 class Clients:
@@ -287,7 +282,15 @@ class Clients:
     @property
     def secrets(self) -> Secrets:
         """What must never be shown of these clients (key, credential headers, URL)."""
-        return Secrets.of_client(self._any)
+        client = self._any
+        if client is None:
+            return Secrets()
+        return Secrets.of_client(
+            client.api_key,
+            str(client.base_url),
+            openai_private.custom_headers(client),
+            openai_private.custom_query(client),
+        )
 
     @property
     def base_url(self) -> str:

@@ -28,6 +28,7 @@
     ├── ExpectationError             an experiment failed its checks; also an AssertionError
     ├── StructuredOutputError        a structured answer that is not the asked-for JSON (.raw)
     ├── ToolStepLimitError           the model still called tools after max_steps rounds
+    ├── OpenAIInternalsError         the installed openai lacks a part chatnb reads
     └── AnswerInterrupted            Ctrl-C or Stop (.partial); also a KeyboardInterrupt
 
     ChatnbWarning                    a guess was made where a fact was missing, or
@@ -65,6 +66,7 @@ __all__ = [
     "ExpectationError",
     "FrameTooLargeError",
     "NotFoundError",
+    "OpenAIInternalsError",
     "OptionError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -249,6 +251,11 @@ class ArgumentError(ChatnbError, TypeError):
 class OptionError(ArgumentError):
     """An option that no request takes (a typo, a vendor field outside ``extra_body``, a field
     the Chatbot sets itself); the message names the closest one."""
+
+
+class OpenAIInternalsError(ChatnbError):
+    """The installed openai lacks a part chatnb reads (:mod:`chatnb.openai_private`): a version
+    chatnb does not support; the message names the part and the version."""
 
 
 class ContextBudgetError(ChatnbError, ValueError):

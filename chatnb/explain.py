@@ -145,7 +145,7 @@ def _foreign_body(error: openai.APIStatusError) -> str | None:
     """What a refusal (4xx) carried instead of an OpenAI error (an HTML page, text, JSON of
     another shape), in a few words; ``None`` when it is an error as OpenAI-compatible servers
     send them (``{"error": {"message": ...}}``, ``{"error": "..."}``, ``{"message": ...}``)."""
-    from .http import library
+    from .openai_private import library
 
     status = error.status_code
     if not 400 <= status < 500 or status in (408, 429):
@@ -276,13 +276,13 @@ def _naming(param: str | None) -> str:
 
 
 def _is_read_timeout(error: BaseException) -> bool:
-    from .http import library
+    from .openai_private import library
 
     return isinstance(error, library().ReadTimeout)
 
 
 def _is_transport_error(error: BaseException) -> bool:
-    from .http import library
+    from .openai_private import library
 
     return isinstance(error, library().HTTPError)
 

@@ -80,13 +80,12 @@ class Secrets:
         return cls(tuple(sorted(useful, key=len, reverse=True)))  # longest first
 
     @classmethod
-    def of_client(cls, client: Any) -> Secrets:
-        """The secrets an openai client sends: its key, credential headers, URL credentials."""
-        if client is None:
-            return cls()
-        headers = dict(getattr(client, "_custom_headers", None) or {})
-        query = dict(getattr(client, "_custom_query", None) or {})
-        secrets = cls.of(client.api_key, headers, [str(client.base_url)])
+    def of_client(
+        cls, api_key: str | None, base_url: str, headers: dict[str, str], query: dict[str, object]
+    ) -> Secrets:
+        """The secrets an openai client sends: its key, credential headers and query values,
+        URL credentials."""
+        secrets = cls.of(api_key, headers, [base_url])
         extra = [str(v) for k, v in query.items() if is_secret_name(str(k))]
         return cls(tuple(sorted({*secrets.values, *extra}, key=len, reverse=True)))
 

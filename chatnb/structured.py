@@ -35,9 +35,9 @@ class AnswerFormat:
         if value is None:
             return None
         if isinstance(value, type) and issubclass(value, BaseModel):
-            from openai.lib._parsing._completions import type_to_response_format_param
+            from .openai_private import response_format_of
 
-            return cls(dict(type_to_response_format_param(value)), value)  # type: ignore[arg-type]
+            return cls(response_format_of(value), value)
         if isinstance(value, dict) and value.get("type") in ("json_object", "json_schema"):
             return cls(value)
         if isinstance(value, dict) and value.get("type") == "text":

@@ -161,9 +161,9 @@ class FunctionTool:
         strict = self.strict if self.strict is not None else strict
         parameters = self.parameters
         if strict:
-            from openai.lib._pydantic import to_strict_json_schema
+            from .openai_private import strict_json_schema
 
-            parameters = to_strict_json_schema(TypeAdapter(self.function))  # type: ignore[arg-type]
+            parameters = strict_json_schema(TypeAdapter(self.function))  # type: ignore[arg-type]
         function: dict[str, Any] = {"name": self.name, "parameters": parameters}
         if self.description:
             function["description"] = self.description

@@ -15,8 +15,8 @@ import pytest
 
 from chatnb import mock
 from chatnb.errors import ChunkValidationError
-from chatnb.http import library
 from chatnb.mock import MockServer
+from chatnb.openai_private import library
 from chatnb.stream import SSEDecoder, StreamAccumulator, iter_chunks
 
 from .conftest import ClientFactory

@@ -12,8 +12,8 @@ import pytest
 
 from chatnb import Chatbot
 from chatnb.errors import APIConnectionError, ChatnbError, ChunkValidationError, StreamErrorFrame
-from chatnb.http import library
 from chatnb.mock import MockServer
+from chatnb.openai_private import library
 from chatnb.redaction import Secrets, redact_url
 
 KEY = "sk-proj-SECRETsecret0123456789abcdef"

@@ -12,7 +12,7 @@ import pytest
 
 from chatnb import Chatbot
 from chatnb.errors import ConnectionDroppedError, StreamContradictionError
-from chatnb.http import library
+from chatnb.openai_private import library
 from chatnb.schema import ChatCompletionChunk
 from chatnb.stream import StreamAccumulator, parse_chunk
 

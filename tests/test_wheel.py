@@ -66,12 +66,12 @@ def test_the_wheel_runs_the_quickstart_in_a_fresh_environment(tmp_path: Path, wh
 
 
 OPENAI_2_CHECK = """
-import asyncio, openai, chatnb.http
+import asyncio, openai, chatnb.openai_private
 from chatnb import Chatbot
 bot = Chatbot.mock("Hello from the mock.", display=False)
 assert bot.ask("hi") == "Hello from the mock."
 assert asyncio.run(bot.aask("again")) == "Hello from the mock."
-print(openai.__version__, chatnb.http.library().__name__)
+print(openai.__version__, chatnb.openai_private.library().__name__)
 """
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     import httpx2
 else:
-    from ..http import library
+    from ..openai_private import library
 
     httpx2 = library()
 

@@ -1,7 +1,7 @@
 """The mock served in-process to the official openai client, through its HTTP transport.
 
 No socket, no thread, no extra dependency (a transport of the HTTP library the installed
-openai uses, see :mod:`chatnb.http`): the openai client builds its requests, applies its
+openai uses, see :mod:`chatnb.openai_private`): the openai client builds its requests, applies its
 auth, retries and timeouts as usual, and this transport answers them with the mock backend's
 bytes, sleeping where the real API would make it wait.
 """
@@ -19,7 +19,7 @@ from .engine import Frame
 if TYPE_CHECKING:
     import httpx2
 else:  # the HTTP library of the installed openai client: httpx2 (3.x) or httpx (2.x)
-    from ..http import library
+    from ..openai_private import library
 
     httpx2 = library()
 
