@@ -145,7 +145,8 @@ def checked_answer_timeout(seconds: float | None) -> float | None:
 
 def tool_definitions(options: Mapping[str, Any]) -> list[Tool] | None:
     """The ``tools`` of a request, validated (they count against the prompt budget)."""
-    tools = options.get("tools")
+    # The server's built-in tools (Responses API) are not counted: their cost is the server's.
+    tools = [tool for tool in options.get("tools") or () if tool.get("type") == "function"]
     if not tools:
         return None
     try:

@@ -23,6 +23,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError, validate_call
 
+from .errors import ArgumentError, shorten
 from .schema import Tool, ToolCall
 
 __all__ = ["MAX_NESTING", "FunctionTool", "ToolResult", "Toolbox", "too_deep", "tool"]
@@ -297,31 +298,49 @@ ToolLike = Callable[..., Any] | FunctionTool | Mapping[str, Any]
 
 
 class Toolbox:
-    """The tools of a conversation: Python functions, and plain definitions (which the model
-    may call but chatnb cannot run)."""
+    """The tools of a conversation: Python functions, plain function definitions (which the
+    model may call but chatnb cannot run), and the server's built-in tools (``{"type":
+    "web_search"}``: the Responses API runs them itself and reports their status)."""
 
     def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
         self.functions: dict[str, FunctionTool] = {}
         self.declared: list[dict[str, Any]] = []
+        self.builtin: list[dict[str, Any]] = []
         for item in tools:
             if isinstance(item, Mapping):
-                definition = Tool.model_validate(dict(item)).model_dump(exclude_none=True)
-                self.declared.append(definition)
+                self._add_definition(item)
                 continue
             function = item if isinstance(item, FunctionTool) else FunctionTool.of(item)
             if function.name in self.functions:
                 raise ValueError(f"two tools are named {function.name!r}")
             self.functions[function.name] = function
 
+    def _add_definition(self, item: Mapping[str, Any]) -> None:
+        kind = item.get("type")
+        if isinstance(kind, str) and kind != "function":
+            self.builtin.append(dict(item))  # the server's own tool: passed as it is
+            return
+        try:
+            definition = Tool.model_validate(dict(item)).model_dump(exclude_none=True)
+        except ValidationError:
+            raise ArgumentError(
+                f"tools=[{shorten(repr(dict(item)), 120)}]: a tool definition is "
+                '{"type": "function", "function": {"name": ..., "parameters": {...}}}, or a '
+                'built-in tool of the Responses API such as {"type": "web_search"}; or pass '
+                "the Python function itself."
+            ) from None
+        self.declared.append(definition)
+
     def __bool__(self) -> bool:
-        return bool(self.functions or self.declared)
+        return bool(self.functions or self.declared or self.builtin)
 
     def __len__(self) -> int:
-        return len(self.functions) + len(self.declared)
+        return len(self.functions) + len(self.declared) + len(self.builtin)
 
     def definitions(self, *, strict: bool) -> list[dict[str, Any]]:
         """The request's ``tools``; ``strict``: whether the model supports strict schemas."""
-        return [f.definition(strict) for f in self.functions.values()] + self.declared
+        functions = [f.definition(strict) for f in self.functions.values()]
+        return functions + self.declared + self.builtin
 
     def declares(self, call: ToolCall) -> bool:
         """Whether ``call`` is for a tool declared without a Python function."""

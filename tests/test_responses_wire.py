@@ -327,3 +327,51 @@ def test_sources_view_shows_builtin_tools_and_citations_under_the_answer() -> No
     assert sink.notes == [
         "(web search (chatnb docs): completed)\n[1] A <b> <https://example.com/a>"
     ]
+
+
+def test_the_mock_answers_web_search_with_its_status_and_a_citation(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client("Open Responses is hosted by the Linux Foundation.")
+    search = [{"type": "web_search"}]
+    with client.responses.stream(model="gpt-5-mini", input="Who?", tools=search) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    searching = [k for k in kinds if k.startswith("response.web_search_call.")]
+    assert searching == [f"response.web_search_call.{s}" for s in _SEARCH_STATUSES]
+    assert "response.output_text.annotation.added" in kinds
+    call, message = final.output
+    assert call.type == "web_search_call" and call.action.query == "Who?"  # type: ignore[union-attr]
+    (note,) = message.content[0].annotations  # type: ignore[union-attr]
+    assert note.type == "url_citation" and note.url == "https://example.org/chatnb-mock/who"
+    whole = client.responses.create(model="gpt-5-mini", input="Who?", tools=search)
+    assert [item.type for item in whole.output] == ["web_search_call", "message"]
+
+
+_SEARCH_STATUSES = ("in_progress", "searching", "completed")
+
+
+def test_a_chatbot_passes_builtin_tools_and_shows_what_the_server_did(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from chatnb import Chatbot
+
+    bot = Chatbot.mock("Hosted by the Linux Foundation.", api="responses")
+    answer = bot.ask("Who maintains Open Responses?", tools=[{"type": "web_search"}])
+    assert answer == "Hosted by the Linux Foundation."
+    shown = capsys.readouterr().out
+    assert "(web search (Who maintains Open Responses?): completed)" in shown
+    assert "<https://example.org/chatnb-mock/who-maintains-open-responses>" in shown
+    assert bot.ask("And since when?") == "Hosted by the Linux Foundation."  # the History holds
+
+
+def test_builtin_tools_outside_the_responses_api_and_bad_definitions_are_refused_in_words() -> None:
+    from chatnb import Chatbot
+    from chatnb.errors import ArgumentError
+
+    bot = Chatbot.mock("x", display=False)
+    with pytest.raises(ArgumentError, match=r'only the Responses API has: use .*api="responses"'):
+        bot.ask("q", tools=[{"type": "web_search"}])
+    with pytest.raises(ArgumentError, match="a tool definition is"):
+        bot.ask("q", tools=[{"type": "function", "name": "f"}])
+    assert len(bot.history) == 0 and bot.ask("q") == "x"

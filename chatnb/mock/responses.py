@@ -7,6 +7,11 @@ message's ``output_text`` part and deltas, a function call's argument deltas), c
 ``.done`` events, and ``response.completed`` (or ``response.incomplete`` when the output limit
 cut the answer) with the whole response and its usage. Every event has its ``sequence_number``
 and is sent as ``event: <type>`` + ``data: <json>``; there is no ``[DONE]``.
+
+A request that offers the built-in web search tool gets what the API sends for it: a
+``web_search_call`` item (searching for the question) with its status events, and the answer
+citing one source (a ``url_citation`` annotation). The source is a made-up ``example.org``
+page, labelled as the mock's: nothing is fetched, by the mock or by what shows the answer.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from typing import Any
 
 from .plan import AnswerPlan, ChoicePlan, Reasoning, Text, ToolCalls
 
-__all__ = ["error_frame", "response", "stream_frames"]
+__all__ = ["SEARCH_TOOLS", "error_frame", "response", "stream_frames"]
+
+#: The built-in tool types the mock answers as a web search.
+SEARCH_TOOLS = frozenset({"web_search", "web_search_preview", "web_search_2025_08_26"})
 
 
 def _id(prefix: str) -> str:
@@ -42,9 +50,41 @@ def _encrypted(text: str) -> str:
     return "gAAAAB" + base64.urlsafe_b64encode(text.encode()).decode()
 
 
-def _items(choice: ChoicePlan, encrypted: bool) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+def _search_for(request: dict[str, Any]) -> str | None:
+    """What a request that offers web search is searching for (its last user text), or None."""
+    tools = request.get("tools") or []
+    if not any(isinstance(t, dict) and t.get("type") in SEARCH_TOOLS for t in tools):
+        return None
+    question = request.get("input")
+    if isinstance(question, list):
+        users = [i for i in question if isinstance(i, dict) and i.get("role") == "user"]
+        question = users[-1].get("content") if users else ""
+        if isinstance(question, list):
+            question = " ".join(str(p.get("text", "")) for p in question if isinstance(p, dict))
+    words = " ".join(str(question or "").split())
+    return words[:80] or "the question"
+
+
+def _citation(query: str, text: str) -> dict[str, Any]:
+    slug = "-".join("".join(c if c.isalnum() else " " for c in query.lower()).split())[:60]
+    return {
+        "type": "url_citation",
+        "start_index": 0,
+        "end_index": len(text),
+        "title": f"Mock search result: {query}",
+        "url": f"https://example.org/chatnb-mock/{slug or 'search'}",
+    }
+
+
+def _items(
+    choice: ChoicePlan, encrypted: bool, search: str | None = None
+) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """Each output item when whole, and the pieces it streams in."""
     items: list[tuple[dict[str, Any], tuple[str, ...]]] = []
+    if search is not None:
+        action = {"type": "search", "query": search}
+        call = {"id": _id("ws"), "type": "web_search_call", "status": "completed"}
+        items.append(({**call, "action": action}, ()))
     for step in choice.steps:
         if isinstance(step, Reasoning):
             summary = [{"type": "summary_text", "text": step.text}]
@@ -53,7 +93,8 @@ def _items(choice: ChoicePlan, encrypted: bool) -> list[tuple[dict[str, Any], tu
                 item["encrypted_content"] = _encrypted(step.text)
             items.append((item, step.pieces))
         elif isinstance(step, Text):
-            part = {"type": "output_text", "annotations": [], "logprobs": [], "text": step.text}
+            notes = [_citation(search, step.text)] if search is not None and step.text else []
+            part = {"type": "output_text", "annotations": notes, "logprobs": [], "text": step.text}
             item = {"id": _id("msg"), "type": "message", "status": "completed"}
             items.append(({**item, "content": [part], "role": "assistant"}, step.pieces))
         elif isinstance(step, ToolCalls):
@@ -108,8 +149,8 @@ class _Response:
 
 def response(plan: AnswerPlan, request: dict[str, Any], *, encrypted: bool) -> dict[str, Any]:
     """The plan as one whole ``response`` (the answer to a request that does not stream)."""
-    choice = plan.choices[0]
-    return _Response(plan, request).ended([item for item, _ in _items(choice, encrypted)])
+    items = _items(plan.choices[0], encrypted, _search_for(request))
+    return _Response(plan, request).ended([item for item, _ in items])
 
 
 class _Writer:
@@ -132,6 +173,8 @@ def _opened(item: dict[str, Any]) -> dict[str, Any]:
         return {"id": item["id"], "type": "reasoning", "summary": []}
     if kind == "message":
         return {**item, "status": "in_progress", "content": []}
+    if kind == "web_search_call":
+        return {**item, "status": "in_progress"}
     return {**item, "status": "in_progress", "arguments": ""}
 
 
@@ -156,6 +199,9 @@ def _item_frames(
         yield False, write("response.reasoning_summary_text.done", **at, summary_index=0, text=text)
         done = {"type": "summary_text", "text": text}
         yield False, write("response.reasoning_summary_part.done", **at, summary_index=0, part=done)
+    elif item["type"] == "web_search_call":
+        for status in ("in_progress", "searching", "completed"):
+            yield False, write(f"response.web_search_call.{status}", **at)
     elif item["type"] == "message":
         part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
         yield False, write("response.content_part.added", **at, content_index=0, part=part)
@@ -167,6 +213,17 @@ def _item_frames(
                 ),
             )
         whole = item["content"][0]
+        for number, note in enumerate(whole["annotations"]):
+            yield (
+                False,
+                write(
+                    "response.output_text.annotation.added",
+                    **at,
+                    content_index=0,
+                    annotation_index=number,
+                    annotation=note,
+                ),
+            )
         yield (
             False,
             write(
@@ -191,7 +248,7 @@ def stream_frames(
     write, state = _Writer(), _Response(plan, request)
     yield False, write("response.created", response=state.fields)
     yield False, write("response.in_progress", response=state.fields)
-    items = _items(plan.choices[0], encrypted)
+    items = _items(plan.choices[0], encrypted, _search_for(request))
     for index, (item, pieces) in enumerate(items):
         yield from _item_frames(write, index, item, pieces)
     ended = state.ended([item for item, _ in items])

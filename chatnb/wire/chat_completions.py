@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ArgumentError
 from ..events import StreamEvent
 from ..schema import ChatCompletionResponse
 from ..stream import DONE, ChoiceState, StreamAccumulator, chunk_of, parse_chunk
@@ -61,7 +62,14 @@ class ChatCompletionsWire:
 
     @staticmethod
     def request(request: dict[str, Any]) -> dict[str, Any]:
-        """The request as sent: the reasoning items a Responses answer kept are left out."""
+        """The request as sent: the reasoning items a Responses answer kept are left out. A
+        built-in tool (the server's own, a Responses API feature) is refused in words."""
+        builtin = [t.get("type") for t in request.get("tools") or () if t.get("type") != "function"]
+        if builtin:
+            raise ArgumentError(
+                f"tools=[{{'type': {builtin[0]!r}}}] is a tool the server runs itself, which "
+                'only the Responses API has: use Chatbot(..., api="responses").'
+            )
         messages = request.get("messages") or []
         if any("reasoning_items" in m for m in messages):
             request = {**request, "messages": [_without_items(m) for m in messages]}
