@@ -83,8 +83,8 @@ def _items(
     items: list[tuple[dict[str, Any], tuple[str, ...]]] = []
     if search is not None:
         action = {"type": "search", "query": search}
-        call = {"id": _id("ws"), "type": "web_search_call", "status": "completed"}
-        items.append(({**call, "action": action}, ()))
+        search_call = {"id": _id("ws"), "type": "web_search_call", "status": "completed"}
+        items.append(({**search_call, "action": action}, ()))
     for step in choice.steps:
         if isinstance(step, Reasoning):
             summary = [{"type": "summary_text", "text": step.text}]
