@@ -10,8 +10,9 @@ views), :mod:`~chatnb.session` (save, load, transcript).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,19 +20,28 @@ from .cache import Cache
 from .clients import Clients
 from .display import DisplaySink
 from .errors import ChatnbError, warn_once
-from .exchange import DEFAULT_ANSWER_TIMEOUT_S, Answer, checked_answer_timeout
+from .exchange import DEFAULT_ANSWER_TIMEOUT_S, Answer
 from .history import History
-from .models import ModelProfile, Overrides
-from .options import checked_options, request_fields
+from .models import ModelProfile
+from .options import checked_options
 from .pricing import MOCK_PRICE, Price
 from .redaction import redact_url
 from .schema import ChatMessage
 from .session import Session, transcript
 from .tokens import ModelLimits
 from .tools import Toolbox, ToolLike
-from .turn import DEFAULT_MAX_STEPS, Confirm, Turn, accepted_options
+from .settings import (
+    CONNECTION,
+    DEFAULT_MAX_STEPS,
+    Confirm,
+    Setting,
+    Settings,
+    accepted_options,
+    field_names,
+)
+from .turn import Turn
 from .usage import ChatUsage, TurnUsage
-from .wire import checked_api
+from .wire import API, checked_api
 
 if TYPE_CHECKING:
     import openai
@@ -86,21 +96,51 @@ class Chatbot:
         api: str = "chat",
         **sampling: Any,
     ) -> None:
-        overrides = Overrides(context_window, max_output_tokens, encoding, price)
-        self.profile = ModelProfile.resolve(model, overrides)
-        self.history = History(system, model, max_turns, encoding=self.profile.encoding)
-        self.usage = ChatUsage()
-        self.api = checked_api(api)
-        self.sampling = checked_options(
-            sampling, also_known=setting_names(), accepted=accepted_options(self.api)
-        )
-        self.display, self.safe, self.math, self.output = display, safe, math, output
-        self.show_reasoning = show_reasoning
-        self.tools, self.max_steps, self.confirm = Toolbox(tools), max_steps, confirm
-        self.answer_timeout = checked_answer_timeout(answer_timeout)
+        # The parameters are the Settings' fields and where to connect (a test holds them
+        # together): the settings are taken from them by name, not listed again.
+        given = {name: value for name, value in locals().items() if name in field_names()}
         self.clients = Clients.create(
             client, async_client, base_url=base_url, api_key=api_key, cache=cache
         )
+        # One cache per conversation: a copy shares its samples and run log.
+        self._settings = Settings(**{**given, "cache": self.clients.cache or False})
+        self.profile, self.history = _conversation(self._settings)
+        self.usage = ChatUsage()
+
+    # -- the settings ----------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The settings now (frozen); ``bot.settings = bot.settings.replaced(...)`` changes
+        them (a new model or tokenizer re-counts the conversation)."""
+        history, kept = self.history, self._settings
+        if (kept.system, kept.max_turns) != (history.system, history.max_turns):
+            # The History holds these two (a loaded session or %%chat may change them).
+            kept = dataclasses.replace(kept, system=history.system, max_turns=history.max_turns)
+            self._settings = kept
+        return kept
+
+    @settings.setter
+    def settings(self, new: Settings) -> None:
+        old, self._settings = self.settings, new
+        if (new.model, new.overrides, new.max_turns) != (old.model, old.overrides, old.max_turns):
+            self.profile, self.history = _conversation(new, self.history)
+        self.history.system = new.system
+
+    display = Setting[bool | DisplaySink]()
+    safe = Setting[bool]()
+    math = Setting[bool]()
+    output = Setting[Any]()
+    show_reasoning = Setting[bool]()
+    max_steps = Setting[int]()
+    confirm = Setting[Confirm]()
+    answer_timeout = Setting[float | None]()
+    api = Setting[API]()
+    sampling = Setting[Mapping[str, Any]]()
+
+    @property
+    def tools(self) -> Toolbox:
+        return self.settings.toolbox
 
     @classmethod
     def mock(
@@ -141,10 +181,7 @@ class Chatbot:
     @model.setter
     def model(self, model: str) -> None:
         """Switch models, keeping the conversation (re-counted with the new tokenizer)."""
-        if model != self.model:
-            old, self.profile = self.history, self.profile.switched(model)
-            self.history = History(old.system, model, old.max_turns, encoding=self.profile.encoding)
-            self.history.extend(old)
+        self.settings = self.settings.replaced(model=model)
 
     @property
     def limits(self) -> ModelLimits:
@@ -208,28 +245,11 @@ class Chatbot:
     def copy(self, **changes: Any) -> Chatbot:
         """A Chatbot with the same clients, settings and conversation so far; ``changes``
         (``model``, ``system``, ``display``, sampling options, ...) replace settings."""
-        settings: dict[str, Any] = {
-            "model": self.model,
-            "system": self.history.system,
-            "client": self.clients.unwrapped[0],
-            "async_client": self.clients.unwrapped[1],
-            "max_turns": self.history.max_turns,
-            "display": self.display,
-            "safe": self.safe,
-            "math": self.math,
-            "output": self.output,
-            "show_reasoning": self.show_reasoning,
-            "tools": [*self.tools.functions.values(), *self.tools.declared],
-            "max_steps": self.max_steps,
-            "confirm": self.confirm,
-            "answer_timeout": self.answer_timeout,
-            "api": self.api,
-            "cache": self.clients.cache or False,  # one cache: its samples and log are shared
-            **vars(self.profile.overrides),  # context_window, max_output_tokens, encoding, price
-            **self.sampling,
-        }
-        settings.update(changes)
-        twin = Chatbot(**settings)
+        connection = {k: changes.pop(k) for k in CONNECTION if k in changes}
+        settings = self.settings.replaced(**changes)
+        sync, asynchronous = self.clients.unwrapped
+        connection = {"client": sync, "async_client": asynchronous, **connection}
+        twin = Chatbot(**connection, **settings.arguments())
         twin.history.extend(self.history)
         return twin
 
@@ -242,17 +262,8 @@ class Chatbot:
 
     def save(self, path: str | Path) -> Path:
         """Save the conversation and settings as JSON (never the API key)."""
-        overrides = self.profile.overrides
-        return Session.of(
-            self.history,
-            model=self.model,
-            base_url=redact_url(self.base_url),
-            sampling=request_fields(self.sampling),
-            context_window=overrides.context_window,
-            max_output_tokens=overrides.max_output_tokens,
-            max_turns=self.history.max_turns,
-            answer_timeout=self.answer_timeout,
-        ).write(path)
+        base_url = redact_url(self.base_url)
+        return Session.of(self.history, self.settings, base_url=base_url).write(path)
 
     @classmethod
     def load(cls, path: str | Path, *, use_saved_base_url: bool = False, **options: Any) -> Chatbot:
@@ -275,12 +286,7 @@ class Chatbot:
                 settings["base_url"] = session.base_url or None
             bot = cls(**settings)
             if saved and saved != bot.base_url.rstrip("/") and not use_saved_base_url:
-                warn_once(
-                    f"load:{saved}",
-                    f"{path} was saved against {saved}; this Chatbot talks to "
-                    f"{redact_url(bot.base_url)} (pass base_url=, or use_saved_base_url=True "
-                    "to connect where it was saved).",
-                )
+                _warn_elsewhere(path, saved, bot.base_url)
         session.restore(bot.history, path)
         return bot
 
@@ -295,3 +301,25 @@ def setting_names() -> frozenset[str]:
     """The Chatbot's own settings: its constructor's named parameters."""
     parameters = inspect.signature(Chatbot).parameters.values()
     return frozenset(p.name for p in parameters if p.kind is not p.VAR_KEYWORD)
+
+
+def _conversation(
+    settings: Settings, before: History | None = None
+) -> tuple[ModelProfile, History]:
+    """The profile of the settings' model, and a History for it that holds ``before``'s
+    messages (re-counted with the model's tokenizer)."""
+    profile = ModelProfile.resolve(settings.model, settings.overrides)
+    history = History(
+        settings.system, settings.model, settings.max_turns, encoding=profile.encoding
+    )
+    if before is not None:
+        history.extend(before)
+    return profile, history
+
+
+def _warn_elsewhere(path: str | Path, saved: str, base_url: str) -> None:
+    warn_once(
+        f"load:{saved}",
+        f"{path} was saved against {saved}; this Chatbot talks to {redact_url(base_url)} "
+        "(pass base_url=, or use_saved_base_url=True to connect where it was saved).",
+    )

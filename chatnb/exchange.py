@@ -37,7 +37,7 @@ from .interrupts import deferred_interrupts
 from .markdown import neutralize
 from .models import ModelProfile
 from .pricing import Price
-from .redaction import Secrets
+from .redaction import Secrets, masked_options
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import SSEDecoder
@@ -474,10 +474,9 @@ class Exchange:
     ) -> Entry:
         choice = self.reader.choices.get(0)
         calls = choice.message().tool_calls if choice is not None else None
-        options = {k: v for k, v in self.request.items() if k not in _SENT_BY_THE_CHATBOT}
-        for name in ("extra_headers", "extra_query"):  # where per-request credentials travel
-            if isinstance(options.get(name), Mapping):
-                options[name] = {k: "***" for k in options[name]}
+        options = masked_options(
+            {k: v for k, v in self.request.items() if k not in _SENT_BY_THE_CHATBOT}
+        )
         return Entry(
             model=str(self.request["model"]),
             host=RunLog.host(self.where.base_url),

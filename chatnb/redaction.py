@@ -16,12 +16,22 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["SECRET_WORDS", "Secrets", "is_secret_name", "redact_url"]
+__all__ = [
+    "CREDENTIAL_OPTIONS",
+    "SECRET_WORDS",
+    "Secrets",
+    "is_secret_name",
+    "masked_options",
+    "redact_url",
+]
 
 #: Parts of header and query-parameter names that carry credentials.
 SECRET_WORDS = ("key", "token", "secret", "signature", "sig", "password", "auth", "credential")
 _KEYLIKE = re.compile(r"\b((?:sk|rk|pk)-[A-Za-z0-9_*\-]{2})[A-Za-z0-9_*\-]{6,}")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
+#: Request options whose values are headers or query parameters: where per-request
+#: credentials travel.
+CREDENTIAL_OPTIONS = ("extra_headers", "extra_query")
 #: Shorter values are not worth hunting for in a text (they would match ordinary words).
 _SHORTEST = 6
 
@@ -45,6 +55,17 @@ def redact_url(url: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, "***" if is_secret_name(k) else v) for k, v in pairs])
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def masked_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Request options as a log or a repr may show them: the names of the headers and query
+    parameters they add, never the values (a per-request credential is not always named as
+    one)."""
+    shown = dict(options)
+    for name in CREDENTIAL_OPTIONS:
+        if isinstance(shown.get(name), Mapping):
+            shown[name] = {key: "***" for key in shown[name]}
+    return shown
 
 
 def _url_secrets(url: str) -> list[str]:

@@ -1,7 +1,7 @@
 """A conversation on disk and on paper: the saved-session file and the Markdown transcript.
 
-A saved session is JSON: the format tag, the model and its limits, the request options, the
-base URL it talked to (information only, its credentials redacted) and the messages with their
+A saved session is JSON: the format tag, the saved settings (the model and its limits, the
+request options, ...: :meth:`chatnb.settings.Settings.saved`), the base URL it talked to (information only, its credentials redacted) and the messages with their
 notes. It never holds a key: the client options that could carry one (``extra_headers``, ...)
 are not request fields and are not saved.
 
@@ -24,6 +24,7 @@ from .history import History
 from .markdown import neutralize
 from .redaction import redact_url
 from .safety import escape_text
+from .settings import Settings, read_saved
 
 __all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "Session", "transcript"]
 
@@ -34,48 +35,40 @@ MAX_SESSION_BYTES = 64 * 2**20
 
 
 class Session(BaseModel):
-    """The contents of a saved session file."""
+    """The contents of a saved session file: the saved :class:`~chatnb.settings.Settings`
+    (each under its own name, beside these fields) and the conversation."""
 
-    model_config = ConfigDict(extra="ignore")
+    # The saved settings are the extra fields: written and read by Settings' own list.
+    model_config = ConfigDict(extra="allow")
 
     format: Literal["chatnb.session/1"]
     model: str
     base_url: str = ""
     sampling: dict[str, Any] = {}
-    context_window: int | None = None
-    max_output_tokens: int | None = None
-    max_turns: int | None = None
-    #: The Chatbot's answer_timeout (seconds, or None: no limit); a file without it loads
-    #: with the Chatbot's default.
-    answer_timeout: float | None = None
     messages: list[dict[str, Any]] = []
     notes: dict[str, str] = {}
     reasoning: dict[str, str] = {}
 
     @classmethod
-    def of(cls, history: History, **settings: Any) -> Session:
+    def of(cls, history: History, settings: Settings, *, base_url: str = "") -> Session:
         """The session of ``history`` (its messages and notes) with the Chatbot's settings."""
         notes = {str(i): note for i, m in enumerate(history) if (note := history.note(m))}
         reasoning = {str(i): text for i, m in enumerate(history) if (text := history.reasoning(m))}
         return cls(
             format=SESSION_FORMAT,
+            base_url=base_url,
             messages=history.to_list(),
             notes=notes,
             reasoning=reasoning,
-            **settings,
+            **settings.saved(),
         )
 
     def settings(self) -> dict[str, Any]:
-        """The Chatbot settings saved in the session."""
-        saved: dict[str, Any] = {
-            "model": self.model,
-            "context_window": self.context_window,
-            "max_output_tokens": self.max_output_tokens,
-            "max_turns": self.max_turns,
-        }
-        if "answer_timeout" in self.model_fields_set:  # a file saved before it: the default
-            saved["answer_timeout"] = self.answer_timeout
-        return {**saved, **self.sampling}
+        """The Chatbot settings saved in the session, as the constructor takes them (a setting
+        the file lacks, one saved before it existed, keeps the constructor's default)."""
+        saved = read_saved(dict(self))
+        sampling = saved.pop("sampling", {})
+        return {**saved, **sampling}
 
     def restore(self, history: History, path: str | Path = "the session") -> None:
         """Put the saved system prompt and messages, with their notes, into ``history``; a
@@ -131,13 +124,17 @@ class Session(BaseModel):
         if not isinstance(data, dict) or data.get("format") != SESSION_FORMAT:
             raise ChatnbError(f"{path} is not a saved chatnb session ({SESSION_FORMAT}).")
         try:
-            return cls.model_validate(data)
+            session = cls.model_validate(data)
+            session.settings()  # each saved setting checked now, named if it is not valid
         except ValidationError as invalid:
             first = invalid.errors(include_url=False)[0]
             where = ".".join(str(part) for part in first["loc"])
             raise ChatnbError(
                 f"{path} is a damaged chatnb session: {where}: {first['msg']}."
             ) from None
+        except ValueError as invalid:  # a saved setting (read_saved names it)
+            raise ChatnbError(f"{path} is a damaged chatnb session: {invalid}.") from None
+        return session
 
 
 def _readable(content: str | list[dict[str, Any]] | None) -> str:

@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .clients import Clients
-from .display import DisplaySink, Views, answer_views
+from .display import Views, answer_views
 from .errors import AnswerInterrupted, ToolStepLimitError
 from .events import ToolCallResult
 from .exchange import Answer, Exchange, checked_answer_timeout
@@ -30,20 +29,15 @@ from .interrupts import deferred_interrupts
 from .models import ModelProfile
 from .options import checked_options
 from .schema import ToolCall
+from .settings import DEFAULT_MAX_STEPS, Confirm, Settings, accepted_options
 from .structured import AnswerFormat
 from .tokens import known_encoding_name
 from .tool_output import fitted_result, result_allowance, too_long
 from .tools import Toolbox, ToolResult
 from .usage import ChatUsage
-from .wire import API, ChatCompletionsWire, Wire, wire_for
-from .wire.responses import responses_fields
+from .wire import ChatCompletionsWire, Wire, wire_for
 
 __all__ = ["DEFAULT_MAX_STEPS", "Confirm", "Conversation", "Turn"]
-
-#: Rounds of tool calls one ask runs at most, unless ``max_steps=`` says otherwise.
-DEFAULT_MAX_STEPS = 10
-#: ``confirm=``: ``True`` asks the person, or a function of the call says yes or no.
-Confirm = bool | Callable[[ToolCall], bool | Awaitable[bool]]
 
 _INTERRUPTED = "Not run: the user interrupted the answer before this call ran."
 _DECLINED = "Not run: the user declined this call."
@@ -52,30 +46,16 @@ _ASK_OPTIONS = frozenset({"tools", "max_steps", "confirm", "response_format", "o
 
 
 class Conversation(Protocol):
-    """What a turn needs of the Chatbot that asks."""
+    """What a turn needs of the Chatbot that asks: its state, and its settings (read once per
+    turn, a frozen snapshot)."""
 
     history: History
     profile: ModelProfile
     clients: Clients
     usage: ChatUsage
-    sampling: dict[str, Any]
-    display: bool | DisplaySink
-    safe: bool
-    math: bool
-    output: Any
-    show_reasoning: bool
-    tools: Toolbox
-    max_steps: int
-    confirm: Confirm
-    answer_timeout: float | None
-    #: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API).
-    api: API
 
-
-def accepted_options(api: str) -> frozenset[str]:
-    """Option names the API takes beyond the Chat Completions ones (Responses: ``reasoning``,
-    ``include``, ``previous_response_id``, ``instructions``, ``truncation``, ...)."""
-    return responses_fields() if api == "responses" else frozenset()
+    @property
+    def settings(self) -> Settings: ...
 
 
 def supports_strict(model: str) -> bool:
@@ -89,6 +69,8 @@ class Turn:
     """One ask of a conversation: one or more exchanges, one answer."""
 
     bot: Conversation
+    #: The Chatbot's settings when the ask began.
+    settings: Settings
     request: dict[str, Any]
     tools: Toolbox
     max_steps: int
@@ -108,36 +90,37 @@ class Turn:
     def of(cls, bot: Conversation, output: Any, options: dict[str, Any]) -> Turn:
         """A turn with this ask's ``options`` (``tools``, ``response_format``, ``confirm``,
         ``max_steps``, ``answer_timeout``, sampling) over the conversation's own."""
-        options = dict(options)
-        tools = Toolbox(options.pop("tools")) if "tools" in options else bot.tools
+        options, settings = dict(options), bot.settings
+        tools = Toolbox(options.pop("tools")) if "tools" in options else settings.toolbox
         max_steps = options.pop("max_steps", None)
         confirm = options.pop("confirm", None)
-        timeout = options.pop("answer_timeout", bot.answer_timeout)
+        timeout = options.pop("answer_timeout", settings.answer_timeout)
         answer_format = AnswerFormat.of(
-            options.pop("response_format", bot.sampling.get("response_format"))
+            options.pop("response_format", settings.sampling.get("response_format"))
         )
-        api = getattr(bot, "api", "chat")
+        accepted = accepted_options(settings.api)
         request: dict[str, Any] = {
             "model": bot.profile.name,
             "stream": True,
             "stream_options": {"include_usage": True},
-            **bot.sampling,
-            **checked_options(options, also_known=_ASK_OPTIONS, accepted=accepted_options(api)),
+            **settings.sampling,
+            **checked_options(options, also_known=_ASK_OPTIONS, accepted=accepted),
         }
         if tools:
             request["tools"] = tools.definitions(strict=supports_strict(bot.profile.name))
         if answer_format is not None:
             request["response_format"] = answer_format.response_format
-        wire = wire_for(api)
+        wire = wire_for(settings.api)
         wire.request({**request, "messages": []})  # an option the API has no place for: now
         turn = cls(
             bot,
+            settings,
             request,
             tools,
-            bot.max_steps if max_steps is None else max_steps,
-            bot.confirm if confirm is None else confirm,
+            settings.max_steps if max_steps is None else max_steps,
+            settings.confirm if confirm is None else confirm,
             answer_format,
-            output or bot.output,
+            output or settings.output,
             checked_answer_timeout(timeout),
         )
         turn.wire = wire
@@ -146,13 +129,13 @@ class Turn:
     # -- the loop ----------------------------------------------------------------------------
 
     def _exchange(self, prompt: str | None) -> Exchange:
-        bot = self.bot
+        bot, settings = self.bot, self.settings
         views = answer_views(
-            bot.display,
-            safe=bot.safe,
-            math=bot.math,
+            settings.display,
+            safe=settings.safe,
+            math=settings.math,
             output=self.output,
-            reasoning=bot.show_reasoning,
+            reasoning=settings.show_reasoning,
             structured=self.answer_format is not None,
         )
         self._views = views
@@ -306,7 +289,7 @@ class Turn:
         )
 
     def _final(self, answer: Answer, results: list[ToolResult]) -> Answer:
-        answer.tool_results, answer.safe = results, self.bot.safe
+        answer.tool_results, answer.safe = results, self.settings.safe
         if self.answer_format is not None and not answer.tool_calls:
             answer.parsed = self.answer_format.parse(str(answer), answer.refusal)
         return answer

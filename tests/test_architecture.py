@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,55 @@ def test_the_chatbot_class_stays_small() -> None:
     tree = ast.parse((PACKAGE / "chatbot.py").read_text())
     (chatbot,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Chatbot"]
     assert (chatbot.end_lineno or 0) - chatbot.lineno + 1 <= 250
+
+
+def _house() -> set[str]:
+    """The paths the design's house drawing lists under ``chatnb/`` (``wire/responses.py``)."""
+    drawing = re.search(r"```\nchatnb/\n(.*?)\n\S", DESIGN.read_text(), re.S)
+    assert drawing, "docs/design.md has no drawing of the house (```, then chatnb/)"
+    listed: set[str] = set()
+    folders: list[str] = []
+    for line in drawing.group(1).splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if not name.endswith((".py", "/")):
+            continue  # a description's second line
+        depth = (len(line) - len(line.lstrip())) // 2 - 1
+        folders = folders[:depth]
+        listed.add("/".join([*folders, name.rstrip("/")]))
+        if name.endswith("/"):
+            folders.append(name.rstrip("/"))
+    return listed
+
+
+def _modules() -> set[str]:
+    """Every module of chatnb/ as the drawing names it (a package by its folder)."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE)
+        if relative.name == "__init__.py":
+            if relative.parent != Path("."):
+                found.add(relative.parent.as_posix())
+        elif relative.name != "__main__.py":
+            found.add(relative.as_posix())
+    return found
+
+
+def test_the_design_draws_every_module() -> None:
+    listed, modules = _house(), _modules()
+    assert not modules - listed, f"docs/design.md does not draw {sorted(modules - listed)}"
+    assert not listed - modules, f"docs/design.md draws what is gone: {sorted(listed - modules)}"
+
+
+def test_the_check_sees_a_module_missing_from_the_design(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks fail when a module is left out of the layer table or the drawing."""
+    design = tmp_path / "design.md"
+    text = DESIGN.read_text()
+    design.write_text(text.replace("  math_text.py ", "  ").replace("  math_text  ", "  "))
+    monkeypatch.setattr(sys.modules[__name__], "DESIGN", design)
+    assert "math_text.py" not in _house() and "math_text" not in _layers()
+    with pytest.raises(AssertionError):
+        test_every_module_is_in_a_layer_and_imports_only_below_it()
+    with pytest.raises(AssertionError):
+        test_the_design_draws_every_module()

@@ -21,7 +21,7 @@ AZURE_KEY = "azure0123456789abcdefSECRET"
 
 
 def _everything(bot: Chatbot, error: BaseException | None = None) -> str:
-    shown = [repr(bot), bot.to_markdown()]
+    shown = [repr(bot), repr(bot.settings), bot.to_markdown()]
     if error is not None:
         shown += [str(error), repr(error), *map(str, error.args)]
         shown.append(str(getattr(error, "raw", "")))

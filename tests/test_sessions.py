@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chatnb import Chatbot, ChatnbError
+from chatnb.cache import Cache
+from chatnb.errors import ChatnbWarning
 from chatnb.pricing import Price, price_for
+from chatnb.settings import CONNECTION, Settings, field_names
+from chatnb.turn import Turn
 
 SECRET = "sk-proj-never-in-a-file-0123456789"
 
@@ -172,3 +179,109 @@ def test_a_model_described_by_its_limits_is_counted_without_a_warning() -> None:
         max_output_tokens=1,
     )
     assert named.history.tokenizer.name == "cl100k_base"
+
+
+def test_a_named_encoding_survives_save_and_load(tmp_path: Path) -> None:
+    """The bug of issue 29: the constructor took ``encoding=``, but save/load dropped it, so
+    the loaded Chatbot counted with o200k_base and warned that it was guessing."""
+    import warnings
+
+    bot = Chatbot.mock(model="my-local-model", encoding="cl100k_base", display=False)
+    assert bot.history.tokenizer.name == "cl100k_base"
+    path = bot.save(tmp_path / "local.json")
+    with warnings.catch_warnings():
+        # The loaded bot knows its tokenizer: no guess to warn of (the window is a guess).
+        warnings.filterwarnings("error", message=".*tokenizer", category=ChatnbWarning)
+        loaded = Chatbot.load(path, display=False)
+        loaded.history.append({"role": "user", "content": "count me"})
+    assert loaded.profile.encoding == "cl100k_base"
+    assert loaded.history.tokenizer.name == "cl100k_base"
+    assert bot.copy().history.tokenizer.name == "cl100k_base"
+
+
+def test_the_api_survives_save_and_load(tmp_path: Path) -> None:
+    bot = Chatbot.mock(api="responses", display=False)
+    bot.ask("hello")
+    loaded = Chatbot.load(bot.save(tmp_path / "responses.json"), display=False)
+    assert loaded.api == "responses" and loaded.ask("again") == "again"
+
+
+def _weather(city: str) -> str:
+    """The weather in a city."""
+    return f"Sunny in {city}."
+
+
+_OUTPUT = object()  # stands for a widget
+
+
+def _samples(tmp_path: Path) -> dict[str, Any]:
+    """A value other than the default for every setting."""
+    return {
+        "model": "gpt-4o",
+        "system": "Be terse.",
+        "context_window": 9_000,
+        "max_output_tokens": 500,
+        "encoding": "cl100k_base",
+        "price": Price(1.0, 2.0, 0.5, label="mine"),
+        "max_turns": 3,
+        "api": "responses",
+        "sampling": {"temperature": 0.25, "top_p": 0.5},
+        "answer_timeout": 42.0,
+        "max_steps": 3,
+        "math": False,
+        "show_reasoning": False,
+        "safe": False,
+        "display": False,
+        "output": _OUTPUT,
+        "tools": (_weather,),
+        "confirm": True,
+        "cache": Cache(tmp_path / "cache.sqlite"),
+    }
+
+
+def _given(name: str, value: Any) -> dict[str, Any]:
+    return dict(value) if name == "sampling" else {name: value}
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(Settings)])
+def test_every_setting_reaches_copy_save_load_and_the_turn(name: str, tmp_path: Path) -> None:
+    """Each field of Settings (a new one too: it needs a sample above) is what the
+    constructor took, after copy(), in the turn, and after save/load unless it is local."""
+    setting = next(f for f in dataclasses.fields(Settings) if f.name == name)
+    value = _samples(tmp_path)[name]
+    bot = Chatbot.mock(**{"display": False, **_given(name, value)})
+    assert getattr(bot.settings, name) == value
+    assert getattr(bot.copy().settings, name) == value
+    assert getattr(Turn.of(bot, None, {}).settings, name) == value
+    path = bot.save(tmp_path / "session.json")
+    if "local" in setting.metadata:  # never saved; the loader passes its own
+        assert name not in json.loads(path.read_text()) and setting.metadata["local"]
+        loaded = Chatbot.load(path, **{"display": False, **_given(name, value)})
+    else:
+        loaded = Chatbot.load(path, display=False)
+    assert getattr(loaded.settings, name) == value
+
+
+def test_the_constructor_takes_the_settings_and_where_to_connect() -> None:
+    parameters = set(inspect.signature(Chatbot).parameters)
+    assert parameters == field_names() | set(CONNECTION)
+
+
+def test_settings_are_frozen_and_checked_when_replaced() -> None:
+    bot = Chatbot.mock(display=False, temperature=0.3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bot.settings.safe = False  # type: ignore[misc]
+    with pytest.raises(ChatnbError, match="Did you mean 'temperature'"):
+        bot.settings.replaced(temprature=1.0)
+    bot.settings = bot.settings.replaced(model="gpt-4", temperature=0.9)
+    assert bot.history.tokenizer.name == "cl100k_base" and bot.sampling["temperature"] == 0.9
+    bot.display = True
+    assert bot.settings.display is True
+
+
+def test_settings_show_no_credential_of_a_header(tmp_path: Path) -> None:
+    header = {"Authorization": f"Bearer {SECRET}", "X-Custom": SECRET}
+    bot = Chatbot.mock(display=False, extra_headers=header, extra_query={"sig": SECRET})
+    assert SECRET not in repr(bot.settings) and "X-Custom" in repr(bot.settings)
+    assert SECRET not in bot.save(tmp_path / "s.json").read_text()
+    assert bot.copy().sampling["extra_headers"] == header  # kept, only not shown
