@@ -28,8 +28,6 @@ from .pricing import MOCK_PRICE, Price
 from .redaction import redact_url
 from .schema import ChatMessage
 from .session import Session, transcript
-from .tokens import ModelLimits
-from .tools import Toolbox, ToolLike
 from .settings import (
     CONNECTION,
     DEFAULT_MAX_STEPS,
@@ -39,6 +37,8 @@ from .settings import (
     accepted_options,
     field_names,
 )
+from .tokens import ModelLimits
+from .tools import Toolbox, ToolLike
 from .turn import Turn
 from .usage import ChatUsage, TurnUsage
 from .wire import API, checked_api

@@ -1,8 +1,9 @@
 """A conversation on disk and on paper: the saved-session file and the Markdown transcript.
 
 A saved session is JSON: the format tag, the saved settings (the model and its limits, the
-request options, ...: :meth:`chatnb.settings.Settings.saved`), the base URL it talked to (information only, its credentials redacted) and the messages with their
-notes. It never holds a key: the client options that could carry one (``extra_headers``, ...)
+request options, ...: :meth:`chatnb.settings.Settings.saved`, each under its own name), the
+base URL it talked to (information only, its credentials redacted) and the messages with
+their notes. It never holds a key: the client options that could carry one (``extra_headers``, ...)
 are not request fields and are not saved.
 
 A file is data, not instructions: reading one takes only the known fields, checks each with

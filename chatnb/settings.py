@@ -97,7 +97,9 @@ class Settings:
         object.__setattr__(self, "api", checked_api(self.api))
         object.__setattr__(self, "tools", tuple(self.tools))
         sampling = checked_options(
-            self.sampling, also_known=field_names() | set(CONNECTION), accepted=accepted_options(self.api)
+            self.sampling,
+            also_known=field_names() | set(CONNECTION),
+            accepted=accepted_options(self.api),
         )
         object.__setattr__(self, "sampling", sampling)
         object.__setattr__(self, "answer_timeout", checked_answer_timeout(self.answer_timeout))

@@ -17,7 +17,7 @@ ROOT = Path(__file__).parent.parent
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, chatnb; chatnb.History; chatnb.ChatCompletionChunk; import chatnb.mock; "
+        "import sys, chatnb; chatnb.History; chatnb.Chatbot; import chatnb.mock; "
         "print(__import__('json').dumps(sorted(sys.modules)))"
     )
     loaded = set(
@@ -36,6 +36,30 @@ def test_public_names_resolve() -> None:
         assert getattr(chatnb, name) is not None
     with pytest.raises(AttributeError):
         chatnb.NoSuchThing  # noqa: B018
+
+
+def test_the_public_face_is_small() -> None:
+    """What the README, the guide and the notebooks use, and the error tree's roots."""
+    assert len(chatnb.__all__) <= 25
+    assert {"Chatbot", "ChatnbError", "ChatnbWarning", "tool", "experiment"} <= set(chatnb.__all__)
+    assert dir(chatnb) == chatnb.__all__
+
+
+def test_a_name_moved_off_the_face_warns_and_is_the_same_object() -> None:
+    import importlib
+
+    from chatnb import _moved
+
+    assert _moved(), "no moved names to check"
+    for name, module in _moved().items():
+        assert name not in chatnb.__all__
+        with pytest.warns(
+            DeprecationWarning,
+            match=rf"chatnb\.{name} is deprecated; import it "
+            rf"from chatnb\.{module}$",
+        ):
+            value = getattr(chatnb, name)
+        assert value is getattr(importlib.import_module(f"chatnb.{module}"), name)
 
 
 def test_cli_help() -> None:
