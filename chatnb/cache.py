@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
-from .errors import ChatnbError, shorten
+from .errors import CacheMissError, shorten  # CacheMissError: its home was here
 from .openai_private import http_client
 from .redaction import is_secret_name
 from .store import Recording, Store
@@ -54,10 +54,6 @@ CACHE_ENV = "CHATNB_CACHE"
 MODE_ENV = "CHATNB_CACHE_MODE"
 
 _Client = TypeVar("_Client", "openai.OpenAI", "openai.AsyncOpenAI")
-
-
-class CacheMissError(ChatnbError):
-    """``replay`` mode met a request that was never recorded."""
 
 
 def _normalized(request: httpx2.Request) -> str:

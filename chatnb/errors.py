@@ -22,6 +22,7 @@
     │   └── APIConnectionError       no server answered (.status is None)
     │       └── APITimeoutError      the server did not answer in time
     ├── CacheReadError               the cache file is damaged or cannot be read
+    ├── CacheMissError               replay mode met a request that was never recorded
     ├── ArgumentError                a call chatnb cannot take; also a TypeError
     │   └── OptionError              an option no request takes ("did you mean")
     ├── ContextBudgetError           a prompt cannot fit the budget; also a ValueError
@@ -55,6 +56,7 @@ __all__ = [
     "ArgumentError",
     "AuthenticationError",
     "BadRequestError",
+    "CacheMissError",
     "CacheReadError",
     "CacheWriteWarning",
     "ChatnbError",
@@ -241,6 +243,10 @@ class AnswerTimeoutError(StreamError, APITimeoutError):
 
 class CacheReadError(ChatnbError):
     """The cache's SQLite file is damaged or cannot be read (the file is named)."""
+
+
+class CacheMissError(ChatnbError):
+    """``replay`` mode met a request that was never recorded."""
 
 
 class ArgumentError(ChatnbError, TypeError):

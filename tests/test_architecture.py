@@ -183,3 +183,21 @@ def test_the_check_sees_a_module_missing_from_the_design(
         test_every_module_is_in_a_layer_and_imports_only_below_it()
     with pytest.raises(AssertionError):
         test_the_design_draws_every_module()
+
+
+def test_every_chatnb_error_lives_in_errors_py() -> None:
+    """An error or warning a user may catch is drawn in errors.py's tree, so it is defined
+    there (a module may re-export one for compatibility, as cache.py does CacheMissError)."""
+    errors = PACKAGE / "errors.py"
+    tree_names = {
+        node.name for node in ast.parse(errors.read_text()).body if isinstance(node, ast.ClassDef)
+    }
+    elsewhere = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != errors
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(base, ast.Name) and base.id in tree_names for base in node.bases)
+    ]
+    assert not elsewhere, "define these in chatnb/errors.py:\n" + "\n".join(elsewhere)
