@@ -57,8 +57,9 @@ _MOVED = {
     "errors": "APIConnectionError APIRequestError APITimeoutError AnswerTimeoutError "
     "ArgumentError AuthenticationError BadRequestError CacheReadError CacheWriteWarning "
     "ConnectionDroppedError ContextLengthError ExpectationError FrameTooLargeError "
-    "NotFoundError OpenAIInternalsError OptionError PermissionDeniedError RateLimitError ServerError "
-    "StreamContradictionError StreamErrorFrame ToolStepLimitError TruncatedStreamError",
+    "NotFoundError OpenAIInternalsError OptionError PermissionDeniedError RateLimitError "
+    "ServerError StreamContradictionError StreamErrorFrame ToolStepLimitError "
+    "TruncatedStreamError",
 }
 
 
