@@ -37,7 +37,7 @@ from .interrupts import deferred_interrupts
 from .markdown import neutralize
 from .models import ModelProfile
 from .pricing import Price
-from .redaction import Secrets, masked_options
+from .redaction import Secrets
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import SSEDecoder
@@ -66,8 +66,6 @@ FAILED = "failed"
 #: that a server that only trickles keep-alives cannot hold a notebook's cell for good.
 DEFAULT_ANSWER_TIMEOUT_S = 600.0
 
-# Request fields the Chatbot fills in: not options worth logging.
-_SENT_BY_THE_CHATBOT = frozenset({"model", "messages", "stream", "stream_options"})
 # What a tool call of an answer that broke off shows: it was never run.
 _CUT_OFF = "Not run: the answer stopped before it was complete."
 # Events that mean the model has started answering (the time to first token).
@@ -124,11 +122,6 @@ class Answer(str):
             text = str(self)
             shown = neutralize(text) if self.safe else text
             display({"text/markdown": shown, "text/plain": text}, raw=True)  # type: ignore[no-untyped-call]
-
-
-def _count(value: Any) -> int | None:
-    """A token count a server reported, if it is one (a vendor's null or text is not)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def checked_answer_timeout(seconds: float | None) -> float | None:
@@ -396,13 +389,8 @@ class Exchange:
 
     def _account(self, reported: Usage | None) -> TurnUsage:
         first = self.first_token_at
-        details = (reported.completion_tokens_details or {}) if reported else {}
-        prompt_details = (reported.prompt_tokens_details or {}) if reported else {}
-        return TurnUsage(
-            prompt_tokens=reported.prompt_tokens if reported else None,
-            completion_tokens=reported.completion_tokens if reported else None,
-            reasoning_tokens=_count(details.get("reasoning_tokens")),
-            cached_tokens=_count(prompt_details.get("cached_tokens")),
+        return TurnUsage.measured(
+            reported,
             local_prompt_tokens=self.local_prompt_tokens,
             # The reasoning a model streamed is billed as completion tokens too.
             local_completion_tokens=sum(
@@ -410,7 +398,8 @@ class Exchange:
             ),
             ttft_s=None if first is None else first - self.started_at,
             total_s=time.perf_counter() - self.started_at,
-        ).priced(self.price)
+            price=self.price,
+        )
 
     def fail(self, error: BaseException) -> BaseException:
         """Keep what arrived, take back a question that got nothing; the error to raise.
@@ -474,25 +463,16 @@ class Exchange:
     ) -> Entry:
         choice = self.reader.choices.get(0)
         calls = choice.message().tool_calls if choice is not None else None
-        options = masked_options(
-            {k: v for k, v in self.request.items() if k not in _SENT_BY_THE_CHATBOT}
-        )
-        return Entry(
-            model=str(self.request["model"]),
-            host=RunLog.host(self.where.base_url),
-            options=options,
-            messages=self.request["messages"],
-            outcome=outcome,
+        return Entry.of(
+            self.request,
+            self.where.base_url,
+            outcome,
             answer=self.text,
             reasoning=self.reasoning,
             tool_calls=[c.model_dump() for c in calls] if calls else None,
             finish_reason=finish_reason,
-            prompt_tokens=turn.billed_prompt_tokens if turn else None,
-            completion_tokens=turn.billed_completion_tokens if turn else None,
-            reasoning_tokens=turn.reasoning_tokens if turn else None,
-            cost_usd=turn.cost_usd if turn else None,
-            ttft_s=turn.ttft_s if turn else None,
-            total_s=turn.total_s if turn else time.perf_counter() - self.started_at,
+            usage=turn,
+            elapsed_s=time.perf_counter() - self.started_at,
             cache=self.cached,
             error=error,
         )

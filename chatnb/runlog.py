@@ -17,9 +17,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from .options import SET_BY_CHATBOT
+from .redaction import masked_options
 from .safety import escape_text
 from .store import Store
 
@@ -31,6 +33,23 @@ _COLUMNS = (
     "cost_usd", "ttft_s", "total_s", "cache", "notebook", "cell", "error",
 )  # fmt: skip
 _INSERT = f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+class Measured(Protocol):
+    """What the log keeps of an answer's usage (:class:`chatnb.usage.TurnUsage`)."""
+
+    @property
+    def billed_prompt_tokens(self) -> int: ...
+    @property
+    def billed_completion_tokens(self) -> int: ...
+    @property
+    def reasoning_tokens(self) -> int | None: ...
+    @property
+    def cost_usd(self) -> float | None: ...
+    @property
+    def ttft_s(self) -> float | None: ...
+    @property
+    def total_s(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,40 @@ class Entry:
     total_s: float | None = None
     cache: str | None = None
     error: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        request: Mapping[str, Any],
+        base_url: str,
+        outcome: str,
+        *,
+        usage: Measured | None = None,
+        elapsed_s: float | None = None,
+        **fields: Any,
+    ) -> Entry:
+        """The entry of one request: its options (credential values masked), messages and
+        host, its outcome, and ``usage``'s figures (else ``elapsed_s`` as its time)."""
+        options = {k: v for k, v in request.items() if k not in SET_BY_CHATBOT}  # not options
+        figures: dict[str, Any] = {"total_s": elapsed_s}
+        if usage is not None:
+            figures = {
+                "prompt_tokens": usage.billed_prompt_tokens,
+                "completion_tokens": usage.billed_completion_tokens,
+                "reasoning_tokens": usage.reasoning_tokens,
+                "cost_usd": usage.cost_usd,
+                "ttft_s": usage.ttft_s,
+                "total_s": usage.total_s,
+            }
+        return cls(
+            model=str(request["model"]),
+            host=RunLog.host(base_url),
+            options=masked_options(options),
+            messages=request["messages"],
+            outcome=outcome,
+            **fields,
+            **figures,
+        )
 
 
 def _where_in_a_notebook() -> tuple[str | None, str | None]:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .pricing import Price
+from .schema import Usage
 
 __all__ = ["ChatUsage", "TurnUsage", "dollars"]
+
+
+def _count(value: Any) -> int | None:
+    """A token count a server reported, if it is one (a vendor's null or text is not)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,32 @@ class TurnUsage:
     cached_tokens: int | None = None
     #: What the price was, when not a list price (``"mock"``).
     price_label: str = ""
+
+    @classmethod
+    def measured(
+        cls,
+        reported: Usage | None,
+        *,
+        local_prompt_tokens: int,
+        local_completion_tokens: int,
+        ttft_s: float | None,
+        total_s: float,
+        price: Price | None,
+    ) -> TurnUsage:
+        """One answer's usage: what the server reported (its counts checked), chatnb's own
+        counts, the times, and the cost at ``price``."""
+        details = (reported.completion_tokens_details or {}) if reported else {}
+        prompt_details = (reported.prompt_tokens_details or {}) if reported else {}
+        return cls(
+            prompt_tokens=reported.prompt_tokens if reported else None,
+            completion_tokens=reported.completion_tokens if reported else None,
+            reasoning_tokens=_count(details.get("reasoning_tokens")),
+            cached_tokens=_count(prompt_details.get("cached_tokens")),
+            local_prompt_tokens=local_prompt_tokens,
+            local_completion_tokens=local_completion_tokens,
+            ttft_s=ttft_s,
+            total_s=total_s,
+        ).priced(price)
 
     def priced(self, price: Price | None) -> TurnUsage:
         """This usage with its cost at ``price`` (unchanged when the price is unknown):
