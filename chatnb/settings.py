@@ -85,6 +85,7 @@ class Settings:
     )
     display: bool | DisplaySink = field(default=True, metadata=_local("a screen of this kernel"))
     output: Any = field(default=None, metadata=_local("a widget of this kernel"))
+    #: Python functions (as :class:`~chatnb.tools.FunctionTool`) and declared definitions.
     tools: tuple[ToolLike, ...] = field(default=(), metadata=_local("tools are code, not data"))
     confirm: Confirm = field(default=False, metadata=_local("the reader's safeguard"))
     cache: str | Path | Cache | bool | None = field(
@@ -95,7 +96,10 @@ class Settings:
         # Normalized once here, so that replace() checks a changed setting as the
         # constructor does.
         object.__setattr__(self, "api", checked_api(self.api))
-        object.__setattr__(self, "tools", tuple(self.tools))
+        # Functions are read once into tools (two of one name refused now, not at the first
+        # ask), so a copy reuses them.
+        box = Toolbox(self.tools)
+        object.__setattr__(self, "tools", (*box.functions.values(), *box.declared))
         sampling = checked_options(
             self.sampling,
             also_known=field_names() | set(CONNECTION),
@@ -103,7 +107,6 @@ class Settings:
         )
         object.__setattr__(self, "sampling", sampling)
         object.__setattr__(self, "answer_timeout", checked_answer_timeout(self.answer_timeout))
-        self.toolbox  # noqa: B018 (two tools of one name: refused now, not at the first ask)
 
     @cached_property
     def toolbox(self) -> Toolbox:

@@ -15,6 +15,7 @@ from chatnb.cache import Cache
 from chatnb.errors import ChatnbWarning
 from chatnb.pricing import Price, price_for
 from chatnb.settings import CONNECTION, Settings, field_names
+from chatnb.tools import FunctionTool
 from chatnb.turn import Turn
 
 SECRET = "sk-proj-never-in-a-file-0123456789"
@@ -212,6 +213,7 @@ def _weather(city: str) -> str:
 
 
 _OUTPUT = object()  # stands for a widget
+_DECLARED = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
 
 
 def _samples(tmp_path: Path) -> dict[str, Any]:
@@ -233,7 +235,7 @@ def _samples(tmp_path: Path) -> dict[str, Any]:
         "safe": False,
         "display": False,
         "output": _OUTPUT,
-        "tools": (_weather,),
+        "tools": (FunctionTool.of(_weather), _DECLARED),
         "confirm": True,
         "cache": Cache(tmp_path / "cache.sqlite"),
     }
@@ -277,6 +279,10 @@ def test_settings_are_frozen_and_checked_when_replaced() -> None:
     assert bot.history.tokenizer.name == "cl100k_base" and bot.sampling["temperature"] == 0.9
     bot.display = True
     assert bot.settings.display is True
+    with pytest.raises(ValueError, match="two tools are named"):
+        bot.settings.replaced(tools=[_weather, _weather])
+    with_tool = bot.copy(tools=[_weather])
+    assert with_tool.copy().tools.functions["_weather"] is with_tool.tools.functions["_weather"]
 
 
 def test_settings_show_no_credential_of_a_header(tmp_path: Path) -> None:
