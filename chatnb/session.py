@@ -126,14 +126,15 @@ class Session(BaseModel):
             raise ChatnbError(f"{path} is not a saved chatnb session ({SESSION_FORMAT}).")
         try:
             session = cls.model_validate(data)
-            session.settings()  # each saved setting checked now, named if it is not valid
+            # Each saved setting checked now, as the constructor checks it.
+            Settings(**read_saved(dict(session)))
         except ValidationError as invalid:
             first = invalid.errors(include_url=False)[0]
             where = ".".join(str(part) for part in first["loc"])
             raise ChatnbError(
                 f"{path} is a damaged chatnb session: {where}: {first['msg']}."
             ) from None
-        except ValueError as invalid:  # a saved setting (read_saved names it)
+        except (ValueError, TypeError) as invalid:  # a saved setting, named in the message
             raise ChatnbError(f"{path} is a damaged chatnb session: {invalid}.") from None
         return session
 

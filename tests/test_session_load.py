@@ -58,6 +58,10 @@ def test_a_crafted_base_url_never_gets_the_key(
         ({"messages": [{"role": "wizard", "content": "x"}]}, "message 0"),
         ({"messages": [{"role": "system", "content": 5}]}, "system prompt is not text"),
         ({"max_turns": "many"}, "max_turns"),
+        ({"api": "soap"}, "api: Input should be 'chat' or 'responses'"),
+        ({"answer_timeout": -5}, "answer_timeout=-5.0"),
+        ({"price": {"input_per_million": "free"}}, "price"),
+        ({"sampling": {"temprature": 1}}, "not request options: 'temprature'"),
     ],
 )
 def test_damaged_or_hostile_fields_are_clear_errors(
