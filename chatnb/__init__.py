@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import warnings
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -68,7 +67,8 @@ def _public() -> dict[str, str]:
     """Each public name and its module, read from the ``TYPE_CHECKING`` block above."""
     import ast
 
-    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    with open(__file__, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
     block = next(node for node in tree.body if isinstance(node, ast.If))
     return {
         alias.asname or alias.name: node.module or ""
