@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .clients import Clients
 from .display import Views, answer_views
@@ -38,6 +39,11 @@ from .usage import ChatUsage
 from .wire import ChatCompletionsWire, Wire, wire_for
 
 __all__ = ["DEFAULT_MAX_STEPS", "Confirm", "Conversation", "Turn"]
+
+_T = TypeVar("_T")
+#: The steps the loop is written with: run an exchange, run a round's calls.
+_Ask = Callable[[Exchange], Awaitable[Answer]]
+_RunRound = Callable[[Exchange, list[ToolCall], list[ToolResult]], Awaitable[None]]
 
 _INTERRUPTED = "Not run: the user interrupted the answer before this call ran."
 _DECLINED = "Not run: the user declined this call."
@@ -146,17 +152,24 @@ class Turn:
         return exchange
 
     def run(self, prompt: str) -> Answer:
+        return _completed(self._loop(prompt, self._ask, self._run_round))
+
+    async def arun(self, prompt: str) -> Answer:
+        return await self._loop(prompt, self._aask, self._arun_round)
+
+    async def _loop(self, prompt: str, ask: _Ask, run_round: _RunRound) -> Answer:
+        """The tool loop, written once: ``ask`` runs an exchange, ``run_round`` a round's
+        calls (keeping each result); :meth:`run` passes steps that never wait, :meth:`arun`
+        the async ones."""
         checked_prompt(prompt)
         results: list[ToolResult] = []
         try:
             exchange = self._exchange(prompt)
             for step in itertools.count():
-                answer = exchange.run(self.bot.clients, self.bot.usage)
+                answer = await ask(exchange)
                 self._check_steps(answer, step)
                 self._cut = exchange.cut_calls
-                calls = answer.tool_calls
-                for index, call in enumerate(calls):
-                    self._record(exchange, index, self._run_call(call), results, len(calls))
+                await run_round(exchange, answer.tool_calls, results)
                 if not self._goes_on(answer):
                     return self._final(answer, results)
                 exchange = self._exchange(None)
@@ -164,24 +177,24 @@ class Turn:
             raise self._settle(error) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def arun(self, prompt: str) -> Answer:
-        checked_prompt(prompt)
-        results: list[ToolResult] = []
-        try:
-            exchange = self._exchange(prompt)
-            for step in itertools.count():
-                answer = await exchange.arun(self.bot.clients, self.bot.usage)
-                self._check_steps(answer, step)
-                self._cut = exchange.cut_calls
-                calls = answer.tool_calls
-                for index, result in enumerate(await self._arun_calls(calls)):
-                    self._record(exchange, index, result, results, len(calls))
-                if not self._goes_on(answer):
-                    return self._final(answer, results)
-                exchange = self._exchange(None)
-        except BaseException as error:
-            raise self._settle(error) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+    async def _ask(self, exchange: Exchange) -> Answer:
+        return exchange.run(self.bot.clients, self.bot.usage)
+
+    async def _aask(self, exchange: Exchange) -> Answer:
+        return await exchange.arun(self.bot.clients, self.bot.usage)
+
+    async def _run_round(
+        self, exchange: Exchange, calls: list[ToolCall], results: list[ToolResult]
+    ) -> None:
+        """One call after the other, each result kept as soon as it is there."""
+        for index, call in enumerate(calls):
+            self._record(exchange, index, self._run_call(call), results, len(calls))
+
+    async def _arun_round(
+        self, exchange: Exchange, calls: list[ToolCall], results: list[ToolResult]
+    ) -> None:
+        for index, result in enumerate(await self._arun_calls(calls)):
+            self._record(exchange, index, result, results, len(calls))
 
     def _not_runnable(self, call: ToolCall) -> ToolResult | None:
         """The result of a call that cannot run: its arguments were too long to keep, or its
@@ -321,3 +334,15 @@ class Turn:
             question = f"Run {call.function.name}({call.function.arguments})?"
             return await confirm_in_widget(self.output, question)
         return self._allowed(call)
+
+
+def _completed(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """The value of a coroutine whose steps never wait (the sync driver's): it runs to its
+    end in one step, here, without an event loop (a notebook's is already running)."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        value: _T = done.value
+        return value
+    coroutine.close()
+    raise RuntimeError("a step of the sync tool loop waited")  # pragma: no cover
