@@ -72,9 +72,11 @@ def _read_name(node: ast.AST) -> ast.expr | None:
             return node.args[0]
     if isinstance(node, ast.Subscript) and _is_environ(node.value):
         return node.slice
-    if isinstance(node, ast.Compare) and any(isinstance(o, ast.In | ast.NotIn) for o in node.ops):
-        if any(_is_environ(c) for c in node.comparators):
-            return node.left
+    membership = isinstance(node, ast.Compare) and any(
+        isinstance(o, ast.In | ast.NotIn) for o in node.ops
+    )
+    if membership and any(_is_environ(c) for c in node.comparators):  # type: ignore[attr-defined]
+        return node.left  # type: ignore[attr-defined]
     return None
 
 
