@@ -71,6 +71,13 @@ class History:
     >>> history = History(system="Be brief.", model="gpt-4o")
     >>> history.append({"role": "user", "content": "Hello"})
     >>> history.fit(budget=1000)          # doctest: +SKIP
+
+    Args:
+        system: The system prompt, always kept first.
+        model: The model whose tokenizer counts the messages.
+        max_turns: Keep at most this many turns (a question and all that answers it);
+            ``None``: as many as the budget allows.
+        encoding: The tokenizer's encoding, for a model chatnb does not know.
     """
 
     def __init__(

@@ -1,10 +1,12 @@
 """The documentation kept honest: the table of environment variables lists every one the
-package reads, and the reference site builds strictly from the docstrings."""
+package reads, the API reference builds strictly from the docstrings, and the entry points a
+notebook uses document every argument."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -112,7 +114,7 @@ def _package_sources() -> dict[str, str]:
 
 
 def test_the_scanner_finds_each_way_of_reading_a_variable() -> None:
-    code = '''
+    code = """
 import os
 from os import environ, getenv
 KEY_ENV = "A_KEY"
@@ -124,7 +126,7 @@ any(name in os.environ for name in PLACES)
 monkeypatch.setenv("H_SET", "1")
 help = "set CHATNB_SOMETHING to change it"
 NOT_READ = "I_CONSTANT"
-'''
+"""
     assert environment_names({"m.py": code}) == {
         "A_KEY",
         "B_ONE",
@@ -154,3 +156,107 @@ def test_each_row_of_the_table_says_what_default_and_example() -> None:
     for row in rows:
         cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
         assert len(cells) == 4 and all(cells), row
+
+
+#: What a notebook calls: every argument of these is documented in the docstring (Google
+#: style, ``Args:``), so the API reference shows it.
+ENTRY_POINTS = (
+    "chatnb.chatbot.Chatbot",
+    "chatnb.chatbot.Chatbot.mock",
+    "chatnb.chatbot.Chatbot.ask",
+    "chatnb.chatbot.Chatbot.aask",
+    "chatnb.chatbot.Chatbot.regenerate",
+    "chatnb.chatbot.Chatbot.copy",
+    "chatnb.chatbot.Chatbot.to_markdown",
+    "chatnb.chatbot.Chatbot.save",
+    "chatnb.chatbot.Chatbot.load",
+    "chatnb.history.History",
+    "chatnb.tools.tool",
+    "chatnb.cache.Cache",
+    "chatnb.cache.client",
+    "chatnb.runlog.runs",
+    "chatnb.tokens.count_tokens",
+    "chatnb.tokens.encoding_for",
+    "chatnb.tokens.model_limits",
+    "chatnb.workbench.widget.ChatWidget",
+    "chatnb.workbench.compare.compare",
+    "chatnb.experiments.runner.experiment",
+    "chatnb.experiments.inputs.cases",
+    "chatnb.experiments.scorers.contains",
+    "chatnb.experiments.scorers.equals",
+    "chatnb.experiments.scorers.matches",
+    "chatnb.experiments.scorers.valid_json",
+    "chatnb.experiments.scorers.judge",
+)
+HAS_DOCS_TOOLS = all(
+    importlib.util.find_spec(name) is not None
+    for name in ("mkdocs", "mkdocstrings", "mkdocstrings_handlers.python", "griffe")
+)
+needs_docs_tools = pytest.mark.skipif(
+    not HAS_DOCS_TOOLS,
+    reason='mkdocs and mkdocstrings[python] are not installed: pip install -e ".[docs]"',
+)
+
+
+def _documented(docstring: object) -> set[str]:
+    """The parameters an ``Args:`` section names."""
+    if docstring is None:
+        return set()
+    return {
+        parameter.name.lstrip("*")
+        for section in docstring.parsed  # type: ignore[attr-defined]
+        if section.kind.value in ("parameters", "other parameters")
+        for parameter in section.value
+    }
+
+
+def _undocumented(package: object, path: str) -> list[str]:
+    found = package[path.removeprefix("chatnb.")]  # type: ignore[index]
+    function = found.members["__init__"] if found.is_class else found
+    documented = _documented(found.docstring) | _documented(function.docstring)
+    named = [p.name for p in function.parameters if p.name not in ("self", "cls")]
+    return [name for name in named if name not in documented]
+
+
+@needs_docs_tools
+def test_every_argument_of_the_entry_points_is_documented() -> None:
+    import griffe
+
+    package = griffe.load("chatnb", search_paths=[str(ROOT)], docstring_parser="google")
+    missing = {path: names for path in ENTRY_POINTS if (names := _undocumented(package, path))}
+    assert missing == {}, "document these arguments in an Args: section"
+
+
+@needs_docs_tools
+def test_the_api_reference_builds_strictly(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-4000:]
+    assert 'not included in the "nav"' not in built.stderr, built.stderr[-4000:]
+    chatbot = (site / "api" / "chatbot" / "index.html").read_text()
+    assert 'id="chatnb.chatbot.Chatbot.ask"' in chatbot
+    assert "answer_timeout" in chatbot and "Seconds one answer may take" in chatbot
+    for page in (ROOT / "docs").glob("*.md"):
+        assert (site / page.stem / "index.html").exists() or page.stem == "index", page.name
+
+
+def test_serve_help_says_what_reply_takes_on_the_command_line() -> None:
+    from chatnb.cli import _parser
+
+    serve = next(
+        action.choices["serve"]
+        for action in _parser()._actions
+        if isinstance(action.choices, dict) and "serve" in action.choices
+    )
+    reply = next(action for action in serve._actions if action.dest == "reply")
+    assert reply.help is not None
+    assert "function" not in reply.help and "list" not in reply.help
+    assert "'markdown:N'" in reply.help and "'echo'" in reply.help

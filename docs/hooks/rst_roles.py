@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-ROLE = re.compile(r":(?:py:)?(?:class|mod|meth|func|attr|data|exc|obj|const):<code>(~?)([^<]+)</code>")
+ROLE = re.compile(
+    r":(?:py:)?(?:class|mod|meth|func|attr|data|exc|obj|const):<code>(~?)([^<]+)</code>"
+)
 
 
 def _reference(match: re.Match[str]) -> str:
