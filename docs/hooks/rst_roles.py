@@ -1,9 +1,11 @@
-"""A mkdocs hook: the docstrings' Sphinx roles (``:class:`~chatnb.cache.Cache```) as links.
+"""A mkdocs hook: the docstrings' Sphinx roles (``:class:`~chatnb.cache.Cache```) as links,
+and their doctest examples (``>>> ...``) as code.
 
 chatnb's docstrings name other objects the way Sphinx does; Markdown renders such a role as
 the role's name before a code span. This turns each into a cross-reference that mkdocs-autorefs
 resolves (a link to the object's reference, or plain code when the object is not documented),
-and ``~`` shows only the last part of the name, as in Sphinx.
+and ``~`` shows only the last part of the name, as in Sphinx. Markdown reads ``>>>`` as three
+nested quotes: those become a code block again, without doctest's directives.
 """
 
 from __future__ import annotations
@@ -24,5 +26,18 @@ def _reference(match: re.Match[str]) -> str:
     return f'<autoref identifier="{target}" optional><code>{shown}</code></autoref>'
 
 
+DOCTEST = re.compile(
+    r"<blockquote>\s*<blockquote>\s*<blockquote>\s*<p>(.*?)</p>\s*"
+    r"</blockquote>\s*</blockquote>\s*</blockquote>",
+    re.S,
+)
+DIRECTIVE = re.compile(r"\s*# doctest: \+\w+$")
+
+
+def _example(match: re.Match[str]) -> str:
+    lines = [DIRECTIVE.sub("", line) for line in match.group(1).splitlines()]
+    return "<pre><code>" + "\n".join(f"&gt;&gt;&gt; {line}" for line in lines) + "</code></pre>"
+
+
 def on_page_content(html: str, **kwargs: Any) -> str:
-    return ROLE.sub(_reference, html)
+    return DOCTEST.sub(_example, ROLE.sub(_reference, html))
