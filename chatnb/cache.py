@@ -107,6 +107,16 @@ class Cache:
 
     One Cache counts the samples of each request, so the clients that share it (a Chatbot's
     sync and async client, its copies in ``compare``) replay a conversation in its order.
+
+    Args:
+        path: The SQLite file (created if missing; a file that is not a chatnb cache is
+            refused and left as it is).
+        mode: ``"auto"`` replays what was recorded and asks for the rest; ``"record"`` always
+            asks and overwrites; ``"replay"`` never asks (a miss is a ``CacheMissError``);
+            ``"off"`` passes everything through. Default: ``CHATNB_CACHE_MODE``, else
+            ``"auto"``.
+        timing: ``"fast"`` replays a stream at once; ``"recorded"`` with the pauses it was
+            recorded with.
     """
 
     def __init__(
@@ -189,7 +199,16 @@ class Cache:
 
 def client(openai_client: _Client, path: str | Path, mode: Mode | None = None) -> _Client:
     """Any openai client (sync or async, OpenAI, Azure, the mock), recording and replaying its
-    answers in ``path``."""
+    answers in ``path``.
+
+    Args:
+        openai_client: The client to wrap; it is copied, not changed.
+        path: The SQLite file of the recordings.
+        mode: As :class:`Cache`'s (default: ``CHATNB_CACHE_MODE``, else ``"auto"``).
+
+    Returns:
+        A copy of the client that sends through the cache.
+    """
     return Cache(path, mode).wrap(openai_client)
 
 

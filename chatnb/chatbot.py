@@ -59,14 +59,51 @@ class Chatbot:
     ``client`` / ``async_client`` take configured openai clients (Azure, a proxy, retries); a
     missing one is built as the other's twin (same key, URL, headers, query, timeout,
     retries). Otherwise both come from ``base_url`` / ``api_key`` or ``OPENAI_BASE_URL`` /
-    ``OPENAI_API_KEY``, as the openai library reads them. ``display`` may be ``False`` or a
-    sink of :mod:`chatnb.display`; ``output`` an ``ipywidgets.Output``; ``show_reasoning``
-    shows a thinking model's reasoning above the answer; ``cache`` records answers in a SQLite
-    file and replays them (:mod:`chatnb.cache`; default: ``CHATNB_CACHE``). ``context_window``,
-    ``max_output_tokens``, ``encoding`` and ``price`` describe a model chatnb does not know,
-    or override what it knows. ``answer_timeout``: seconds one answer may take (``None``: no
-    limit). ``api``: ``"chat"`` (Chat Completions) or ``"responses"``. ``sampling`` options
-    (``temperature``, ...) go into every request, checked against the API's fields.
+    ``OPENAI_API_KEY``, as the openai library reads them.
+
+    Args:
+        model: The model's name as the server knows it (an Azure deployment's name); it also
+            picks the context window, tokenizer and price chatnb knows for it.
+        system: The system prompt, kept at the start of every request.
+        base_url: The API's root, ending in ``/v1`` on most servers (default:
+            ``OPENAI_BASE_URL``, else OpenAI).
+        api_key: The key sent to the server (default: ``OPENAI_API_KEY``); never shown in a
+            repr, log, error or saved file.
+        client: A configured ``openai.OpenAI`` (or ``AzureOpenAI``) to send through, instead
+            of ``base_url`` / ``api_key``.
+        async_client: Its ``openai.AsyncOpenAI`` counterpart, for :meth:`aask`, ``compare``
+            and experiments; built as the twin of ``client`` when missing (pass both for Azure
+            or an ``http_client`` of your own).
+        context_window: The model's context window in tokens, for a model chatnb does not
+            know or to override what it knows.
+        max_output_tokens: Tokens kept free for the answer when the history is fitted.
+        max_turns: Keep at most this many turns (question and answer) in the history
+            (``None``: as many as fit the context window).
+        display: ``True`` shows answers where the code runs (the notebook, else the
+            terminal), ``False`` nowhere, or a sink of :mod:`chatnb.display`.
+        safe: Safe mode: HTML tags, images and script links in the answer are shown as text
+            outside code (``False``: the Markdown as the model wrote it).
+        math: Rewrite math so that the notebook renders it as the model meant it
+            (``\\[ .. \\]`` delimiters, currency ``$``).
+        output: An ``ipywidgets.Output`` to show every answer in, instead of the cell.
+        show_reasoning: Show a thinking model's reasoning above the answer (live, then folded).
+        cache: Record answers in a SQLite file and replay them: a path, a
+            :class:`~chatnb.cache.Cache`, or ``False`` for none (default: the file
+            ``CHATNB_CACHE`` names, if any).
+        price: The :class:`~chatnb.pricing.Price` to bill answers at, for a model chatnb has
+            no list price for (or to override it).
+        encoding: The tokenizer's encoding (``"o200k_base"``, ``"cl100k_base"``) for a model
+            chatnb does not know.
+        tools: What the model may call: Python functions (or
+            :class:`~chatnb.tools.FunctionTool` objects), which chatnb runs, sending back
+            their results; or tool definitions (dicts) to pass through as they are.
+        max_steps: Rounds of tool calls one ask runs at most.
+        confirm: Ask before a tool runs: ``True`` shows Run / Skip buttons, or a function of
+            the call that returns whether to run it (may be async).
+        answer_timeout: Seconds one answer may take in all (``None``: no limit).
+        api: ``"chat"`` (Chat Completions) or ``"responses"`` (the Responses API).
+        **sampling: Request options sent with every question (``temperature``, ``seed``,
+            ``reasoning_effort``, ...), checked against the API's fields.
     """
 
     def __init__(
@@ -153,9 +190,17 @@ class Chatbot:
     ) -> Chatbot:
         """A Chatbot on the embedded mock backend: no key, no network, same code paths.
 
-        ``reply`` and the mock's other options (``ttft_ms``, ``itl_ms``, ``chunking``,
-        ``failure``, ... : the fields of :class:`chatnb.mock.MockOptions`) set up the mock;
-        the other ``settings`` are the Chatbot's own (``system``, ``display``, sampling ...).
+        Args:
+            reply: What the mock answers: ``"echo"`` (the question back; the tools offered are
+                called; a JSON schema asked for is filled in), ``"markdown:N"``, a fixed text,
+                a list of texts (one per request), a :class:`~chatnb.mock.MarkdownSample`, a
+                :class:`~chatnb.mock.ToolCall`, or a function of the request.
+            model: The model's name in requests and answers (its limits and tokenizer too).
+            max_retries: Retries of the openai client, as against a real server.
+            **settings: The mock's other options (``ttft_ms``, ``itl_ms``, ``chunking``,
+                ``failure``, ``reasoning``, ...: the fields of
+                :class:`~chatnb.mock.MockOptions`), then the Chatbot's own (``system``,
+                ``display``, ``tools``, sampling options, ...).
         """
         from . import mock
 
@@ -176,6 +221,7 @@ class Chatbot:
 
     @property
     def model(self) -> str:
+        """The model's name; setting it switches models and keeps the conversation."""
         return self.profile.name
 
     @model.setter
@@ -185,14 +231,17 @@ class Chatbot:
 
     @property
     def limits(self) -> ModelLimits:
+        """The model's context window and answer budget, as chatnb uses them."""
         return self.profile.limits
 
     @property
     def price(self) -> Price | None:
+        """What the answers are billed at (``None``: no price known for the model)."""
         return self.profile.price
 
     @property
     def client(self) -> openai.OpenAI:
+        """The sync openai client of :meth:`ask`: the one given, or built from the settings."""
         return self.clients.sync
 
     @property
@@ -202,6 +251,7 @@ class Chatbot:
 
     @property
     def base_url(self) -> str:
+        """The server's API root that the questions go to."""
         return self.clients.base_url
 
     # -- asking ----------------------------------------------------------------------------
@@ -212,15 +262,27 @@ class Chatbot:
     def ask(self, prompt: str, *, output: Any = None, **options: Any) -> Answer:
         """Ask, stream the answer into the notebook, remember both, and return the answer.
 
-        ``options`` apply to this answer only: sampling options, ``tools``, ``max_steps``,
-        ``confirm``, and ``response_format`` (a pydantic model: ``answer.parsed`` is one).
-        ``output`` (an ``ipywidgets.Output``) shows the answer there instead of in the cell.
+        Args:
+            prompt: The question (text).
+            output: An ``ipywidgets.Output`` to show this answer in, instead of the cell.
+            **options: For this answer only: sampling options (``temperature``, ...),
+                ``tools``, ``max_steps``, ``confirm``, and ``response_format`` (a pydantic
+                model: ``answer.parsed`` is one).
+
+        Returns:
+            The :class:`~chatnb.exchange.Answer`: its text, reasoning, tool calls and usage.
         """
         return Turn.of(self, output, options).run(prompt)
 
     async def aask(self, prompt: str, *, output: Any = None, **options: Any) -> Answer:
         """:meth:`ask` for async code (``await bot.aask(...)``); cancelling the task is an
-        interrupt (the partial answer is kept)."""
+        interrupt (the partial answer is kept).
+
+        Args:
+            prompt: The question (text).
+            output: An ``ipywidgets.Output`` to show this answer in, instead of the cell.
+            **options: For this answer only, as for :meth:`ask`.
+        """
         return await Turn.of(self, output, options).arun(prompt)
 
     # -- the conversation ------------------------------------------------------------------
@@ -235,7 +297,12 @@ class Chatbot:
         return self.history.pop_turn()
 
     def regenerate(self, **sampling: Any) -> Answer:
-        """Ask the last question again, replacing its answer."""
+        """Ask the last question again, replacing its answer.
+
+        Args:
+            **sampling: Options for the new answer only, as for :meth:`ask`
+                (``temperature=1.0``, ...).
+        """
         removed = self.history.pop_turn()
         if not removed or removed[0].role != "user" or not isinstance(removed[0].content, str):
             self.history.extend(removed)
@@ -243,8 +310,12 @@ class Chatbot:
         return self.ask(removed[0].content, **sampling)
 
     def copy(self, **changes: Any) -> Chatbot:
-        """A Chatbot with the same clients, settings and conversation so far; ``changes``
-        (``model``, ``system``, ``display``, sampling options, ...) replace settings."""
+        """A Chatbot with the same clients, settings and conversation so far.
+
+        Args:
+            **changes: Settings that replace this Chatbot's in the copy: any argument of the
+                constructor (``model``, ``system``, ``display``, sampling options, ...).
+        """
         connection = {k: changes.pop(k) for k in CONNECTION if k in changes}
         settings = self.settings.replaced(**changes)
         sync, asynchronous = self.clients.unwrapped
@@ -256,12 +327,24 @@ class Chatbot:
     # -- sessions --------------------------------------------------------------------------
 
     def to_markdown(self, *, safe: bool | None = None) -> str:
-        """The conversation as a readable Markdown transcript, in safe mode when the Chatbot
-        is (``safe=False``: the text as the model wrote it, for a file, not for a cell)."""
+        """The conversation as a readable Markdown transcript.
+
+        Args:
+            safe: Escape HTML tags, images and script links outside code (default: the
+                Chatbot's own ``safe``); ``False`` gives the text as the model wrote it, for a
+                file, not for a cell.
+        """
         return transcript(self.history, safe=self.safe if safe is None else safe)
 
     def save(self, path: str | Path) -> Path:
-        """Save the conversation and settings as JSON (never the API key)."""
+        """Save the conversation and settings as JSON (never the API key).
+
+        Args:
+            path: The file to write.
+
+        Returns:
+            The path written.
+        """
         base_url = redact_url(self.base_url)
         return Session.of(self.history, self.settings, base_url=base_url).write(path)
 
@@ -269,10 +352,15 @@ class Chatbot:
     def load(cls, path: str | Path, *, use_saved_base_url: bool = False, **options: Any) -> Chatbot:
         """A Chatbot with a saved conversation and settings.
 
-        ``options`` are the constructor's (``api_key=``, ``client=``, ``base_url=``, ...) and
-        win over the saved ones. Where to connect comes from them or the environment, never
-        from the file (a file from elsewhere must not send your key to its host), unless
+        Where to connect comes from ``options`` or the environment, never from the file (a
+        file from elsewhere must not send your key to its host), unless
         ``use_saved_base_url=True``; a session saved on the embedded mock loads on a mock.
+
+        Args:
+            path: A file written by :meth:`save`.
+            use_saved_base_url: Connect to the base URL the file names.
+            **options: Arguments of the constructor (``api_key=``, ``client=``,
+                ``base_url=``, ``display=``, ...); they win over the saved settings.
         """
         from .mock import BASE_URL
 

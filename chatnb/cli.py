@@ -48,7 +48,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     add_arguments(serve)
+    _describe_reply_flag(serve)
     return parser
+
+
+#: What ``--reply`` takes on the command line: one string. The Python API's lists, ToolCalls,
+#: dicts and functions cannot be typed as a flag (a request may still send a list per request).
+REPLY_FLAG_HELP = (
+    "'echo' (repeat the last user message; call the tools offered; fill in the JSON schema "
+    "asked for), 'markdown:N' (a generated Markdown answer of about N characters), or any "
+    "other text, answered as given to every request (default: 'echo')"
+)
+
+
+def _describe_reply_flag(serve: argparse.ArgumentParser) -> None:
+    """The shared help of ``reply`` lists what Python can pass; the flag takes only text."""
+    for action in serve._actions:
+        if action.dest == "reply":
+            action.help = REPLY_FLAG_HELP
 
 
 def main(argv: Sequence[str] | None = None) -> int:

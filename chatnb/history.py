@@ -71,6 +71,13 @@ class History:
     >>> history = History(system="Be brief.", model="gpt-4o")
     >>> history.append({"role": "user", "content": "Hello"})
     >>> history.fit(budget=1000)          # doctest: +SKIP
+
+    Args:
+        system: The system prompt, always kept first.
+        model: The model whose tokenizer counts the messages.
+        max_turns: Keep at most this many turns (a question and all that answers it);
+            ``None``: as many as the budget allows.
+        encoding: The tokenizer's encoding, for a model chatnb does not know.
     """
 
     def __init__(
@@ -128,10 +135,15 @@ class History:
     ) -> ChatMessage:
         """Add a message (a dict or a :class:`ChatMessage`); returns it validated.
 
-        ``note`` marks the message for people (chatnb notes an interrupted answer);
-        ``reasoning`` is what a thinking model reasoned before this answer. Neither is ever
-        part of the prompt. ``trim=False`` keeps turns beyond ``max_turns`` for now (an ask
-        that may still fail: :meth:`drop_oldest` trims when its answer is committed).
+        Args:
+            message: The message: ``{"role": "user", "content": "..."}`` or a
+                :class:`~chatnb.schema.ChatMessage`.
+            note: A mark for people (chatnb notes an interrupted answer); never part of the
+                prompt.
+            reasoning: What a thinking model reasoned before this answer; never part of the
+                prompt.
+            trim: ``False`` keeps turns beyond ``max_turns`` for now (an ask that may still
+                fail: :meth:`drop_oldest` trims when its answer is committed).
         """
         parsed = _as_message(message)
         if note is not None:
@@ -148,7 +160,11 @@ class History:
 
     def extend(self, messages: Iterable[ChatMessage | Mapping[str, Any]] | History) -> None:
         """Append messages; those of another History keep their notes and reasoning (and are
-        re-counted with this History's tokenizer)."""
+        re-counted with this History's tokenizer).
+
+        Args:
+            messages: Messages (dicts or :class:`~chatnb.schema.ChatMessage`), or a History.
+        """
         if isinstance(messages, History):
             for message in messages:
                 note, reasoning = messages.note(message), messages.reasoning(message)
@@ -233,15 +249,23 @@ class History:
         return self._messages[-1][0] if self._messages else None
 
     def messages(self, skip_turns: int = 0) -> list[dict[str, Any]]:
-        """The prompt as the API takes it: the system prompt first, then the history (without
-        its ``skip_turns`` oldest turns: what :meth:`fitting` left out)."""
+        """The prompt as the API takes it: the system prompt first, then the history.
+
+        Args:
+            skip_turns: Leave out this many of the oldest turns (what :meth:`fitting` left
+                out).
+        """
         prompt = [{"role": "system", "content": self._system}] if self._system else []
         skip = sum(size for size, _ in self._turn_sizes()[:skip_turns])
         prompt += [m.model_dump(exclude_none=True) for m, _ in list(self._messages)[skip:]]
         return prompt
 
     def tokens(self, tools: Iterable[Tool] | None = None) -> int:
-        """Prompt tokens of the whole conversation, as the API will bill them."""
+        """Prompt tokens of the whole conversation, as the API will bill them.
+
+        Args:
+            tools: Tool definitions sent with it (they take prompt tokens too).
+        """
         total = REPLY_PRIMING_TOKENS + self._system_tokens + self._message_tokens
         return total + (tools_tokens(tools, self._tokenizer, self._rules) if tools else 0)
 
@@ -430,8 +454,14 @@ class History:
         """Drop the oldest whole turns until the prompt fits ``budget`` tokens.
 
         The system prompt is never dropped, nor the newest turn: if those alone exceed the
-        budget, :class:`ContextBudgetError` is raised and nothing is changed. Returns what
-        was left out (also what ``max_turns`` dropped since the last fit).
+        budget, :class:`~chatnb.errors.ContextBudgetError` is raised and nothing is changed.
+
+        Args:
+            budget: Prompt tokens the conversation may take.
+            tools: Tool definitions sent with it (they take prompt tokens too).
+
+        Returns:
+            What was left out (also what ``max_turns`` dropped since the last fit).
         """
         tools = list(tools) if tools else None
         self._check_budget(budget, tools)
@@ -448,7 +478,11 @@ class History:
         return self.messages()
 
     def to_json(self, **dumps: Any) -> str:
-        """The conversation as a JSON list of messages (the system prompt first)."""
+        """The conversation as a JSON list of messages (the system prompt first).
+
+        Args:
+            **dumps: Options of ``json.dumps`` (``indent=2``, ...).
+        """
         return json.dumps(self.to_list(), ensure_ascii=False, **dumps)
 
     @classmethod
@@ -460,6 +494,15 @@ class History:
         *,
         encoding: str | None = None,
     ) -> History:
+        """A History of plain messages, as :meth:`to_list` gives them (a system message first
+        becomes the system prompt).
+
+        Args:
+            messages: Message dicts.
+            model: The model whose tokenizer counts them.
+            max_turns: As the constructor's.
+            encoding: The tokenizer's encoding, for a model chatnb does not know.
+        """
         items = list(messages)
         system: str | None = None
         if items and items[0].get("role") == "system":
@@ -473,6 +516,13 @@ class History:
 
     @classmethod
     def from_json(cls, text: str, model: str = "gpt-4o", **options: Any) -> History:
+        """A History of the JSON :meth:`to_json` wrote.
+
+        Args:
+            text: A JSON list of messages.
+            model: The model whose tokenizer counts them.
+            **options: ``max_turns=`` and ``encoding=``, as :meth:`from_list` takes them.
+        """
         return cls.from_list(json.loads(text), model=model, **options)
 
     def __repr__(self) -> str:

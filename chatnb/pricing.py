@@ -24,7 +24,16 @@ __all__ = ["MOCK_PRICE", "PRICES", "PRICES_READ", "Price", "price_for"]
 class Price:
     """US dollars per million input (prompt) and output (completion) tokens; cached input
     and reasoning at their own rates where given (``None``: the input / output rate).
-    ``label`` says what the price is when it is not a list price (``"mock"``)."""
+
+    Attributes:
+        input_per_million: Dollars per million prompt tokens.
+        output_per_million: Dollars per million completion tokens.
+        cached_input_per_million: Dollars per million cached prompt tokens (``None``: the
+            input rate).
+        reasoning_per_million: Dollars per million reasoning tokens (``None``: the output
+            rate).
+        label: What the price is when it is not a list price (``"mock"``).
+    """
 
     input_per_million: float
     output_per_million: float

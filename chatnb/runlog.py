@@ -233,7 +233,14 @@ def runs(
     text: str | None = None,
 ) -> Runs:
     """The exchanges logged in ``path``: all, or those of ``model``, after ``since`` (a Unix
-    time), or whose question or answer contains ``text``."""
+    time), or whose question or answer contains ``text``.
+
+    Args:
+        path: A cache file (``cache=`` or ``CHATNB_CACHE``): every exchange through a cached
+            Chatbot is logged there.
+        model: Only the exchanges of this model.
+        since: Only the exchanges after this Unix time (``time.time()``).
+        text: Only the exchanges whose question or answer contains this text."""
     store = Store(path)
     clauses: list[str] = ["1 = 1"]
     parameters: list[Any] = []

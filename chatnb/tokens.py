@@ -176,7 +176,12 @@ def encoding_name_for(model: str) -> str:
 
 
 def encoding_for(model: str, encoding: str | None = None) -> Tokenizer:
-    """The tokenizer for ``model``, or for the explicitly named ``encoding``."""
+    """The tokenizer for ``model``, or for the explicitly named ``encoding``.
+
+    Args:
+        model: A model name (``"gpt-4o"``); an unknown one is counted with ``o200k_base``,
+            with a warning.
+        encoding: The encoding to use instead (``"o200k_base"``, ``"cl100k_base"``)."""
     return get_tokenizer(encoding or encoding_name_for(model))
 
 
@@ -304,7 +309,13 @@ def count_tokens(
     *,
     encoding: str | None = None,
 ) -> int:
-    """Prompt tokens of ``messages`` (and ``tools``) as the API bills them for ``model``."""
+    """Prompt tokens of ``messages`` (and ``tools``) as the API bills them for ``model``.
+
+    Args:
+        messages: Chat messages (dicts or :class:`~chatnb.schema.ChatMessage`).
+        model: The model whose tokenizer and message overhead are counted.
+        tools: Tool definitions sent with the messages (they cost prompt tokens too).
+        encoding: The tokenizer's encoding, for a model chatnb does not know."""
     tokenizer = encoding_for(model, encoding)
     rules = rules_for(model)
     total = REPLY_PRIMING_TOKENS
@@ -398,6 +409,11 @@ def model_limits(
     """The context window and maximum output of ``model``; either number can be overridden.
 
     An unknown model without both overrides gets :data:`UNKNOWN_MODEL_LIMITS` and a warning.
+
+    Args:
+        model: A model name (``"gpt-4o"``).
+        context_window: The context window in tokens, instead of the known one.
+        max_output_tokens: The longest answer in tokens, instead of the known one.
     """
     table = known_limits(model)
     if table is None and (context_window is None or max_output_tokens is None):

@@ -286,6 +286,15 @@ def tool(
         def search(query: str, limit: int = 5) -> list[str]: ...
 
     Plain functions passed as ``tools=[...]`` need no decorator.
+
+    Args:
+        function: The function (when used as ``@tool`` or ``tool(f)``).
+        name: The tool's name for the model (default: the function's).
+        description: What the tool does, for the model (default: the function's docstring).
+        strict: Strict JSON schema for the arguments (``None``: when the model supports it).
+
+    Returns:
+        A :class:`FunctionTool`, or a decorator that makes one.
     """
 
     def wrap(function: Callable[..., Any]) -> FunctionTool:

@@ -51,7 +51,12 @@ def _filled(template: str, row: Mapping[str, Any], index: int) -> str:
 
 
 def cases(inputs: Any, template: str | None = None) -> list[Case]:
-    """Number the inputs and make each one's prompt."""
+    """Number the inputs and make each one's prompt.
+
+    Args:
+        inputs: Prompts (strings), rows (dicts) or a pandas DataFrame.
+        template: The prompt made of each row, with ``{column}`` fields filled in.
+    """
     found = []
     for index, item in enumerate(_records(inputs)):
         if isinstance(item, str):

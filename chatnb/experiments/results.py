@@ -30,7 +30,12 @@ __all__ = ["Diff", "Experiment", "Trial"]
 
 
 class Experiment(list[Trial]):
-    """The trials of an experiment, in input, variant, repeat order."""
+    """The trials of an experiment, in input, variant, repeat order.
+
+    Args:
+        trials: The trials, each an input x variant x repeat with its answer and scores.
+        variants: The variants' names, in their order (default: as the trials name them).
+    """
 
     def __init__(self, trials: Iterable[Trial] = (), *, variants: Iterable[str] = ()) -> None:
         super().__init__(trials)
@@ -83,7 +88,13 @@ class Experiment(list[Trial]):
 
     def paired(self, a: str, b: str, scorer: str | None = None) -> Paired:
         """Variant ``b`` against variant ``a`` on ``scorer`` (default: the first), over the
-        inputs both scored: the mean difference, its interval, ``.verdict()``."""
+        inputs both scored: the mean difference, its interval, ``.verdict()``.
+
+        Args:
+            a: The variant compared against (its name).
+            b: The variant compared (its name).
+            scorer: The scorer's name (default: the first scorer).
+        """
         name = self._scorer(scorer)
         for variant in (a, b):
             if variant not in self.variants:
@@ -94,13 +105,22 @@ class Experiment(list[Trial]):
 
     def verdicts(self, against: str | None = None) -> list[tuple[str, Paired]]:
         """Every other variant against ``against`` (default: the first variant), per scorer:
-        ``(scorer, Paired)``; ``Paired.verdict()`` says it in words."""
+        ``(scorer, Paired)``; ``Paired.verdict()`` says it in words.
+
+        Args:
+            against: The variant every other is compared with (its name).
+        """
         base = against if against is not None else (self.variants[0] if self.variants else "")
         return verdicts(self, self.variants, self.scorers, base)
 
     def check(self, *checks: Callable[[Experiment], list[Outcome]]) -> Report:
-        """Run ``checks`` (:mod:`.checks`) on these results: a verdict table in a notebook;
-        ``.require()`` raises :class:`~chatnb.errors.ExpectationError` when one failed."""
+        """Run ``checks`` on these results: a verdict table in a notebook;
+        ``.require()`` raises :class:`~chatnb.errors.ExpectationError` when one failed.
+
+        Args:
+            *checks: Checks made by :mod:`chatnb.experiments.checks` (pass rate, not worse,
+                cost, latency), or functions of the Experiment that return outcomes.
+        """
         return Report(outcome for check in checks for outcome in check(self))
 
     def _scorer(self, scorer: str | None) -> str:
@@ -143,7 +163,12 @@ class Experiment(list[Trial]):
         return f"<Experiment: {len(self)} trials, variants {self.variants}>"
 
     def plot(self, scorer: str | None = None, ax: Any = None) -> Any:
-        """A bar per variant: the mean score with its 95% interval (matplotlib)."""
+        """A bar per variant: the mean score with its 95% interval (matplotlib).
+
+        Args:
+            scorer: The scorer's name (default: the first scorer).
+            ax: A matplotlib ``Axes`` to draw on (default: a new figure).
+        """
         name = self._scorer(scorer)  # before any figure is drawn
         import matplotlib.pyplot as plt
 
@@ -159,7 +184,11 @@ class Experiment(list[Trial]):
         return ax
 
     def save(self, path: str | Path) -> Path:
-        """Keep this run (JSON), to compare a later run with it: ``baseline=path``."""
+        """Keep this run (JSON), to compare a later run with it: ``baseline=path``.
+
+        Args:
+            path: The file to write.
+        """
         target = Path(path)
         document = {
             "variants": self.variants,
@@ -171,13 +200,22 @@ class Experiment(list[Trial]):
 
     @classmethod
     def load(cls, path: str | Path) -> Experiment:
+        """A run kept by :meth:`save`.
+
+        Args:
+            path: The file :meth:`save` wrote.
+        """
         document = json.loads(Path(path).read_text())
         found = cls((Trial(**t) for t in document["trials"]), variants=document["variants"])
         found.prompts = document.get("prompts", {})  # files saved before versions: none
         return found
 
     def diff(self, baseline: Experiment | str | Path) -> Diff:
-        """What changed since ``baseline`` (an Experiment, or the path it was saved to)."""
+        """What changed since ``baseline``.
+
+        Args:
+            baseline: An earlier Experiment, or the path it was saved to.
+        """
         before = baseline if isinstance(baseline, Experiment) else Experiment.load(baseline)
         return Diff(before, self)
 

@@ -160,13 +160,32 @@ async def experiment(
 ) -> Experiment:
     """Run every input against every variant ``repeats`` times, score the answers, summarise.
 
-    ``inputs``: prompts, dicts or a DataFrame (``template`` fills ``{column}`` fields); a
-    variant is a mapping of what changes (``name``, ``system``, ``model``, sampling options,
-    ``tools``, ...), or a Chatbot of its own (another provider, say). ``bot`` gives the client,
-    cache and settings to start from (default: the workbench's Chatbot). ``scorers`` are
-    functions of the answer (and the input row). ``baseline``: an earlier run (or the file
-    it was saved to) to compare with. ``mode="batch"`` uses the provider's Batch API
-    (``batch_id`` resumes a batch, from any kernel).
+    In a notebook, ``await`` it in a cell; in a script, ``asyncio.run(experiment(...))``.
+
+    Args:
+        inputs: Prompts (strings), rows (dicts) or a pandas DataFrame.
+        variants: What each variant changes: mappings (``name``, ``system``, ``model``,
+            sampling options, ``tools``, ...), or Chatbots of their own (another provider,
+            say). Default: one variant, the ``bot`` as it is.
+        template: The prompt made of each row, with ``{column}`` fields filled in (default:
+            the row's ``prompt``, or the input itself when it is a string).
+        repeats: How many times each input is asked of each variant.
+        scorers: Functions of the answer (and the input row) that return a score from 0 to 1
+            (or a :class:`~chatnb.experiments.Score` with a reason); ``contains``,
+            ``matches``, ``equals``, ``valid_json`` and ``judge`` make common ones.
+        bot: The client, cache and settings every variant starts from (default: the
+            workbench's Chatbot: OpenAI with a key, else the embedded mock).
+        concurrency: Requests in flight at once (the provider's rate limits are kept too).
+        display: Show the progress while it runs and the summary when it ends.
+        baseline: An earlier :class:`~chatnb.experiments.Experiment` (or the file it was
+            saved to) to compare with: what moved since.
+        mode: ``"live"`` asks request by request; ``"batch"`` sends the whole grid through
+            the provider's Batch API (cheaper, slower).
+        batch_id: A batch already submitted (``mode="batch"``), to resume it from any kernel.
+        poll_s: Seconds between two looks at a batch's status.
+
+    Returns:
+        The :class:`~chatnb.experiments.Experiment`: trials, scores, summary, checks.
     """
     if repeats < 1 or concurrency < 1:
         raise ValueError("repeats and concurrency must be at least 1")

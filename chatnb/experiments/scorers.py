@@ -77,7 +77,12 @@ async def run_scorer(scorer: Scorer, answer: str, row: Mapping[str, Any]) -> Sco
 
 
 def contains(text: str, *, case_sensitive: bool = False) -> Scorer:
-    """1 if the answer contains ``text``."""
+    """1 if the answer contains ``text``.
+
+    Args:
+        text: What the answer must contain.
+        case_sensitive: Whether case matters.
+    """
 
     def scorer(answer: str) -> bool:
         return text in answer if case_sensitive else text.lower() in answer.lower()
@@ -86,13 +91,24 @@ def contains(text: str, *, case_sensitive: bool = False) -> Scorer:
 
 
 def matches(pattern: str, flags: int = 0) -> Scorer:
-    """1 if the regular expression ``pattern`` is found in the answer."""
+    """1 if the regular expression ``pattern`` is found in the answer.
+
+    Args:
+        pattern: A regular expression (Python's ``re``), searched anywhere in the answer.
+        flags: ``re`` flags (``re.IGNORECASE``, ...).
+    """
     compiled = re.compile(pattern, flags)
     return named(lambda answer: compiled.search(answer) is not None, f"matches {pattern!r}")
 
 
 def equals(column: str = "expected", *, strip: bool = True, case_sensitive: bool = False) -> Scorer:
-    """1 if the answer is the row's ``column`` (stripped, case-insensitive by default)."""
+    """1 if the answer is the row's ``column`` (stripped, case-insensitive by default).
+
+    Args:
+        column: The input row's field that holds the expected answer.
+        strip: Ignore white space around both.
+        case_sensitive: Whether case matters.
+    """
 
     def normal(value: Any) -> str:
         text = str(value).strip() if strip else str(value)
@@ -105,7 +121,11 @@ def equals(column: str = "expected", *, strip: bool = True, case_sensitive: bool
 
 
 def valid_json(model: type[BaseModel]) -> Scorer:
-    """1 if the answer is JSON valid against ``model``; the reason says what is wrong."""
+    """1 if the answer is JSON valid against ``model``; the reason says what is wrong.
+
+    Args:
+        model: The pydantic model the answer must validate against.
+    """
 
     def scorer(answer: str) -> Score:
         try:
@@ -135,7 +155,14 @@ JUDGE_SYSTEM = (
 def judge(criteria: str, *, bot: Chatbot | None = None, name: str = "judge") -> Scorer:
     """An LLM judge: ``bot`` (default: the experiment's own model, on a fresh conversation)
     grades each answer against ``criteria`` through structured output; the grade 1-5 becomes
-    a score from 0 to 1, and the judge's reason is kept."""
+    a score from 0 to 1, and the judge's reason is kept.
+
+    Args:
+        criteria: What a good answer does, in words the judge grades against.
+        bot: The judge's Chatbot (default: the experiment's own model, on a fresh
+            conversation).
+        name: The scorer's name in the summary.
+    """
 
     async def scorer(answer: str, row: Mapping[str, Any]) -> Score:
         from ..workbench import default_chatbot

@@ -178,6 +178,37 @@ def _opened(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "status": "in_progress", "arguments": ""}
 
 
+def _reasoning_frames(
+    write: _Writer, at: dict[str, Any], item: dict[str, Any], pieces: tuple[str, ...]
+) -> Iterator[tuple[bool, bytes]]:
+    part: dict[str, Any] = {"type": "summary_text", "text": ""}
+    summary = {**at, "summary_index": 0}
+    yield False, write("response.reasoning_summary_part.added", **summary, part=part)
+    for piece in pieces:
+        yield True, write("response.reasoning_summary_text.delta", **summary, delta=piece)
+    text = item["summary"][0]["text"]
+    yield False, write("response.reasoning_summary_text.done", **summary, text=text)
+    done = {"type": "summary_text", "text": text}
+    yield False, write("response.reasoning_summary_part.done", **summary, part=done)
+
+
+def _message_frames(
+    write: _Writer, at: dict[str, Any], item: dict[str, Any], pieces: tuple[str, ...]
+) -> Iterator[tuple[bool, bytes]]:
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+    content = {**at, "content_index": 0}
+    yield False, write("response.content_part.added", **content, part=part)
+    for piece in pieces:
+        yield True, write("response.output_text.delta", **content, delta=piece, logprobs=[])
+    whole = item["content"][0]
+    for number, note in enumerate(whole["annotations"]):
+        added = "response.output_text.annotation.added"
+        yield False, write(added, **content, annotation_index=number, annotation=note)
+    text = whole["text"]
+    yield False, write("response.output_text.done", **content, text=text, logprobs=[])
+    yield False, write("response.content_part.done", **content, part=whole)
+
+
 def _item_frames(
     write: _Writer, index: int, item: dict[str, Any], pieces: tuple[str, ...]
 ) -> Iterator[tuple[bool, bytes]]:
@@ -185,59 +216,17 @@ def _item_frames(
     at = {"item_id": item["id"], "output_index": index}
     yield False, write("response.output_item.added", output_index=index, item=_opened(item))
     if item["type"] == "reasoning":
-        part: dict[str, Any] = {"type": "summary_text", "text": ""}
-        yield (
-            False,
-            write("response.reasoning_summary_part.added", **at, summary_index=0, part=part),
-        )
-        for piece in pieces:
-            yield (
-                True,
-                write("response.reasoning_summary_text.delta", **at, summary_index=0, delta=piece),
-            )
-        text = item["summary"][0]["text"]
-        yield False, write("response.reasoning_summary_text.done", **at, summary_index=0, text=text)
-        done = {"type": "summary_text", "text": text}
-        yield False, write("response.reasoning_summary_part.done", **at, summary_index=0, part=done)
+        yield from _reasoning_frames(write, at, item, pieces)
     elif item["type"] == "web_search_call":
         for status in ("in_progress", "searching", "completed"):
             yield False, write(f"response.web_search_call.{status}", **at)
     elif item["type"] == "message":
-        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
-        yield False, write("response.content_part.added", **at, content_index=0, part=part)
-        for piece in pieces:
-            yield (
-                True,
-                write(
-                    "response.output_text.delta", **at, content_index=0, delta=piece, logprobs=[]
-                ),
-            )
-        whole = item["content"][0]
-        for number, note in enumerate(whole["annotations"]):
-            yield (
-                False,
-                write(
-                    "response.output_text.annotation.added",
-                    **at,
-                    content_index=0,
-                    annotation_index=number,
-                    annotation=note,
-                ),
-            )
-        yield (
-            False,
-            write(
-                "response.output_text.done", **at, content_index=0, text=whole["text"], logprobs=[]
-            ),
-        )
-        yield False, write("response.content_part.done", **at, content_index=0, part=whole)
+        yield from _message_frames(write, at, item, pieces)
     else:
         for piece in pieces:
             yield True, write("response.function_call_arguments.delta", **at, delta=piece)
-        yield (
-            False,
-            write("response.function_call_arguments.done", **at, arguments=item["arguments"]),
-        )
+        arguments = item["arguments"]
+        yield False, write("response.function_call_arguments.done", **at, arguments=arguments)
     yield False, write("response.output_item.done", output_index=index, item=item)
 
 

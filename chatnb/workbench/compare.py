@@ -126,10 +126,16 @@ async def compare(
 ) -> Comparison:
     """Run every prompt against every variant at once and show them side by side.
 
-    A variant is a mapping of what changes: ``system``, ``model``, any sampling option
-    (``temperature``, ``top_p``, ``max_tokens``, ...), and an optional ``name``. ``bot`` gives
-    the client and the conversation to start from (default: :func:`default_chatbot`). In a
-    notebook, ``await`` it in a cell; in a script, ``asyncio.run(compare(...))``.
+    In a notebook, ``await`` it in a cell; in a script, ``asyncio.run(compare(...))``.
+
+    Args:
+        prompts: One prompt, or several.
+        variants: What each variant changes: a mapping of ``system``, ``model``, any
+            sampling option (``temperature``, ``top_p``, ``max_tokens``, ...), and an
+            optional ``name``.
+        bot: The client and the conversation every variant starts from (default:
+            :func:`~chatnb.workbench.default_chatbot`).
+        display: Show the answers side by side as they stream.
     """
     prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
     if not prompt_list or not variants:

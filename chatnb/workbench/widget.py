@@ -27,6 +27,9 @@ class ChatWidget:
 
     The parts are attributes, so code (and tests) can drive it as a user would:
     ``w.prompt.value = "Hi"; w.send.click()``, then ``await w.task``.
+
+    Args:
+        bot: The Chatbot to chat with; its conversation and settings are the widget's.
     """
 
     def __init__(self, bot: Chatbot) -> None:
