@@ -14,6 +14,7 @@ the terminal shows its last lines (a region taller than the screen could not be 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,13 +26,16 @@ from rich.markdown import Markdown
 from rich.segment import Segment, Segments
 from rich.text import Text
 
-from ..markdown import MarkdownSplitter, preview
+from ..markdown import MarkdownSplitter, open_fence, preview
 from .terminal import printable
 
 __all__ = ["RichSink"]
 
 #: Redraws of the open block per second, at most.
 REFRESH_PER_SECOND = 10.0
+#: Lines of the open block rendered at a redraw, at most (a terminal shows fewer): each
+#: redraw costs at most this many lines' worth, however long the block.
+WINDOW_LINES = 100
 #: A redraw may take this share of the time, at most (it is paced by its own cost).
 REDRAW_SHARE = 0.1
 
@@ -41,7 +45,8 @@ class RichSink:
 
     ``console``: a ``rich.console.Console`` (default: standard output). ``hyperlinks``: links
     as OSC 8 hyperlinks; off by default, so a link shows the address it goes to beside its
-    text (a model's link text may say one place and go to another).
+    text (a model's link text may say one place and go to another). ``auto_refresh=False``:
+    the open block is redrawn only by :meth:`RichAnswer.refresh` (tests, benchmarks).
     """
 
     usage_line = True
@@ -52,11 +57,12 @@ class RichSink:
         *,
         hyperlinks: bool = False,
         refresh_per_second: float = REFRESH_PER_SECOND,
+        auto_refresh: bool = True,
         code_theme: str = "monokai",
     ) -> None:
         self.console = console if console is not None else Console(highlight=False)
         self.hyperlinks, self.code_theme = hyperlinks, code_theme
-        self.refresh_per_second = refresh_per_second
+        self.refresh_per_second, self.auto_refresh = refresh_per_second, auto_refresh
         self._line_open = False
 
     def markdown(self, markdown: str) -> Markdown:
@@ -135,6 +141,7 @@ class RichAnswer:
                 self._open,
                 console=self.sink.console,
                 refresh_per_second=self.sink.refresh_per_second,
+                auto_refresh=self.sink.auto_refresh,
                 transient=True,
                 redirect_stdout=False,
                 redirect_stderr=False,
@@ -142,6 +149,11 @@ class RichAnswer:
             self._live.start()
         if part:
             self._print(part)  # outside the lock: printing waits for the redraw thread
+
+    def refresh(self) -> None:
+        """Redraw the open block now (the live region's thread does it when it refreshes)."""
+        if self._live is not None:
+            self._live.refresh()
 
     def _cut(self, text: str, final: bool) -> str:
         """Finished blocks as one piece of Markdown, when a blank line may have ended one and
@@ -217,7 +229,8 @@ class _OpenBlock:
 
     def _render(self, tail: str, console: Console, options: ConsoleOptions) -> None:
         started = time.perf_counter()
-        shown = preview(tail).strip("\n")
+        # Only the last lines show: the end of a long block is rendered, not all of it.
+        shown = preview(_window(tail, WINDOW_LINES * console.width)).strip("\n")
         markdown = self.answer.sink.markdown(shown)
         self._lines = list(_lines(console, markdown, options)) if shown else []
         self._source, self._stale = tail, False
@@ -242,3 +255,29 @@ def _trimmed(lines: list[list[Segment]]) -> list[list[Segment]]:
     while end > start and _blank(lines[end - 1]):
         end -= 1
     return lines[start:end]
+
+
+_DELIMITER_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$", re.M)
+
+
+def _window(tail: str, size: int) -> str:
+    """The end of ``tail`` from a line start, at most about ``size`` characters, that renders
+    as the end of the whole does: an open code fence keeps its opening line, an open table
+    its header and delimiter rows."""
+    if len(tail) <= size:
+        return tail
+    start = tail.find("\n", len(tail) - size) + 1
+    if start <= 0:
+        return tail  # one line longer than the window: a paragraph, rendered whole
+    head = ""
+    fence = open_fence(tail)
+    if fence is not None:
+        opener = tail.rfind("\n" + fence) + 1  # the last line that starts with it
+        if opener < start:
+            head = tail[opener : tail.index("\n", opener) + 1]
+    elif tail[start:].lstrip(" ").startswith("|"):
+        rows = list(_DELIMITER_ROW.finditer(tail, 0, start))
+        if rows:
+            header = tail.rfind("\n", 0, rows[-1].start() - 1) + 1
+            head = tail[header : rows[-1].end() + 1]
+    return head + tail[start:]
