@@ -29,7 +29,6 @@ from chatnb.events import (
     ToolCallResult,
     ToolCallStarted,
 )
-from chatnb.mock import MarkdownSample
 
 rich = pytest.importorskip("rich")
 from rich.console import Console  # noqa: E402
