@@ -109,13 +109,16 @@ def test_finished_blocks_are_printed_once_and_the_open_block_redrawn() -> None:
 
 def test_the_open_block_renders_only_its_end() -> None:
     code = "Intro.\n\n```python\n" + "".join(f"x{i} = {i}\n" for i in range(2_000))
-    window = _window(code, 500)
+    window = _window(code, 40, 4_000)
     assert window.startswith("```python\n") and window.endswith("x1999 = 1999\n")
-    assert len(window) < 600
+    assert window.count("\n") == 41  # its opening line and the last 40
     table = "| a | b |\n|---|--:|\n" + "".join(f"| {i} | {i} |\n" for i in range(2_000))
-    window = _window(table, 500)
-    assert window.startswith("| a | b |\n|---|--:|\n| ") and window.endswith("| 1999 | 1999 |\n")
-    assert _window("short", 500) == "short"
+    window = _window(table, 40, 4_000)
+    assert window.startswith("| a | b |\n|---|--:|\n| 1960 |") and window.endswith("| 1999 |\n")
+    paragraph = " ".join(f"word{i}" for i in range(2_000)) + "\n"
+    window = _window(paragraph, 40, 500)
+    assert window.startswith("word") and len(window) <= 500 and paragraph.endswith(window)
+    assert _window("short\ntext", 40, 4_000) == "short\ntext"
 
 
 HOSTILE = (

@@ -33,9 +33,6 @@ __all__ = ["RichSink"]
 
 #: Redraws of the open block per second, at most.
 REFRESH_PER_SECOND = 10.0
-#: Lines of the open block rendered at a redraw, at most (a terminal shows fewer): each
-#: redraw costs at most this many lines' worth, however long the block.
-WINDOW_LINES = 100
 #: A redraw may take this share of the time, at most (it is paced by its own cost).
 REDRAW_SHARE = 0.1
 
@@ -230,7 +227,8 @@ class _OpenBlock:
     def _render(self, tail: str, console: Console, options: ConsoleOptions) -> None:
         started = time.perf_counter()
         # Only the last lines show: the end of a long block is rendered, not all of it.
-        shown = preview(_window(tail, WINDOW_LINES * console.width)).strip("\n")
+        lines = console.size.height
+        shown = preview(_window(tail, lines, lines * console.width)).strip("\n")
         markdown = self.answer.sink.markdown(shown)
         self._lines = list(_lines(console, markdown, options)) if shown else []
         self._source, self._stale = tail, False
@@ -260,15 +258,28 @@ def _trimmed(lines: list[list[Segment]]) -> list[list[Segment]]:
 _DELIMITER_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$", re.M)
 
 
-def _window(tail: str, size: int) -> str:
-    """The end of ``tail`` from a line start, at most about ``size`` characters, that renders
-    as the end of the whole does: an open code fence keeps its opening line, an open table
-    its header and delimiter rows."""
-    if len(tail) <= size:
+def _start(tail: str, lines: int, chars: int) -> int:
+    """Where the last ``lines`` lines of ``tail`` start, or later, from a line start (else a
+    word), so that at most about ``chars`` characters are left."""
+    start = end = len(tail.rstrip("\n"))
+    for _ in range(lines):
+        start = tail.rfind("\n", 0, start)
+        if start < 0:
+            break
+    start += 1
+    if len(tail) - start > chars:
+        start = tail.find("\n", len(tail) - chars, end) + 1
+        if start == 0:  # the last line is longer than that: its end, from a word
+            start = tail.find(" ", len(tail) - chars, end) + 1
+    return start
+
+
+def _window(tail: str, lines: int, chars: int) -> str:
+    """The end of ``tail`` (see :func:`_start`), made to render as the end of the whole does:
+    an open code fence keeps its opening line, an open table its header and delimiter rows."""
+    start = _start(tail, lines, chars)
+    if start == 0:
         return tail
-    start = tail.find("\n", len(tail) - size) + 1
-    if start <= 0:
-        return tail  # one line longer than the window: a paragraph, rendered whole
     head = ""
     fence = open_fence(tail)
     if fence is not None:
