@@ -71,10 +71,18 @@ class RichSink:
             self.console.print()
             self._line_open = False
 
+    def print_markdown(self, markdown: str, *, gap: bool = False) -> None:
+        """``markdown`` rendered without the blank lines ``rich`` leaves around some blocks
+        (not others); ``gap``: one blank line above it, as between blocks of one document."""
+        lines = _trimmed(self.console.render_lines(self.markdown(markdown), pad=False))
+        if gap:
+            lines.insert(0, [])
+        self.console.print(Segments([s for line in lines for s in (*line, Segment.line())]))
+
     def show(self, markdown: str) -> list[str]:
         """Markdown rendered, and a blank line under it."""
         self._end_line()
-        self.console.print(self.markdown(markdown))
+        self.print_markdown(markdown)
         self.console.print()
         return [markdown]
 
@@ -172,11 +180,7 @@ class RichAnswer:
     def _print(self, markdown: str) -> None:
         """Finished blocks, rendered once, one blank line from the blocks above them (as in
         one document: ``rich`` leaves blank lines around some blocks and not others)."""
-        console = self.sink.console
-        lines = _trimmed(console.render_lines(self.sink.markdown(markdown), pad=False))
-        if self._printed:
-            lines.insert(0, [])
-        console.print(Segments([s for line in lines for s in (*line, Segment.line())]))
+        self.sink.print_markdown(markdown, gap=self._printed > 0)
         self._printed += 1
         self.blocks += 1
 
