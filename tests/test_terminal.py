@@ -229,3 +229,16 @@ def test_chatnb_demo_in_a_terminal_shows_rendered_markdown() -> None:
     assert "**" not in shown and "```" not in shown
     assert "\x1b[1m" in out  # bold, rendered by the terminal
     assert re.search(r"\(\d+ \+ \d+ tokens", shown)
+
+
+def test_reasoning_in_pieces_wraps_between_words() -> None:
+    console = Console(file=io.StringIO(), width=30, force_terminal=True)
+    sink = RichSink(console, auto_refresh=False)
+    view = TerminalReasoning(sink)
+    text = "The user wants streaming in a notebook; re-rendering the whole answer is quadratic."
+    for i in range(0, len(text), 5):  # pieces that cut words
+        view.handle(ReasoningDelta(0, text[i : i + 5], "reasoning"))
+    view.close()
+    lines = [line for line in screen(raw(console)) if line]
+    assert " ".join(lines[:-1]) == "Thinking: " + text and lines[-1].startswith("(thought for")
+    assert all(len(line) <= 30 for line in lines)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.markdown import Markdown
@@ -30,6 +31,8 @@ from ..markdown import MarkdownSplitter, open_fence, preview
 from .terminal import printable
 
 __all__ = ["RichSink"]
+
+_WORDS = re.compile(r"\n|[^\S\n]+|\S+")
 
 #: Redraws of the open block per second, at most.
 REFRESH_PER_SECOND = 10.0
@@ -61,15 +64,18 @@ class RichSink:
         self.hyperlinks, self.code_theme = hyperlinks, code_theme
         self.refresh_per_second, self.auto_refresh = refresh_per_second, auto_refresh
         self._line_open = False
+        self._column = 0  # where text written piece by piece has got to on its line
+        self._held = ("", "")  # the last word written, maybe not complete yet, and its style
 
     def markdown(self, markdown: str) -> Markdown:
         """``markdown`` (a model's: control characters made visible) as ``rich`` renders it."""
         return Markdown(printable(markdown), hyperlinks=self.hyperlinks, code_theme=self.code_theme)
 
     def _end_line(self) -> None:
+        self._write_held()
         if self._line_open:
             self.console.print()
-            self._line_open = False
+            self._line_open, self._column = False, 0
 
     def print_markdown(self, markdown: str, *, gap: bool = False) -> None:
         """``markdown`` rendered without the blank lines ``rich`` leaves around some blocks
@@ -95,9 +101,41 @@ class RichSink:
         self.line(text, "dim")
 
     def write(self, text: str, style: str = "") -> None:
-        if text:
-            self.console.print(Text(printable(text), style=style), end="", soft_wrap=True)
-            self._line_open = not text.endswith("\n")
+        """Text that arrives in pieces, wrapped between words as it comes: the last word of a
+        piece waits for the next piece (or for anything else shown) to know where it ends."""
+        if not text:
+            return
+        held, held_style = self._held
+        if held and held_style != style:
+            self._write_held()
+            held = ""
+        words = _WORDS.findall(held + printable(text))
+        complete = words if words[-1].isspace() else words[:-1]
+        self._held = ("", "") if complete is words else (words[-1], style)
+        self._print_words(complete, style)
+
+    def _write_held(self) -> None:
+        held, style = self._held
+        self._held = ("", "")
+        if held:
+            self._print_words([held], style)
+
+    def _print_words(self, words: list[str], style: str) -> None:
+        shown: list[str] = []
+        for word in words:
+            if word == "\n":
+                self._column = 0
+            elif self._column and self._column + cell_len(word) > self.console.width:
+                shown.append("\n")
+                self._column = 0 if word.isspace() else cell_len(word)
+                if word.isspace():
+                    continue  # the line break stands for the space
+            else:
+                self._column += cell_len(word)
+            shown.append(word)
+        if shown:
+            self.console.print(Text("".join(shown), style=style), end="", soft_wrap=True)
+            self._line_open = shown[-1] != "\n"
 
     def line(self, text: str, style: str = "") -> None:
         """One line: whitespace runs (newlines too) as one space, cut at the terminal's width."""
