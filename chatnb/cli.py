@@ -77,19 +77,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from .chatbot import Chatbot
+    from .display.sinks import terminal_sink
     from .mock import MarkdownSample
 
+    # Rendered by rich in a terminal (with the terminal extra), else plain text.
+    sink = terminal_sink()
     reasoning = DEMO_REASONING if args.thinking else None
-    bot = Chatbot.mock(MarkdownSample(args.length, seed=1), itl_ms=args.itl_ms, reasoning=reasoning)
+    sample = MarkdownSample(args.length, seed=1)
+    bot = Chatbot.mock(sample, itl_ms=args.itl_ms, reasoning=reasoning, display=sink)
     print(f"chatnb {__version__} demo: the embedded mock answers (no key, no network).\n")
-    print(f"> {DEMO_QUESTION}\n", flush=True)
+    sink.show(f"> {DEMO_QUESTION}\n\n")
     try:
         bot.ask(DEMO_QUESTION)
     except KeyboardInterrupt:
         print("\n(stopped: the partial answer is kept)")
         return 130
-    if bot.usage.last is not None:
-        print(f"\n{bot.usage.last.line()}")
+    if bot.usage.last is not None and not sink.usage_line:
+        print(f"\n{bot.usage.last.line()}")  # a terminal that renders showed it already
     return 0
 
 

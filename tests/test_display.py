@@ -14,6 +14,7 @@ import pytest
 
 from chatnb.display import MarkdownStream, TextSink
 from chatnb.display.markdown_stream import MAX_OUTPUTS
+from chatnb.display.terminal import TerminalSink
 from chatnb.markdown import render
 from chatnb.mock.replies import markdown_sample
 
@@ -265,7 +266,7 @@ def test_text_sink_is_a_sink_that_only_appends() -> None:
 
     buffer = io.StringIO()
     sink = TextSink(buffer)
-    assert sink.appends_only
+    assert isinstance(sink, TerminalSink)  # a terminal: the answer gets the terminal's views
     handle = sink.show("Hello")
     sink.replace(handle, "Hello, world")  # a continuation: only the new text is printed
     sink.replace(handle, "Something else")  # a terminal cannot take back: on a line of its own

@@ -22,8 +22,10 @@ serializes the timer and the feeding thread, so the display is never touched by 
 The cost of feeding is O(new text); a render costs O(newest output), and renders are paid for
 from the budget, so the total work is linear in the answer.
 
-A sink that only appends (a terminal) gets the text itself, once, as it arrives. A sink that
-cannot show live text (no ``show_live``) gets the Markdown renders only.
+A terminal (:class:`~chatnb.display.terminal.TerminalSink`) cannot take back what it showed:
+the stream hands the text to the terminal's own stream (plain text as it arrives, or Markdown
+rendered by ``rich``). A sink that cannot show live text (no ``show_live``) gets the Markdown
+renders only.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from .live_markdown import LiveMarkdown, utf16_length
 from .live_text import LiveText
 from .output_slots import OutputSlots
 from .sinks import DisplaySink, LiveMarkdownSink, auto_sink
+from .terminal import TerminalSink
 
 __all__ = [
     "FIRST_OUTPUT_BYTES",
@@ -150,8 +153,10 @@ class MarkdownStream:
             math=math,
         )
         self.sink = sink if sink is not None else auto_sink(output)
-        # A sink that does not say otherwise can replace what it showed.
-        self._appends_only = bool(getattr(self.sink, "appends_only", False))
+        # A terminal shows the answer its own way, as it arrives.
+        self._terminal = (
+            self.sink.markdown_stream(footer) if isinstance(self.sink, TerminalSink) else None
+        )
         self._can_live = hasattr(self.sink, "show_live")
         self.interval_s, self._clock, self._footer = interval_s, clock, footer
         self._init_outputs()
@@ -161,7 +166,7 @@ class MarkdownStream:
         self._pending: list[str] = []  # received, not on screen yet
         self._last_update, self._last_feed, self._footer_at = -float("inf"), 0.0, -float("inf")
         self._fed_bytes = self._fed_chars = self._parted_bytes = self._spent = 0
-        self._ended_with_newline, self.closed = True, False
+        self.closed = False
         self._lock, self._wake = threading.RLock(), threading.Event()
         self._timer: threading.Thread | None = None
         # A clock of the caller's own means time is driven by hand: no timer then.
@@ -194,7 +199,7 @@ class MarkdownStream:
     @property
     def text(self) -> str:
         """Everything fed so far."""
-        return self._splitter.text
+        return self._splitter.text if self._terminal is None else self._terminal.text
 
     @property
     def outputs(self) -> int:
@@ -206,13 +211,14 @@ class MarkdownStream:
             raise ValueError("this MarkdownStream is closed")
         if not text:
             return
+        if self._terminal is not None:
+            self._terminal.feed(text)
+            return
         # Taken before the lock: an interrupt while waiting for the timer to let go of it must
         # not lose text that the History already holds.
         self._inbox.append(text)
         with self._lock:
             self._take_inbox()
-            if self._appends_only:
-                return
             self._last_feed = self._clock()
             if self._last_feed - self._last_update >= self.interval_s:
                 self._update()
@@ -224,11 +230,7 @@ class MarkdownStream:
             self._splitter.feed(text)
             self._fed_bytes += len(text.encode())
             self._fed_chars += len(text)
-            self._ended_with_newline = text.endswith("\n")
-            if self._appends_only:
-                self.sink.show(text)
-            else:
-                self._pending.append(text)
+            self._pending.append(text)
 
     def tick(self) -> None:
         """Show what is waiting, if it has waited an interval (the timer calls this)."""
@@ -246,9 +248,8 @@ class MarkdownStream:
             self._take_inbox()
             self.closed = True
             self._wake.set()
-            if self._appends_only:
-                if not self._ended_with_newline:
-                    self.sink.show("\n")
+            if self._terminal is not None:
+                self._terminal.close()
                 return
             self._finish()
 
@@ -270,7 +271,7 @@ class MarkdownStream:
     # -- the timer -------------------------------------------------------------------------
 
     def _start_timer(self) -> None:
-        if not self._timer_wanted or self._appends_only or self.closed:
+        if not self._timer_wanted or self.closed:
             return
         if self._timer is not None and self._timer.is_alive():
             return

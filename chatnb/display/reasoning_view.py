@@ -58,7 +58,6 @@ class ReasoningView:
     ) -> None:
         self.sink, self.safe, self.choice = sink, safe, choice
         self.interval_s, self._clock = interval_s, clock
-        self._appends_only = bool(getattr(sink, "appends_only", False))
         self._parts: list[str] = []
         self._bytes = self._spent = 0
         self._started: float | None = None
@@ -90,9 +89,7 @@ class ReasoningView:
             self._started = now
         self._parts.append(text)
         self._bytes += len(text.encode())
-        if self._appends_only:
-            self._send(("Thinking: " if len(self._parts) == 1 else "") + text)
-        elif self._thought_s is None and now - self._last_render >= self.interval_s:
+        if self._thought_s is None and now - self._last_render >= self.interval_s:
             self._render_live(now)
 
     def _render_live(self, now: float) -> None:
@@ -108,14 +105,10 @@ class ReasoningView:
         """All of the reasoning in one closed block (again only if more came since)."""
         if self._started is None or len(self._parts) == self._folded:
             return
-        first = self._thought_s is None
         if self._thought_s is None:
             self._thought_s = self._clock() - self._started
         self._folded = len(self._parts)
-        if not self._appends_only:
-            self._send(self._block(self.text, f"Thought for {self._thought_s:.1f} s", False))
-        elif first:
-            self._send(f"\n(thought for {self._thought_s:.1f} s)\n\n")
+        self._send(self._block(self.text, f"Thought for {self._thought_s:.1f} s", False))
 
     def _block(self, reasoning: str, title: str, live: bool) -> str:
         body = preview(reasoning.strip("\n"))  # an unclosed fence must not swallow </details>
@@ -127,7 +120,7 @@ class ReasoningView:
         return f"<details{opened}><summary>{title}</summary>\n\n{body}\n\n</details>\n"
 
     def _send(self, markdown: str) -> None:
-        if self._output is None or self._appends_only:
+        if self._output is None:
             self._output = self.sink.show(markdown)
         else:
             self.sink.replace(self._output, markdown)

@@ -1,8 +1,8 @@
 """Where display outputs go: the kernel's display outputs, widgets, or plain text.
 
-A sink shows Markdown outputs one below the other and can replace one it showed. A sink that
-cannot take back what it showed (a terminal) says so with ``appends_only``; it then gets the
-text once, as it arrives. A sink that can also show a :class:`~chatnb.display.live_text.LiveText`
+A sink shows Markdown outputs one below the other and can replace one it showed. A terminal
+cannot take back what it showed: its sinks (:mod:`~chatnb.display.terminal`) get views of their
+own. A sink that can also show a :class:`~chatnb.display.live_text.LiveText`
 (an output that grows by appending) has ``show_live``, and ``settle`` to turn that output into
 Markdown. A sink whose frontend renders Markdown in the live output itself (a
 :class:`LiveMarkdownSink`: JupyterLab, Notebook 7) gets one
@@ -17,6 +17,7 @@ from typing import Any, Protocol, TextIO, runtime_checkable
 
 from .live_markdown import LiveMarkdown, live_markdown_widget
 from .live_text import LiveText, live_text_widget
+from .terminal import TerminalSink, TextSink
 
 __all__ = [
     "DisplaySink",
@@ -28,15 +29,12 @@ __all__ = [
     "frontend_renders_live",
     "kernel_shell",
     "markdown_widget",
+    "terminal_sink",
 ]
 
 
 class DisplaySink(Protocol):
     """A place that shows Markdown outputs and can replace an output it showed."""
-
-    #: True when what was shown cannot be replaced, only added to (a terminal). A sink
-    #: without this attribute is taken to replace.
-    appends_only: bool
 
     def show(self, markdown: str) -> Any:
         """Show a new output below the previous ones; return a handle for :meth:`replace`."""
@@ -84,8 +82,6 @@ def frontend_renders_live() -> bool:
 
 class IPythonSink:
     """Display outputs of the running IPython kernel (``text/markdown``, by display id)."""
-
-    appends_only = False
 
     def __init__(self) -> None:
         self.renders_live = frontend_renders_live()
@@ -145,7 +141,6 @@ class WidgetSink:
     """
 
     GROUP = 16
-    appends_only = False
 
     def __init__(self, output: Any) -> None:
         self.output = output
@@ -208,42 +203,30 @@ class WidgetSink:
         self._append(markdown_widget(text, "text/plain"))
 
 
-class TextSink:
-    """Plain text, written as it arrives (scripts, terminals, frontends without displays).
+def _wants_rich(file: TextIO) -> bool:
+    setting = os.environ.get("CHATNB_TERMINAL", "").strip().lower()
+    if setting in {"plain", "text", "0", "off"}:
+        return False
+    if setting != "rich":
+        isatty = getattr(file, "isatty", None)
+        if not (callable(isatty) and isatty()) or os.environ.get("TERM") == "dumb":
+            return False
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
-    A terminal cannot take back what it printed: :meth:`replace` prints only what the new text
-    adds to the old, or the new text on a line of its own when it is not a continuation.
-    """
 
-    appends_only = True
+def terminal_sink() -> TerminalSink:
+    """The terminal's sink: Markdown rendered by ``rich`` when standard output is a terminal
+    and ``rich`` is installed (``CHATNB_TERMINAL=plain`` or ``rich`` says it outright),
+    else plain text."""
+    if _wants_rich(sys.stdout):
+        from .rich_terminal import RichSink
 
-    def __init__(self, file: TextIO | None = None) -> None:
-        self.file = file
-        self._line_open = False
-
-    def _write(self, text: str) -> None:
-        if not text:
-            return
-        file = self.file or sys.stdout
-        file.write(text)
-        file.flush()
-        self._line_open = not text.endswith("\n")
-
-    def show(self, markdown: str) -> list[str]:
-        self._write(markdown)
-        return [markdown]
-
-    def replace(self, handle: list[str], markdown: str) -> None:
-        (shown,) = handle
-        if markdown.startswith(shown):
-            self._write(markdown[len(shown) :])
-        else:
-            self._write(("\n" if self._line_open else "") + markdown)
-        handle[0] = markdown
-
-    def note(self, text: str) -> None:
-        """A line of its own, also after text that did not end one."""
-        self._write(("\n" if self._line_open else "") + text + "\n")
+        return RichSink()
+    return TextSink()
 
 
 def kernel_shell() -> Any:
@@ -258,7 +241,8 @@ def kernel_shell() -> Any:
 
 
 def auto_sink(output: Any = None) -> DisplaySink:
-    """The sink for this environment: ``output`` (a widget) if given, else kernel or text."""
+    """The sink for this environment: ``output`` (a widget) if given, else the kernel's
+    outputs, else the terminal (:func:`~chatnb.display.terminal.terminal_sink`)."""
     if output is not None:
         return WidgetSink(output)
-    return IPythonSink() if kernel_shell() is not None else TextSink()
+    return IPythonSink() if kernel_shell() is not None else terminal_sink()

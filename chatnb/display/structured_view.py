@@ -37,7 +37,6 @@ class StructuredView:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sink, self.safe, self.choice = sink, safe, choice
-        self._appends_only = bool(getattr(sink, "appends_only", False))
         self.output = LiveOutput(sink, clock=clock)
         self._parts: list[str] = []
         self._refusal: list[str] = []
@@ -52,16 +51,12 @@ class StructuredView:
         target = self._refusal if isinstance(event, RefusalDelta) else self._parts
         target.append(event.text)
         self.output.received(event.text)
-        if not self._appends_only and self.output.due():
+        if self.output.due():
             self.output.live(self._render())
 
     def close(self) -> None:
         if self._parts or self._refusal:
-            rendered = self._render(final=True)
-            if self._appends_only:
-                self.sink.show(rendered + "\n")
-            else:
-                self.output.final(rendered)
+            self.output.final(self._render(final=True))
 
     def _render(self, *, final: bool = False) -> str:
         if self._refusal:

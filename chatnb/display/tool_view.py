@@ -26,7 +26,7 @@ from .json_blocks import MISSING, code_block, partial_value, pretty
 from .live_output import LiveOutput
 from .sinks import DisplaySink
 
-__all__ = ["RESULT_PREVIEW_CHARS", "ToolCallView"]
+__all__ = ["RESULT_PREVIEW_CHARS", "ToolCallView", "duration", "shortened"]
 
 #: Characters of a tool's result shown in its block (the model gets all of it).
 RESULT_PREVIEW_CHARS = 1_500
@@ -41,11 +41,11 @@ def _arguments(text: str) -> str:
     return code_block(text, "") if value is MISSING else code_block(pretty(value), "json")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds >= 1 else f"{max(seconds * 1000, 1):.0f} ms"
 
 
-def _shortened(text: str) -> str:
+def shortened(text: str) -> str:
     if len(text) <= RESULT_PREVIEW_CHARS:
         return text
     return text[:RESULT_PREVIEW_CHARS] + f"\n… ({len(text):,} characters in all)"
@@ -56,8 +56,8 @@ def _result(content: str) -> str:
     try:
         shown = pretty(json.loads(content))
     except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
-        return code_block(_shortened(content))
-    return code_block(_shortened(shown), "json")
+        return code_block(shortened(content))
+    return code_block(shortened(shown), "json")
 
 
 @dataclass
@@ -92,7 +92,6 @@ class ToolCallView:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sink, self.choice, self._clock = sink, choice, clock
-        self._appends_only = bool(getattr(sink, "appends_only", False))
         self.calls: dict[int, _Call] = {}
 
     def handle(self, event: Any) -> None:
@@ -101,8 +100,7 @@ class ToolCallView:
         if isinstance(event, ToolCallStarted):
             output = LiveOutput(self.sink, clock=self._clock)
             self.calls[event.index] = _Call(event.id, event.name, output)
-            if not self._appends_only:
-                self.calls[event.index].output.live(self._block(event.index))
+            self.calls[event.index].output.live(self._block(event.index))
             return
         if isinstance(event, ToolCallResult) and event.index not in self.calls:
             # Answered by id (a call the loop answered as not run when it stopped).
@@ -115,7 +113,7 @@ class ToolCallView:
         if isinstance(event, ToolCallArgumentsDelta):
             call.arguments.append(event.text)
             call.output.received(event.text)
-            if not self._appends_only and call.output.due():
+            if call.output.due():
                 call.output.live(self._block(event.index))
         elif isinstance(event, ToolCallDone):
             call.arguments, call.complete = [event.arguments], True
@@ -130,25 +128,10 @@ class ToolCallView:
             self._settle(index, self._block(index, cut=not call.complete))
 
     def _settle(self, index: int, markdown: str) -> None:
-        output = self.calls[index].output
-        if self._appends_only:
-            if markdown != output.shown:
-                output.shown = markdown
-                self.sink.show(markdown + "\n")
-        else:
-            output.final(markdown)
+        self.calls[index].output.final(markdown)
 
     def _block(self, index: int, *, result: ToolCallResult | None = None, cut: bool = False) -> str:
         call = self.calls[index]
-        if self._appends_only:  # a terminal: one line for the call, one for its result
-            if cut:
-                return f"✗ {call.name}: cut off before its arguments were complete"
-            if result is None:
-                return f"→ {call.name}({call.text})"
-            mark = "✓" if result.ok else "✗"
-            return (
-                f"← {call.name} {mark} {_duration(result.duration_s)}: {_shortened(result.content)}"
-            )
         name = escape_text(call.name, NAME_CHARS)
         if cut:
             title = f"✗ <code>{name}</code> · cut off before its arguments were complete"
@@ -158,6 +141,6 @@ class ToolCallView:
             body = _arguments(call.text)
             return f"<details open><summary>{title}</summary>\n\n{body}\n\n</details>\n"
         mark = "✓" if result.ok else "✗"
-        title = f"{mark} <code>{name}</code> · {_duration(result.duration_s)}"
+        title = f"{mark} <code>{name}</code> · {duration(result.duration_s)}"
         body = f"Arguments:\n\n{_arguments(call.text)}\n\nResult:\n\n{_result(result.content)}"
         return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>\n"

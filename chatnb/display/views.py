@@ -21,6 +21,8 @@ from .reasoning_view import ReasoningView
 from .sinks import DisplaySink, IPythonSink, auto_sink
 from .sources_view import SourcesView
 from .structured_view import StructuredView
+from .terminal import TerminalSink, TerminalText
+from .terminal_views import TerminalReasoning, TerminalStructured, TerminalToolCalls
 from .tool_view import ToolCallView
 
 __all__ = ["ContentView", "View", "Views", "answer_views"]
@@ -44,7 +46,7 @@ class ContentView:
 
     events: ClassVar[tuple[type, ...]] = (ContentDelta, RefusalDelta)
 
-    def __init__(self, stream: MarkdownStream, choice: int = 0) -> None:
+    def __init__(self, stream: MarkdownStream | TerminalText, choice: int = 0) -> None:
         self.stream = stream
         self.choice = choice
 
@@ -109,9 +111,11 @@ def answer_views(
     else:
         assert display is not False
         sink = display
+    if isinstance(sink, TerminalSink):
+        return _terminal_views(sink, reasoning=reasoning, structured=structured)
     views: list[View] = [ReasoningView(sink, safe=safe)] if reasoning else []
     # The progress line and the usage line: in the kernel's outputs, not in a widget (which
-    # has a status of its own) nor in plain text (where they would spoil a transcript).
+    # has a status of its own).
     progress = Progress() if isinstance(sink, IPythonSink) else None
     if progress is not None:
         views.append(progress)
@@ -122,3 +126,18 @@ def answer_views(
     footer = progress.line if progress else None
     stream = MarkdownStream(safe, sink=sink, footer=footer, math=math)
     return Views([*views, ContentView(stream)], sink, usage_line=progress is not None)
+
+
+def _terminal_views(sink: TerminalSink, *, reasoning: bool, structured: bool) -> Views:
+    """The views of one answer in a terminal, which prints each thing once. The progress and
+    usage lines only where the terminal renders (in plain text they would spoil a
+    transcript)."""
+    views: list[View] = [TerminalReasoning(sink)] if reasoning else []
+    progress = Progress() if sink.usage_line else None
+    if progress is not None:
+        views.append(progress)
+    views += [TerminalToolCalls(sink), SourcesView(sink)]
+    if structured:
+        return Views([*views, TerminalStructured(sink)], sink, usage_line=sink.usage_line)
+    answer = sink.markdown_stream(progress.line if progress is not None else None)
+    return Views([*views, ContentView(answer)], sink, usage_line=sink.usage_line)
