@@ -53,10 +53,11 @@ CELLS = [
 ]
 
 
-def put_notebook(url: str, name: str) -> None:
-    """Write the hostile notebook into the running server's folder (its contents API)."""
+def put_notebook(url: str, name: str, cells: list[str] = CELLS) -> None:
+    """Write a notebook of ``cells`` (default: the hostile one) into the running server's
+    folder (its contents API)."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     parts = urlsplit(url)
     (token,) = parse_qs(parts.query)["token"]

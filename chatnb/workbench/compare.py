@@ -172,6 +172,10 @@ async def compare(
     return results
 
 
+#: The padding of each cell of the grid (CSS).
+CELL_PADDING = "2px 6px"
+
+
 def _grid_box(prompts: list[str], names: list[str]) -> tuple[Any, list[list[Any]]]:
     """A box of rows: the variant names, then per prompt its label and a row of Outputs. Each
     row is a grid of its own with one cell per variant, so an answer is always under its
@@ -186,11 +190,17 @@ def _grid_box(prompts: list[str], names: list[str]) -> tuple[Any, list[list[Any]
             children, layout=widgets.Layout(grid_template_columns=columns, grid_gap="8px")
         )
 
-    rows = [row([widgets.HTML(f"<b>{_cell(name, 200)}</b>") for name in names])]
-    outputs = [[widgets.Output() for _ in names] for _ in prompts]
+    # Room on each side of every cell, the same for names, labels and answers, so their text
+    # lines up and one column's answer never runs into the next one's.
+    def padded() -> Any:
+        return widgets.Layout(padding=CELL_PADDING)
+
+    header = [widgets.HTML(f"<b>{_cell(name, 200)}</b>", layout=padded()) for name in names]
+    rows = [row(header)]
+    outputs = [[widgets.Output(layout=padded()) for _ in names] for _ in prompts]
     for prompt, cells in zip(prompts, outputs, strict=True):
         if len(prompts) > 1:
-            rows.append(widgets.HTML(f"<i>{_cell(prompt, 120)}</i>"))
+            rows.append(widgets.HTML(f"<i>{_cell(prompt, 120)}</i>", layout=padded()))
         rows.append(row(cells))
     return widgets.VBox(rows, layout=widgets.Layout(grid_gap="4px")), outputs
 
