@@ -234,6 +234,16 @@ def open_notebook(page: Page, name: str, outputs: int) -> list[dict[str, Any]]:
     return cells
 
 
+def to_the_top(page: Page) -> None:
+    for _ in range(400):
+        at = page.evaluate(SCROLLED)
+        if at in (None, "", "0px"):
+            break
+        page.mouse.wheel(0, -5_000)
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(1_000)  # the webview follows the list
+
+
 def model_math(markdown: str) -> list[str]:
     """The math chatnb's model finds in ``markdown`` (after its rewrite), as the signature
     writes KaTeX items: display or inline, and the TeX without spaces."""
@@ -307,8 +317,7 @@ def test_committed_notebooks_render_in_vscode(code_server: CodeServer, browser: 
         saved = markdown_outputs(path)
         cells = open_notebook(page, path.name, sum(map(len, saved)))
         if path.name.startswith("01_"):
-            page.mouse.wheel(0, -1e7)
-            page.wait_for_timeout(1_000)
+            to_the_top(page)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "quickstart-vscode.png"))
         close_notebook(page)
@@ -338,8 +347,7 @@ def test_streamed_parts_render_as_the_whole_answer_in_vscode(
     write_notebook(code_server.folder / "corpus.ipynb", cells)
     page = open_workspace(browser, code_server)
     shown = open_notebook(page, "corpus.ipynb", sum(map(len, cells)))
-    page.mouse.wheel(0, -1e7)  # back to the top: the first answers' math, for the eye
-    page.wait_for_timeout(1_000)
+    to_the_top(page)  # the first answers' math, for the eye
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "math-vscode.png"))
     page.close()
