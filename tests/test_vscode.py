@@ -55,6 +55,10 @@ if CHROMIUM is None:
 if shutil.which("npm") is None:
     pytest.skip("no npm on PATH: code-server is installed with it", allow_module_level=True)
 
+# The first test installs code-server (minutes on a fresh machine, within its fixture's setup,
+# which the timeout counts too); later sessions reuse the install.
+pytestmark = pytest.mark.timeout(1_800)
+
 
 @dataclass(frozen=True)
 class CodeServer:
