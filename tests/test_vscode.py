@@ -226,7 +226,7 @@ def open_notebook(page: Page, name: str, outputs: int) -> list[dict[str, Any]]:
             rendered = frame.evaluate(RENDERED)
         except LookupError:
             pass
-        if rendered >= outputs or still > 100:
+        if rendered >= outputs or still > 300:  # the bottom, and nothing new for a while
             break
         at = page.evaluate(SCROLLED)
         page.mouse.wheel(0, 900)
