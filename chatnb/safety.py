@@ -8,9 +8,11 @@ tilde, nesting past markdown-it's limit, odd whitespace in a reference label, a 
 character in a URL). So this pass decides on the characters, outside plain code, no parser:
 
 - every ``<`` that could open a tag, a comment, a declaration or a non-web autolink gets a
-  backslash, except a few harmless tags written bare (``<br>``, ``<kbd>``, ``<sub>``,
-  ``<sup>``, ``<b>``, ``<i>``, ``<em>``, ``<strong>``, ``<details>``, ``<summary>``);
-- every ``![`` gets one, except an inline image whose address is plainly local (a relative
+  backslash (or becomes ``&lt;`` where a backslash would not hold: in a web address, or
+  where marked may read an HTML block), except a few harmless tags written bare (``<br>``,
+  ``<kbd>``, ``<sub>``, ``<sup>``, ``<b>``, ``<i>``, ``<em>``, ``<strong>``, ``<details>``,
+  ``<summary>``);
+- every ``![`` gets a backslash, except an inline image whose address is plainly local (a relative
   path, ``data:image/``, ``attachment:``);
 - every link whose address would run script (``javascript:``, ``vbscript:``, a non-image
   ``data:``; however written: entities, case, whitespace, an autolink) becomes text.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 
 __all__ = [
@@ -144,14 +147,148 @@ def _plain_spans(text: str) -> list[tuple[int, int]]:
             continue  # inside a code span: code, not a swallower
         end = _BLANK_LINE.search(text, tick)
         broken.append((tick, end.start() if end else len(text)))
-    if not broken:
-        return spans
-    starts = [start for start, _ in broken]
-    return [
-        (start, end)
-        for start, end in spans
-        if (at := bisect.bisect_right(starts, start) - 1) < 0 or start >= broken[at][1]
-    ]
+    if broken:
+        starts = [start for start, _ in broken]
+        spans = [
+            (start, end)
+            for start, end in spans
+            if (at := bisect.bisect_right(starts, start) - 1) < 0 or start >= broken[at][1]
+        ]
+    return _read_alike(text, spans)
+
+
+# A line inside a code span that marked may read as a new block where CommonMark does not (a
+# list item of any kind ends one, a heading, a quote, HTML, a table's or a heading's line).
+_BLOCK_START = re.compile(r"\n[ \t]*(?:[-+*#<>=_:|~]|\d{1,9}[.)])")
+# A line that marked may read as the start of an HTML block, where code spans are not parsed:
+# a harmless block-level tag (the others are escaped), or a tag alone on its line; after the
+# markers of quotes and list items, as marked takes lazy lines into a list item's HTML block.
+_CONTAINERS = r"(?:[ \t>]|(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$))*"  # quote markers, bullets
+_LINE_PREFIX = re.compile(_CONTAINERS)
+_HTML_BLOCK_LINE = re.compile(
+    rf"^{_CONTAINERS}"
+    r"(?:</?(?:details|summary|p|hr)(?![\w-])|</?[A-Za-z][\w-]*\s*/?>[ \t]*$)",
+    re.M | re.I,
+)
+# marked hides these from its emphasis before pairing `*` and `_` (its `blockSkip`): links,
+# code spans with no backtick inside, anything from "<" to ">"; escaped punctuation first.
+_MARKED_SKIP = re.compile(
+    r"\[(?:[^\[\]`]|(?P<a>`+)[^`]+(?P=a)(?!`))*?\]\((?:\\[\s\S]|[^\\()]|\((?:\\[\s\S]|[^\\()])*\))*\)"
+    r"|(?<!`)(?P<b>`+)[^`]+(?P=b)(?!`)"
+    r"|<(?! )[^<>]*?>"
+)
+_ESCAPE = re.compile(r"\\([\s\S])")
+_LINE_MARKERS = re.compile(r"^[ \t>]*", re.M)
+
+
+def _read_alike(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The code spans that marked reads as code too. marked lexes a paragraph from left to
+    right, and a strikethrough, an emphasis or a link that starts before a code span may take
+    its backticks (CommonMark gives the code span precedence), and its blocks may end where
+    CommonMark's go on (a list item at any bullet): where that may happen, the span is not
+    plainly code, nor is any after it in its paragraph (marked may pair those backticks
+    otherwise)."""
+    kept: list[tuple[int, int]] = []
+    blank_ends = [m.end() for m in _BLANK_LINE.finditer(text)]
+    hidden: dict[int, set[tuple[int, int]]] = {}  # by paragraph
+    broken_until = -1
+    for start, end in spans:
+        if start < broken_until:
+            continue
+        first = blank_ends[at - 1] if (at := bisect.bisect_right(blank_ends, start)) else 0
+        last = blank_ends[at] if at < len(blank_ends) else len(text)
+        if _marked_may_differ(text, (first, last), (start, end), kept, hidden):
+            broken_until = last
+        else:
+            kept.append((start, end))
+    return kept
+
+
+def _marked_may_differ(
+    text: str,
+    paragraph: tuple[int, int],
+    span: tuple[int, int],
+    kept: list[tuple[int, int]],
+    hidden: dict[int, set[tuple[int, int]]],
+) -> bool:
+    """Whether marked may read the code span ``span`` (in ``paragraph``) otherwise."""
+    first, (start, end) = paragraph[0], span
+    ticks = len(text[start:end]) - len(text[start:end].lstrip("`"))
+    before, inside = text[first:start], text[start + ticks : end - ticks]
+    if "\n" in inside and _block_may_end(text, first, start, end):
+        return True
+    line_end = text.find("\n", start)
+    if _HTML_BLOCK_LINE.search(text, first, len(text) if line_end < 0 else line_end):
+        return True  # in an HTML block, for marked
+    if "~" in inside and "~" in before:  # a strikethrough closes at the first "~" it meets
+        return True
+    if ("]" in inside or ")" in inside) and "[" in before:  # a link's text or address
+        return True
+    if not any(c in inside and c in before for c in "*_"):
+        return False
+    if first not in hidden:
+        hidden[first] = _marked_hidden(text[first : paragraph[1]])
+    return not (
+        _alone(text, paragraph, span, kept) and (start - first, end - first) in hidden[first]
+    )
+
+
+def _block_may_end(text: str, first: int, start: int, end: int) -> bool:
+    """Whether marked may end a block inside the code span from ``start`` to ``end`` (in a
+    paragraph from ``first``): where a line of the paragraph is indented less than the text
+    of its first line (a lazy line: marked takes none into a list item after a blank line,
+    after a line that starts with "#" or after one indented as code; CommonMark takes any),
+    or at a line that could start a block."""
+    first_line, *rest = text[first:end].split("\n")
+    content = _LINE_PREFIX.match(first_line)  # where a list item's or a quote's text starts
+    indent = content.end() if content else 0
+    if any(len(line) - len(line.lstrip(" \t")) < indent for line in rest):
+        return True
+    # A fence indented past what makes a fence at the top level (one in a list item, from
+    # its first line): code for every parser, as a fenced block or as an indented one.
+    opening = text.rfind("\n", 0, start) + 1
+    fence = text[start:end].startswith("```") and not text[opening:start].strip(" \t>")
+    return not fence and _BLOCK_START.search(text, start, end) is not None
+
+
+def _alone(
+    text: str, paragraph: tuple[int, int], span: tuple[int, int], kept: list[tuple[int, int]]
+) -> bool:
+    """Whether marked hides the code span ``span`` from its emphasis whole, however its
+    paragraph starts (after a list item's bullet, a quote's marker), when it hides it in the
+    whole paragraph: on one line, with no backtick or backslash inside, and nothing before it
+    that could hide it otherwise (an open "<", an open link, a backtick run that could pair
+    with its own)."""
+    (first, last), (start, end) = paragraph, span
+    ticks = len(text[start:end]) - len(text[start:end].lstrip("`"))
+    inside, before = text[start + ticks : end - ticks], text[first:start]
+    if "\n" in inside or "`" in inside or "\\" in inside:
+        return False
+    if (opened := before.rfind("<")) >= 0 and ">" not in _LINE_MARKERS.sub("", before[opened:]):
+        return False
+    if "[" in before:
+        address = before.rfind("](")
+        rest = before[address + 2 :]
+        if "](" in text[start:last] or (address >= 0 and rest.count(")") <= rest.count("(")):
+            return False
+    if (tick := before.rfind("`")) < 0:
+        return True
+    run = tick + 1 - len(before[: tick + 1].rstrip("`"))
+    closes_kept = bool(kept) and kept[-1][1] == first + tick + 1
+    return run != ticks or (closes_kept and "\n" not in text[kept[-1][0] : kept[-1][1]])
+
+
+def _marked_hidden(paragraph: str) -> set[tuple[int, int]]:
+    """What marked hides from emphasis in ``paragraph``: escaped punctuation, then each match
+    of :data:`_MARKED_SKIP` from left to right, as marked does. (marked overwrites each match
+    before looking on; that changes no later match, as none can start right after a closing
+    backtick run.)"""
+    masked = _ESCAPE.sub(lambda m: "++" if _punctuation(m.group(1)) else m.group(), paragraph)
+    return {found.span() for found in _MARKED_SKIP.finditer(masked)}
+
+
+def _punctuation(char: str) -> bool:
+    return unicodedata.category(char)[0] in "PS"
 
 
 _FENCE_LIKE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.M)
@@ -236,11 +373,13 @@ def escape_unsafe(
     """``markdown`` with a backslash before whatever could run script or fetch a URL, outside
     plain code and the ranges ``keep`` (math, which the frontend takes out before Markdown is
     parsed): tags and script links when ``html``, images that are not plainly local when
-    ``images``. Harmless text is returned unchanged (and cheaply)."""
+    ``images``. Where a backslash would not hold (in a web address, or where marked may read
+    an HTML block), a tag's ``<`` becomes ``&lt;``. Harmless text is returned unchanged (and
+    cheaply)."""
     if not (html or images) or not any(c in markdown for c in "<!]"):
         return markdown
     code: _Ranges | None = None
-    addresses: _Ranges | None = None
+    entity: _Ranges | None = None
     out, last = [], 0
     for match in _UNSAFE.finditer(markdown):
         spot = _needs_escape(markdown, match, html, images)
@@ -249,18 +388,37 @@ def escape_unsafe(
         code = _Ranges([*code_ranges(markdown), *keep]) if code is None else code
         if code.cover(spot):
             continue  # code shows it as text anyway
+        preceding = markdown[max(0, spot - 64) : spot]
+        escaped = (len(preceding) - len(preceding.rstrip("\\"))) % 2 == 1
         if markdown[spot] == "<":
-            addresses = _web_addresses(markdown) if addresses is None else addresses
-            if addresses.cover(spot):  # a backslash here would be the address's
-                out.append(markdown[last:spot] + "&lt;")
+            entity = _entity_needed(markdown, keep) if entity is None else entity
+            if entity.cover(spot):  # an escaped "<" too: its backslash would be shown
+                out.append(markdown[last : spot - escaped] + "&lt;")
                 last = spot + 1
                 continue
-        preceding = markdown[max(0, spot - 64) : spot]
-        if (len(preceding) - len(preceding.rstrip("\\"))) % 2:
-            continue  # already escaped
+        if escaped:
+            continue
         out.append(markdown[last:spot] + "\\")
         last = spot
     return "".join(out) + markdown[last:]
+
+
+def _entity_needed(markdown: str, math: Sequence[tuple[int, int]]) -> _Ranges:
+    """Where a backslash before "<" would not hold: in a web address (past its first
+    character: the backslash would be the address's; read with the ``math`` taken out, as
+    the frontend does, so an address runs on through it), and from a line that marked may
+    read as the start of an HTML block to the next blank line (in HTML, a backslash is a
+    backslash; marked takes a list item's lazy lines into its HTML block too)."""
+    pieces, last = [], 0
+    for start, end in sorted(math):
+        pieces += [markdown[last:start], "@" * max(end - max(start, last), 0)]
+        last = max(last, end)
+    masked = "".join(pieces) + markdown[last:]
+    ranges = [(m.start() + 1, m.end()) for m in _WEB_ADDRESS.finditer(masked)]
+    for block in _HTML_BLOCK_LINE.finditer(markdown):
+        blank = _BLANK_LINE.search(markdown, block.start())
+        ranges.append((block.start(), blank.start() if blank else len(markdown)))
+    return _Ranges(ranges)
 
 
 class _Ranges:
@@ -277,11 +435,6 @@ class _Ranges:
             self._reach = max(self._reach, self._ranges[self._next][1])
             self._next += 1
         return at < self._reach
-
-
-def _web_addresses(markdown: str) -> _Ranges:
-    """Where a "<" is inside a web address: past its first character."""
-    return _Ranges([(m.start() + 1, m.end()) for m in _WEB_ADDRESS.finditer(markdown)])
 
 
 # What a string placed inside a line of Markdown or in an HTML element's text could turn into

@@ -143,6 +143,21 @@ VECTORS = {
     "backtick swallowed by a tilde": "x ~`` <javascript:x>``",
     "autolink in a definition's label": "[--><javascript:x> [r]: ?q=",
     "BOM before a link's address": "[x](\ufeffjavascript:alert(1))",
+    # Where marked reads as text what CommonMark (and markdown-it) reads as a code span, so
+    # that HTML shown literally in the span reaches the browser raw: a strikethrough, an
+    # emphasis or a link that starts before the span and closes inside it (CommonMark gives
+    # the span precedence), or a block that ends inside it (marked takes no lazy line into a
+    # list item after a line starting with "#", nor after a blank line).
+    "strikethrough closing inside a code span": "~~a `b~~ <img src=x onerror=alert(1)>`",
+    "single tilde closing inside a code span": "~a `b~ <img src=x onerror=alert(1)>`",
+    "emphasis closing inside a code span": "*a ``b`* <img src=x onerror=alert(1)>``",
+    "underscore closing inside a code span": "_a ``b`_ <img src=x onerror=alert(1)>``",
+    "link text closing inside a code span": "[a ``b`](u) <img src=x onerror=alert(1)>``",
+    "code span across a list item's end": "- #a `b\n<img src=x onerror=alert(1)>`",
+    "code span across a lazy line": "- a\n\n  b `c\n<img src=x onerror=alert(1)>`",
+    # marked takes a lazy line into a list item's HTML block, where a backslash is shown.
+    "lazy line in an HTML block": "* <details>\n<img src=x onerror=alert(1)><b>",
+    "escaped tag in an HTML block": "- <b>\nx\\<img src=x onerror=alert(1)>",
 }
 
 
@@ -220,6 +235,36 @@ def test_fuzzed_mixes_never_get_through(marked: Marked, pieces: list[str]) -> No
     text = "".join(pieces)
     for shown in (neutralize(text), neutralize(preview(text)), *streamed(pieces)):
         assert dangerous(marked.html(shown)) == [], shown
+
+
+# What a code span is to marked, next to what may take its backticks: strikethrough, emphasis,
+# links, the blocks of lists, quotes and HTML (these found the vectors above, in thousands).
+_SPAN_PIECES = [
+    "`", "``", "~", "~~", "*", "**", "_", "[", "](u)", "]", "\n", "\n\n", "- ", "* ", "2) ",
+    "# ", "#", "> ", "  ", "    ", "\t", "<img src=x onerror=alert(1)>", "<b>", "<details>",
+    "x", " ", "\\", "http://", "www.", "<", "!",
+]  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_SPAN_PIECES), max_size=20))
+def test_fuzzed_code_spans_are_code_for_marked_too(marked: Marked, pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for shown in (neutralize(text), neutralize(preview(text))):
+        assert dangerous(marked.html(shown)) == [], shown
+
+
+def test_code_spans_that_marked_reads_as_code_are_left_alone(marked: Marked) -> None:
+    # Emphasis and links around or before a code span, and fenced code in a list item, are
+    # what answers hold: the span's HTML is shown as written, by marked too.
+    for text in [
+        "Use `std::shared_ptr<T>` or `std::unique_ptr<T>`, **not** `my_raw<T>`.",
+        "**Note:** `Vec<T>` and _also_ `Box<dyn Fn()>`; see [docs](https://example.com).",
+        "1. Add:\n\n    ```html\n    <div>x</div>\n    ```\n",
+        "- a `<b>` tag\n- and `<i>` too, ~~gone~~ `<br>`",
+    ]:
+        assert neutralize(text) == text
+        assert dangerous(marked.html(text)) == []
 
 
 def frontend_html(marked: Marked, markdown: str) -> str:
