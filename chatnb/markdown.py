@@ -400,7 +400,9 @@ def preview(tail: str) -> str:
     opened = open_display_math(tail)
     if opened is not None:
         before = preview(tail[:opened])
-        newline = "\n" if before and not before.endswith("\n") else ""
+        # After a blank line: the line before could take the fence's line for its own (a
+        # definition's label reads the next line as its address: "[r]:" then "~~~latex").
+        newline = "\n" * max(2 - (len(before) - len(before.rstrip("\n"))), 0) if before else ""
         return before + newline + _code_block(tail[opened:])
     head = table_head(tail)
     if head is not None:

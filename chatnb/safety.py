@@ -125,7 +125,7 @@ _WEB_ADDRESS = re.compile(rf"(?i:(?:https?|ftp)://|www\.)[A-Za-z0-9-][^{_JS_SPAC
 # What swallows a backtick in marked: a web address, or a "~" (its text rule takes a run of
 # tildes and backticks as plain text).
 _SWALLOWS_BACKTICK = re.compile(rf"{_WEB_ADDRESS.pattern}|~(?=`)")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BLANK_LINE = re.compile(r"\n(?:[ \t]*\n)+")  # with the blank lines after it
 
 
 def _plain_spans(text: str) -> list[tuple[int, int]]:
@@ -187,65 +187,82 @@ def _read_alike(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
     its backticks (CommonMark gives the code span precedence), and its blocks may end where
     CommonMark's go on (a list item at any bullet): where that may happen, the span is not
     plainly code, nor is any after it in its paragraph (marked may pair those backticks
-    otherwise)."""
+    otherwise). Each paragraph is read once: the cost stays linear."""
     kept: list[tuple[int, int]] = []
     blank_ends = [m.end() for m in _BLANK_LINE.finditer(text)]
-    hidden: dict[int, set[tuple[int, int]]] = {}  # by paragraph
+    paragraph: _Paragraph | None = None
     broken_until = -1
     for start, end in spans:
         if start < broken_until:
             continue
         first = blank_ends[at - 1] if (at := bisect.bisect_right(blank_ends, start)) else 0
-        last = blank_ends[at] if at < len(blank_ends) else len(text)
-        if _marked_may_differ(text, (first, last), (start, end), kept, hidden):
-            broken_until = last
+        if paragraph is None or paragraph.first != first:
+            paragraph = _Paragraph(text, first, blank_ends[at] if at < len(blank_ends) else None)
+        if paragraph.may_differ(start, end, kept):
+            broken_until = paragraph.last
         else:
             kept.append((start, end))
     return kept
 
 
-def _marked_may_differ(
-    text: str,
-    paragraph: tuple[int, int],
-    span: tuple[int, int],
-    kept: list[tuple[int, int]],
-    hidden: dict[int, set[tuple[int, int]]],
-) -> bool:
-    """Whether marked may read the code span ``span`` (in ``paragraph``) otherwise."""
-    first, (start, end) = paragraph[0], span
-    ticks = len(text[start:end]) - len(text[start:end].lstrip("`"))
-    before, inside = text[first:start], text[start + ticks : end - ticks]
-    if "\n" in inside and _block_may_end(text, first, start, end):
-        return True
-    line_end = text.find("\n", start)
-    if _HTML_BLOCK_LINE.search(text, first, len(text) if line_end < 0 else line_end):
-        return True  # in an HTML block, for marked
-    if "~" in inside and "~" in before:  # a strikethrough closes at the first "~" it meets
-        return True
-    if ("]" in inside or ")" in inside) and "[" in before:  # a link's text or address
-        return True
-    if not any(c in inside and c in before for c in "*_"):
-        return False
-    if first not in hidden:
-        hidden[first] = _marked_hidden(text[first : paragraph[1]])
-    return not (
-        _alone(text, paragraph, span, kept) and (start - first, end - first) in hidden[first]
-    )
+# A paragraph longer than this is not looked into for emphasis that a code span may close:
+# its spans holding a "*" or "_" are not plainly code (marked's hiding is quadratic to model).
+_EMPHASIS_WINDOW = 8000
 
 
-def _block_may_end(text: str, first: int, start: int, end: int) -> bool:
-    """Whether marked may end a block inside the code span from ``start`` to ``end`` (in a
-    paragraph from ``first``): where a line of the paragraph is indented less than the text
-    of its first line (a lazy line: marked takes none into a list item after a blank line,
-    after a line that starts with "#" or after one indented as code; CommonMark takes any),
-    or at a line that could start a block."""
-    first_line, *rest = text[first:end].split("\n")
-    content = _LINE_PREFIX.match(first_line)  # where a list item's or a quote's text starts
-    indent = content.end() if content else 0
-    if any(len(line) - len(line.lstrip(" \t")) < indent for line in rest):
-        return True
-    # A fence indented past what makes a fence at the top level (one in a list item, from
-    # its first line): code for every parser, as a fenced block or as an indented one.
+class _Paragraph:
+    """What marked may do to the code spans of one paragraph (from ``first`` to ``last``),
+    each question answered without reading the paragraph again."""
+
+    def __init__(self, text: str, first: int, last: int | None) -> None:
+        self.text, self.first = text, first
+        self.last = len(text) if last is None else last
+        # Where each character that opens a strikethrough, a link or an emphasis first occurs.
+        self._opener = {c: text.find(c, first, self.last) for c in "~[*_"}
+        html = _HTML_BLOCK_LINE.search(text, first, self.last)
+        self._html_at = html.start() if html else self.last  # marked's HTML block, maybe
+        line_end = text.find("\n", first, self.last)
+        first_line = text[first : self.last if line_end < 0 else line_end]
+        content = _LINE_PREFIX.match(first_line)  # where a list item's or a quote's text starts
+        self._indent = content.end() if content else 0
+        self._lazy_at = self.last  # the first line indented less than the first line's text
+        for line in _LINE.finditer(text, first, self.last):
+            if line.start() > first and len(line.group(1)) < self._indent:
+                self._lazy_at = line.start()
+                break
+        self._hidden: set[tuple[int, int]] | None = None
+
+    def may_differ(self, start: int, end: int, kept: list[tuple[int, int]]) -> bool:
+        """Whether marked may read the code span from ``start`` to ``end`` otherwise."""
+        text = self.text
+        ticks = len(text[start:end]) - len(text[start:end].lstrip("`"))
+        inside = text[start + ticks : end - ticks]
+        if "\n" in inside and (self._lazy_at < end or _block_start(text, start, end)):
+            return True
+        if self._html_at <= start:
+            return True  # in an HTML block, for marked
+        before = {c: -1 < at < start for c, at in self._opener.items()}
+        if "~" in inside and before["~"]:  # a strikethrough closes at the first "~" it meets
+            return True
+        if ("]" in inside or ")" in inside) and before["["]:  # a link's text or address
+            return True
+        if not any(c in inside and before[c] for c in "*_"):
+            return False
+        if self.last - self.first > _EMPHASIS_WINDOW:
+            return True
+        if self._hidden is None:
+            self._hidden = _marked_hidden(text[self.first : self.last])
+        hidden = (start - self.first, end - self.first) in self._hidden
+        return not (hidden and _alone(text, (self.first, self.last), (start, end), kept))
+
+
+_LINE = re.compile(r"^([ \t]*)", re.M)
+
+
+def _block_start(text: str, start: int, end: int) -> bool:
+    """Whether a line inside the code span from ``start`` to ``end`` could start a block. A
+    fence indented past what makes a fence at the top level (one in a list item, from its
+    first line) is code for every parser, as a fenced block or as an indented one."""
     opening = text.rfind("\n", 0, start) + 1
     fence = text[start:end].startswith("```") and not text[opening:start].strip(" \t>")
     return not fence and _BLOCK_START.search(text, start, end) is not None
@@ -378,47 +395,78 @@ def escape_unsafe(
     cheaply)."""
     if not (html or images) or not any(c in markdown for c in "<!]"):
         return markdown
-    code: _Ranges | None = None
-    entity: _Ranges | None = None
+    # Code as the frontend's parser finds it: with the math taken out (which may join a
+    # fence's line to the next, so that it is no fence).
+    code = _Later(lambda: [*code_ranges(_masked(markdown, keep)), *keep])
+    entity = _Later(lambda: _entity_needed(markdown, keep))
+    blocks = _Later(lambda: _html_block_ranges(markdown))
     out, last = [], 0
     for match in _UNSAFE.finditer(markdown):
-        spot = _needs_escape(markdown, match, html, images)
-        if spot is None:
-            continue
-        code = _Ranges([*code_ranges(markdown), *keep]) if code is None else code
-        if code.cover(spot):
-            continue  # code shows it as text anyway
+        spot, at = _needs_escape(markdown, match, html, images), match.start()
+        if spot is None and html and _BROWSER_TAG.match(markdown, at):
+            # In HTML, "<x!" opens a tag as well (Markdown's tag names are stricter).
+            spot = at if not _harmless(markdown, at) and blocks.cover(at) else None
+        if spot is None or code.cover(spot):
+            continue  # nothing to escape, or code, which shows it as text anyway
         preceding = markdown[max(0, spot - 64) : spot]
         escaped = (len(preceding) - len(preceding.rstrip("\\"))) % 2 == 1
-        if markdown[spot] == "<":
-            entity = _entity_needed(markdown, keep) if entity is None else entity
-            if entity.cover(spot):  # an escaped "<" too: its backslash would be shown
-                out.append(markdown[last : spot - escaped] + "&lt;")
-                last = spot + 1
-                continue
-        if escaped:
-            continue
-        out.append(markdown[last:spot] + "\\")
-        last = spot
+        if markdown[spot] == "<" and entity.cover(spot):
+            # An escaped "<" too: its backslash would be shown.
+            out.append(markdown[last : spot - escaped] + "&lt;")
+            last = spot + 1
+        elif not escaped:
+            out.append(markdown[last:spot] + "\\")
+            last = spot
     return "".join(out) + markdown[last:]
 
 
-def _entity_needed(markdown: str, math: Sequence[tuple[int, int]]) -> _Ranges:
+def _entity_needed(markdown: str, math: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Where a backslash before "<" would not hold: in a web address (past its first
     character: the backslash would be the address's; read with the ``math`` taken out, as
     the frontend does, so an address runs on through it), and from a line that marked may
     read as the start of an HTML block to the next blank line (in HTML, a backslash is a
     backslash; marked takes a list item's lazy lines into its HTML block too)."""
+    masked = _masked(markdown, math)
+    ranges = [(m.start() + 1, m.end()) for m in _WEB_ADDRESS.finditer(masked)]
+    return [*ranges, *_html_block_ranges(markdown)]
+
+
+def _masked(markdown: str, math: Sequence[tuple[int, int]]) -> str:
+    """``markdown`` with each range of ``math`` written over with "@", line breaks too: the
+    characters the frontend's parser reads there (it takes math out as "@@0@@")."""
+    if not math:
+        return markdown
     pieces, last = [], 0
     for start, end in sorted(math):
         pieces += [markdown[last:start], "@" * max(end - max(start, last), 0)]
         last = max(last, end)
-    masked = "".join(pieces) + markdown[last:]
-    ranges = [(m.start() + 1, m.end()) for m in _WEB_ADDRESS.finditer(masked)]
+    return "".join(pieces) + markdown[last:]
+
+
+_BROWSER_TAG = re.compile(r"<[A-Za-z/!?]")
+
+
+def _html_block_ranges(markdown: str) -> list[tuple[int, int]]:
+    """From each line that marked may read as the start of an HTML block to the next blank
+    line (marked takes a list item's lazy lines into its HTML block)."""
+    ranges = []
     for block in _HTML_BLOCK_LINE.finditer(markdown):
         blank = _BLANK_LINE.search(markdown, block.start())
         ranges.append((block.start(), blank.start() if blank else len(markdown)))
-    return _Ranges(ranges)
+    return ranges
+
+
+class _Later:
+    """:class:`_Ranges` made the first time they are asked about (most texts never are)."""
+
+    def __init__(self, make: Callable[[], Sequence[tuple[int, int]]]) -> None:
+        self._make = make
+        self._ranges: _Ranges | None = None
+
+    def cover(self, at: int) -> bool:
+        if self._ranges is None:
+            self._ranges = _Ranges(self._make())
+        return self._ranges.cover(at)
 
 
 class _Ranges:

@@ -158,6 +158,7 @@ VECTORS = {
     # marked takes a lazy line into a list item's HTML block, where a backslash is shown.
     "lazy line in an HTML block": "* <details>\n<img src=x onerror=alert(1)><b>",
     "escaped tag in an HTML block": "- <b>\nx\\<img src=x onerror=alert(1)>",
+    "browser's tag name in an HTML block": "* <details>\na<x!y src=x onerror=alert(1)>",
 }
 
 
@@ -331,11 +332,23 @@ def test_math_and_html_mixes_never_raise_nor_get_through(marked: Marked, pieces:
         assert dangerous(frontend_html(marked, shown)) == [], shown
 
 
-def test_an_address_that_runs_on_through_math_cannot_take_the_escape(marked: Marked) -> None:
+# Where taking the math out changes what marked reads around it.
+MATH_SHIFTS = {
     # With the math taken out (no space left in it), a bare web address runs on to the "<"
     # and would take a backslash before it for its own: the "<" is written as "&lt;".
-    text = ">http://a.test/]~~~$- $<img src=x onerror=alert(1)>"
-    assert dangerous(frontend_html(marked, text))
+    "address through math": ">http://a.test/]~~~$- $<img src=x onerror=alert(1)>",
+    # Math joins a fence's line to the next one, which holds a backtick: no fence, no code.
+    "math breaking a fence": "```$<br>===<!</b>\n$``<img src=x onerror=alert(1)>~~~",
+    # Display math still open shows as a code block; "[r]:" before it took the fence's line
+    # for its address.
+    "open math after a definition's label": "[r]: $$:+ \n<img src=x onerror=alert(1)>]$)# ",
+}
+
+
+@pytest.mark.parametrize("text", MATH_SHIFTS.values(), ids=MATH_SHIFTS.keys())
+def test_what_math_shifts_is_still_escaped(marked: Marked, text: str) -> None:
+    raw = [text, *(preview(text[:cut]) for cut in range(1, len(text)))]
+    assert any(dangerous(frontend_html(marked, shown)) for shown in raw)
     assert dangerous(frontend_html(marked, neutralize(text))) == [], neutralize(text)
     for cut in range(1, len(text)):
         shown = neutralize(preview(text[:cut]))
