@@ -257,6 +257,7 @@ class _Paragraph:
 
 
 _LINE = re.compile(r"^([ \t]*)", re.M)
+_HEADING_LINE = re.compile(rf"{_CONTAINERS}#{{1,6}}(?:[ \t]|$)", re.M)
 
 
 def _block_start(text: str, start: int, end: int) -> bool:
@@ -264,6 +265,8 @@ def _block_start(text: str, start: int, end: int) -> bool:
     fence indented past what makes a fence at the top level (one in a list item, from its
     first line) is code for every parser, as a fenced block or as an indented one."""
     opening = text.rfind("\n", 0, start) + 1
+    if _HEADING_LINE.match(text, opening):
+        return True  # a heading is one line
     fence = text[start:end].startswith("```") and not text[opening:start].strip(" \t>")
     return not fence and _BLOCK_START.search(text, start, end) is not None
 

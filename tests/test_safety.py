@@ -155,6 +155,7 @@ VECTORS = {
     "link text closing inside a code span": "[a ``b`](u) <img src=x onerror=alert(1)>``",
     "code span across a list item's end": "- #a `b\n<img src=x onerror=alert(1)>`",
     "code span across a lazy line": "- a\n\n  b `c\n<img src=x onerror=alert(1)>`",
+    "code span across a heading's end": "# `a http://x.test/@<img src=x onerror=alert(1)>\n`",
     # marked takes a lazy line into a list item's HTML block, where a backslash is shown.
     "lazy line in an HTML block": "* <details>\n<img src=x onerror=alert(1)><b>",
     "escaped tag in an HTML block": "- <b>\nx\\<img src=x onerror=alert(1)>",
