@@ -401,6 +401,8 @@ def preview(tail: str) -> str:
     if opened is not None:
         before = preview(tail[:opened])
         newline = "\n" if before and not before.endswith("\n") else ""
+        if "]:" in before[before.rfind("\n", 0, len(before) - 1) + 1 :]:
+            newline += "\n"  # a definition's label takes the next line for its address
         return before + newline + _code_block(tail[opened:])
     head = table_head(tail)
     if head is not None:
@@ -468,17 +470,24 @@ def _unsafe_lines(
 
 
 def _escape_before(
-    line: str, pattern: re.Pattern[str], offset: int = 0, keep: Sequence[tuple[int, int]] = ()
+    line: str,
+    pattern: re.Pattern[str],
+    offset: int = 0,
+    keep: Sequence[tuple[int, int]] = (),
+    instead: str | None = None,
 ) -> str:
-    """A backslash before each match of ``pattern`` that is not already escaped nor inside a
-    range of ``keep`` (offsets in the whole text; the line starts at ``offset``)."""
+    """A backslash before each match of ``pattern`` (or the match replaced by ``instead``)
+    that is not already escaped nor inside a range of ``keep`` (offsets in the whole text;
+    the line starts at ``offset``)."""
 
     def escape(match: re.Match[str]) -> str:
         at = offset + match.start()
         if any(start <= at < end for start, end in keep):
             return match.group()
         backslashes = len(line[: match.start()]) - len(line[: match.start()].rstrip("\\"))
-        return match.group() if backslashes % 2 else "\\" + match.group()
+        if backslashes % 2:
+            return match.group()
+        return "\\" + match.group() if instead is None else instead
 
     return pattern.sub(escape, line)
 
@@ -551,7 +560,8 @@ def _escape_lines(
     for line, end in zip(lines, ends, strict=True):
         starts.append(starts[-1] + len(line) + len(end))
     for number in html:
-        lines[number] = _escape_before(lines[number], _ANGLE, starts[number], math)
+        # "&lt;": a backslash would not hold in a web address (marked's takes it along).
+        lines[number] = _escape_before(lines[number], _ANGLE, starts[number], math, "&lt;")
     for number in images:
         lines[number] = _escape_before(lines[number], _IMAGE_BANG, starts[number], math)
     return "".join(line + end for line, end in zip(lines, ends, strict=True))

@@ -8,9 +8,11 @@ tilde, nesting past markdown-it's limit, odd whitespace in a reference label, a 
 character in a URL). So this pass decides on the characters, outside plain code, no parser:
 
 - every ``<`` that could open a tag, a comment, a declaration or a non-web autolink gets a
-  backslash, except a few harmless tags written bare (``<br>``, ``<kbd>``, ``<sub>``,
-  ``<sup>``, ``<b>``, ``<i>``, ``<em>``, ``<strong>``, ``<details>``, ``<summary>``);
-- every ``![`` gets one, except an inline image whose address is plainly local (a relative
+  backslash (or becomes ``&lt;`` where a backslash would not hold: in a web address, or
+  where marked may read an HTML block), except a few harmless tags written bare (``<br>``,
+  ``<kbd>``, ``<sub>``, ``<sup>``, ``<b>``, ``<i>``, ``<em>``, ``<strong>``, ``<details>``,
+  ``<summary>``);
+- every ``![`` gets a backslash, except an inline image whose address is plainly local (a relative
   path, ``data:image/``, ``attachment:``);
 - every link whose address would run script (``javascript:``, ``vbscript:``, a non-image
   ``data:``; however written: entities, case, whitespace, an autolink) becomes text.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 
 __all__ = [
@@ -122,7 +125,7 @@ _WEB_ADDRESS = re.compile(rf"(?i:(?:https?|ftp)://|www\.)[A-Za-z0-9-][^{_JS_SPAC
 # What swallows a backtick in marked: a web address, or a "~" (its text rule takes a run of
 # tildes and backticks as plain text).
 _SWALLOWS_BACKTICK = re.compile(rf"{_WEB_ADDRESS.pattern}|~(?=`)")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BLANK_LINE = re.compile(r"\n(?:[ \t]*\n)+")  # with the blank lines after it
 
 
 def _plain_spans(text: str) -> list[tuple[int, int]]:
@@ -144,14 +147,168 @@ def _plain_spans(text: str) -> list[tuple[int, int]]:
             continue  # inside a code span: code, not a swallower
         end = _BLANK_LINE.search(text, tick)
         broken.append((tick, end.start() if end else len(text)))
-    if not broken:
-        return spans
-    starts = [start for start, _ in broken]
-    return [
-        (start, end)
-        for start, end in spans
-        if (at := bisect.bisect_right(starts, start) - 1) < 0 or start >= broken[at][1]
-    ]
+    if broken:
+        starts = [start for start, _ in broken]
+        spans = [
+            (start, end)
+            for start, end in spans
+            if (at := bisect.bisect_right(starts, start) - 1) < 0 or start >= broken[at][1]
+        ]
+    return _read_alike(text, spans)
+
+
+# A line inside a code span that marked may read as a new block where CommonMark does not (a
+# list item of any kind ends one, a heading, a quote, HTML, a table's or a heading's line).
+_BLOCK_START = re.compile(r"\n[ \t]*(?:[-+*#<>=_:|~]|\d{1,9}[.)])")
+# A line that marked may read as the start of an HTML block, where code spans are not parsed:
+# a harmless block-level tag (the others are escaped), or a tag alone on its line; after the
+# markers of quotes and list items, as marked takes lazy lines into a list item's HTML block.
+_CONTAINERS = r"(?:[ \t>]|(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$))*"  # quote markers, bullets
+_LINE_PREFIX = re.compile(_CONTAINERS)
+_HTML_BLOCK_LINE = re.compile(
+    rf"^{_CONTAINERS}"
+    r"(?:</?(?:details|summary|p|hr)(?![\w-])|</?[A-Za-z][\w-]*\s*/?>[ \t]*$)",
+    re.M | re.I,
+)
+# marked hides these from its emphasis before pairing `*` and `_` (its `blockSkip`): links,
+# code spans with no backtick inside, anything from "<" to ">"; escaped punctuation first.
+_MARKED_SKIP = re.compile(
+    r"\[(?:[^\[\]`]|(?P<a>`+)[^`]+(?P=a)(?!`))*?\]\((?:\\[\s\S]|[^\\()]|\((?:\\[\s\S]|[^\\()])*\))*\)"
+    r"|(?<!`)(?P<b>`+)[^`]+(?P=b)(?!`)"
+    r"|<(?! )[^<>]*?>"
+)
+_ESCAPE = re.compile(r"\\([\s\S])")
+_LINE_MARKERS = re.compile(r"^[ \t>]*", re.M)
+
+
+def _read_alike(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The code spans that marked reads as code too. marked lexes a paragraph from left to
+    right, and a strikethrough, an emphasis or a link that starts before a code span may take
+    its backticks (CommonMark gives the code span precedence), and its blocks may end where
+    CommonMark's go on (a list item at any bullet): where that may happen, the span is not
+    plainly code, nor is any after it in its paragraph (marked may pair those backticks
+    otherwise). Each paragraph is read once: the cost stays linear."""
+    kept: list[tuple[int, int]] = []
+    blank_ends = [m.end() for m in _BLANK_LINE.finditer(text)]
+    paragraph: _Paragraph | None = None
+    broken_until = -1
+    for start, end in spans:
+        if start < broken_until:
+            continue
+        first = blank_ends[at - 1] if (at := bisect.bisect_right(blank_ends, start)) else 0
+        if paragraph is None or paragraph.first != first:
+            paragraph = _Paragraph(text, first, blank_ends[at] if at < len(blank_ends) else None)
+        if paragraph.may_differ(start, end, kept):
+            broken_until = paragraph.last
+        else:
+            kept.append((start, end))
+    return kept
+
+
+# A paragraph longer than this is not looked into for emphasis that a code span may close:
+# its spans holding a "*" or "_" are not plainly code (marked's hiding is quadratic to model).
+_EMPHASIS_WINDOW = 8000
+
+
+class _Paragraph:
+    """What marked may do to the code spans of one paragraph (from ``first`` to ``last``),
+    each question answered without reading the paragraph again."""
+
+    def __init__(self, text: str, first: int, last: int | None) -> None:
+        self.text, self.first = text, first
+        self.last = len(text) if last is None else last
+        # Where each character that opens a strikethrough, a link or an emphasis first occurs.
+        self._opener = {c: text.find(c, first, self.last) for c in "~[*_"}
+        html = _HTML_BLOCK_LINE.search(text, first, self.last)
+        self._html_at = html.start() if html else self.last  # marked's HTML block, maybe
+        line_end = text.find("\n", first, self.last)
+        first_line = text[first : self.last if line_end < 0 else line_end]
+        content = _LINE_PREFIX.match(first_line)  # where a list item's or a quote's text starts
+        self._indent = content.end() if content else 0
+        self._lazy_at = self.last  # the first line indented less than the first line's text
+        for line in _LINE.finditer(text, first, self.last):
+            if line.start() > first and len(line.group(1)) < self._indent:
+                self._lazy_at = line.start()
+                break
+        self._hidden: set[tuple[int, int]] | None = None
+
+    def may_differ(self, start: int, end: int, kept: list[tuple[int, int]]) -> bool:
+        """Whether marked may read the code span from ``start`` to ``end`` otherwise."""
+        text = self.text
+        ticks = len(text[start:end]) - len(text[start:end].lstrip("`"))
+        inside = text[start + ticks : end - ticks]
+        if "\n" in inside and (self._lazy_at < end or _block_start(text, start, end)):
+            return True
+        if self._html_at <= start:
+            return True  # in an HTML block, for marked
+        before = {c: -1 < at < start for c, at in self._opener.items()}
+        if "~" in inside and before["~"]:  # a strikethrough closes at the first "~" it meets
+            return True
+        if ("]" in inside or ")" in inside) and before["["]:  # a link's text or address
+            return True
+        if not any(c in inside and before[c] for c in "*_"):
+            return False
+        if self.last - self.first > _EMPHASIS_WINDOW:
+            return True
+        if self._hidden is None:
+            self._hidden = _marked_hidden(text[self.first : self.last])
+        hidden = (start - self.first, end - self.first) in self._hidden
+        return not (hidden and _alone(text, (self.first, self.last), (start, end), kept))
+
+
+_LINE = re.compile(r"^([ \t]*)", re.M)
+_HEADING_LINE = re.compile(rf"{_CONTAINERS}#{{1,6}}(?:[ \t]|$)", re.M)
+
+
+def _block_start(text: str, start: int, end: int) -> bool:
+    """Whether a line inside the code span from ``start`` to ``end`` could start a block. A
+    fence indented past what makes a fence at the top level (one in a list item, from its
+    first line) is code for every parser, as a fenced block or as an indented one."""
+    opening = text.rfind("\n", 0, start) + 1
+    if _HEADING_LINE.match(text, opening):
+        return True  # a heading is one line
+    fence = text[start:end].startswith("```") and not text[opening:start].strip(" \t>")
+    return not fence and _BLOCK_START.search(text, start, end) is not None
+
+
+def _alone(
+    text: str, paragraph: tuple[int, int], span: tuple[int, int], kept: list[tuple[int, int]]
+) -> bool:
+    """Whether marked hides the code span ``span`` from its emphasis whole, however its
+    paragraph starts (after a list item's bullet, a quote's marker), when it hides it in the
+    whole paragraph: on one line, with no backtick or backslash inside, and nothing before it
+    that could hide it otherwise (an open "<", an open link, a backtick run that could pair
+    with its own)."""
+    (first, last), (start, end) = paragraph, span
+    ticks = len(text[start:end]) - len(text[start:end].lstrip("`"))
+    inside, before = text[start + ticks : end - ticks], text[first:start]
+    if "\n" in inside or "`" in inside or "\\" in inside:
+        return False
+    if (opened := before.rfind("<")) >= 0 and ">" not in _LINE_MARKERS.sub("", before[opened:]):
+        return False
+    if "[" in before:
+        address = before.rfind("](")
+        rest = before[address + 2 :]
+        if "](" in text[start:last] or (address >= 0 and rest.count(")") <= rest.count("(")):
+            return False
+    if (tick := before.rfind("`")) < 0:
+        return True
+    run = tick + 1 - len(before[: tick + 1].rstrip("`"))
+    closes_kept = bool(kept) and kept[-1][1] == first + tick + 1
+    return run != ticks or (closes_kept and "\n" not in text[kept[-1][0] : kept[-1][1]])
+
+
+def _marked_hidden(paragraph: str) -> set[tuple[int, int]]:
+    """What marked hides from emphasis in ``paragraph``: escaped punctuation, then each match
+    of :data:`_MARKED_SKIP` from left to right, as marked does. (marked overwrites each match
+    before looking on; that changes no later match, as none can start right after a closing
+    backtick run.)"""
+    masked = _ESCAPE.sub(lambda m: "++" if _punctuation(m.group(1)) else m.group(), paragraph)
+    return {found.span() for found in _MARKED_SKIP.finditer(masked)}
+
+
+def _punctuation(char: str) -> bool:
+    return unicodedata.category(char)[0] in "PS"
 
 
 _FENCE_LIKE = re.compile(r"^ {0,3}(?:`{3,}|~{3,})", re.M)
@@ -236,31 +393,83 @@ def escape_unsafe(
     """``markdown`` with a backslash before whatever could run script or fetch a URL, outside
     plain code and the ranges ``keep`` (math, which the frontend takes out before Markdown is
     parsed): tags and script links when ``html``, images that are not plainly local when
-    ``images``. Harmless text is returned unchanged (and cheaply)."""
+    ``images``. Where a backslash would not hold (in a web address, or where marked may read
+    an HTML block), a tag's ``<`` becomes ``&lt;``. Harmless text is returned unchanged (and
+    cheaply)."""
     if not (html or images) or not any(c in markdown for c in "<!]"):
         return markdown
-    code: _Ranges | None = None
-    addresses: _Ranges | None = None
+    # Code as the frontend's parser finds it: with the math taken out (which may join a
+    # fence's line to the next, so that it is no fence).
+    code = _Later(lambda: [*code_ranges(_masked(markdown, keep)), *keep])
+    entity = _Later(lambda: _entity_needed(markdown, keep))
+    blocks = _Later(lambda: _html_block_ranges(markdown))
     out, last = [], 0
     for match in _UNSAFE.finditer(markdown):
-        spot = _needs_escape(markdown, match, html, images)
-        if spot is None:
-            continue
-        code = _Ranges([*code_ranges(markdown), *keep]) if code is None else code
-        if code.cover(spot):
-            continue  # code shows it as text anyway
-        if markdown[spot] == "<":
-            addresses = _web_addresses(markdown) if addresses is None else addresses
-            if addresses.cover(spot):  # a backslash here would be the address's
-                out.append(markdown[last:spot] + "&lt;")
-                last = spot + 1
-                continue
+        spot, at = _needs_escape(markdown, match, html, images), match.start()
+        if spot is None and html and _BROWSER_TAG.match(markdown, at):
+            # In HTML, "<x!" opens a tag as well (Markdown's tag names are stricter).
+            spot = at if not _harmless(markdown, at) and blocks.cover(at) else None
+        if spot is None or code.cover(spot):
+            continue  # nothing to escape, or code, which shows it as text anyway
         preceding = markdown[max(0, spot - 64) : spot]
-        if (len(preceding) - len(preceding.rstrip("\\"))) % 2:
-            continue  # already escaped
-        out.append(markdown[last:spot] + "\\")
-        last = spot
+        escaped = (len(preceding) - len(preceding.rstrip("\\"))) % 2 == 1
+        if markdown[spot] == "<" and entity.cover(spot):
+            # An escaped "<" too: its backslash would be shown.
+            out.append(markdown[last : spot - escaped] + "&lt;")
+            last = spot + 1
+        elif not escaped:
+            out.append(markdown[last:spot] + "\\")
+            last = spot
     return "".join(out) + markdown[last:]
+
+
+def _entity_needed(markdown: str, math: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where a backslash before "<" would not hold: in a web address (past its first
+    character: the backslash would be the address's; read with the ``math`` taken out, as
+    the frontend does, so an address runs on through it), and from a line that marked may
+    read as the start of an HTML block to the next blank line (in HTML, a backslash is a
+    backslash; marked takes a list item's lazy lines into its HTML block too)."""
+    masked = _masked(markdown, math)
+    ranges = [(m.start() + 1, m.end()) for m in _WEB_ADDRESS.finditer(masked)]
+    return [*ranges, *_html_block_ranges(markdown)]
+
+
+def _masked(markdown: str, math: Sequence[tuple[int, int]]) -> str:
+    """``markdown`` with each range of ``math`` written over with "@", line breaks too: the
+    characters the frontend's parser reads there (it takes math out as "@@0@@")."""
+    if not math:
+        return markdown
+    pieces, last = [], 0
+    for start, end in sorted(math):
+        pieces += [markdown[last:start], "@" * max(end - max(start, last), 0)]
+        last = max(last, end)
+    return "".join(pieces) + markdown[last:]
+
+
+_BROWSER_TAG = re.compile(r"<[A-Za-z/!?]")
+
+
+def _html_block_ranges(markdown: str) -> list[tuple[int, int]]:
+    """From each line that marked may read as the start of an HTML block to the next blank
+    line (marked takes a list item's lazy lines into its HTML block)."""
+    ranges = []
+    for block in _HTML_BLOCK_LINE.finditer(markdown):
+        blank = _BLANK_LINE.search(markdown, block.start())
+        ranges.append((block.start(), blank.start() if blank else len(markdown)))
+    return ranges
+
+
+class _Later:
+    """:class:`_Ranges` made the first time they are asked about (most texts never are)."""
+
+    def __init__(self, make: Callable[[], Sequence[tuple[int, int]]]) -> None:
+        self._make = make
+        self._ranges: _Ranges | None = None
+
+    def cover(self, at: int) -> bool:
+        if self._ranges is None:
+            self._ranges = _Ranges(self._make())
+        return self._ranges.cover(at)
 
 
 class _Ranges:
@@ -277,11 +486,6 @@ class _Ranges:
             self._reach = max(self._reach, self._ranges[self._next][1])
             self._next += 1
         return at < self._reach
-
-
-def _web_addresses(markdown: str) -> _Ranges:
-    """Where a "<" is inside a web address: past its first character."""
-    return _Ranges([(m.start() + 1, m.end()) for m in _WEB_ADDRESS.finditer(markdown)])
 
 
 # What a string placed inside a line of Markdown or in an HTML element's text could turn into

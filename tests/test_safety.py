@@ -143,6 +143,23 @@ VECTORS = {
     "backtick swallowed by a tilde": "x ~`` <javascript:x>``",
     "autolink in a definition's label": "[--><javascript:x> [r]: ?q=",
     "BOM before a link's address": "[x](\ufeffjavascript:alert(1))",
+    # Where marked reads as text what CommonMark (and markdown-it) reads as a code span, so
+    # that HTML shown literally in the span reaches the browser raw: a strikethrough, an
+    # emphasis or a link that starts before the span and closes inside it (CommonMark gives
+    # the span precedence), or a block that ends inside it (marked takes no lazy line into a
+    # list item after a line starting with "#", nor after a blank line).
+    "strikethrough closing inside a code span": "~~a `b~~ <img src=x onerror=alert(1)>`",
+    "single tilde closing inside a code span": "~a `b~ <img src=x onerror=alert(1)>`",
+    "emphasis closing inside a code span": "*a ``b`* <img src=x onerror=alert(1)>``",
+    "underscore closing inside a code span": "_a ``b`_ <img src=x onerror=alert(1)>``",
+    "link text closing inside a code span": "[a ``b`](u) <img src=x onerror=alert(1)>``",
+    "code span across a list item's end": "- #a `b\n<img src=x onerror=alert(1)>`",
+    "code span across a lazy line": "- a\n\n  b `c\n<img src=x onerror=alert(1)>`",
+    "code span across a heading's end": "# `a http://x.test/@<img src=x onerror=alert(1)>\n`",
+    # marked takes a lazy line into a list item's HTML block, where a backslash is shown.
+    "lazy line in an HTML block": "* <details>\n<img src=x onerror=alert(1)><b>",
+    "escaped tag in an HTML block": "- <b>\nx\\<img src=x onerror=alert(1)>",
+    "browser's tag name in an HTML block": "* <details>\na<x!y src=x onerror=alert(1)>",
 }
 
 
@@ -222,6 +239,35 @@ def test_fuzzed_mixes_never_get_through(marked: Marked, pieces: list[str]) -> No
         assert dangerous(marked.html(shown)) == [], shown
 
 
+# What a code span is to marked, next to what may take its backticks: strikethrough, emphasis,
+# links, the blocks of lists, quotes and HTML (these found the vectors above, in thousands).
+_SPAN_PIECES = [
+    "`", "``", "~", "~~", "*", "_", "[", "](u)", "\n", "\n\n", "- ", "#", "  ",
+    "<img src=x onerror=alert(1)>", "<details>", "<b>", "x", " ", "\\",
+]  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_SPAN_PIECES), max_size=20))
+def test_fuzzed_code_spans_are_code_for_marked_too(marked: Marked, pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for shown in (neutralize(text), neutralize(preview(text))):
+        assert dangerous(marked.html(shown)) == [], shown
+
+
+def test_code_spans_that_marked_reads_as_code_are_left_alone(marked: Marked) -> None:
+    # Emphasis and links around or before a code span, and fenced code in a list item, are
+    # what answers hold: the span's HTML is shown as written, by marked too.
+    for text in [
+        "Use `std::shared_ptr<T>` or `std::unique_ptr<T>`, **not** `my_raw<T>`.",
+        "**Note:** `Vec<T>` and _also_ `Box<dyn Fn()>`; see [docs](https://example.com).",
+        "1. Add:\n\n    ```html\n    <div>x</div>\n    ```\n",
+        "- a `<b>` tag\n- and `<i>` too, ~~gone~~ `<br>`",
+    ]:
+        assert neutralize(text) == text
+        assert dangerous(marked.html(text)) == []
+
+
 def frontend_html(marked: Marked, markdown: str) -> str:
     """What JupyterLab renders: math taken out first (rendermime's removeMath, as
     :func:`frontend_math` models it) and put back escaped, the rest parsed by marked."""
@@ -285,3 +331,26 @@ def test_math_and_html_mixes_never_raise_nor_get_through(marked: Marked, pieces:
     text = "".join(pieces)
     for shown in (neutralize(text), neutralize(preview(text)), *streamed(pieces)):
         assert dangerous(frontend_html(marked, shown)) == [], shown
+
+
+# Where taking the math out changes what marked reads around it.
+MATH_SHIFTS = {
+    # With the math taken out (no space left in it), a bare web address runs on to the "<"
+    # and would take a backslash before it for its own: the "<" is written as "&lt;".
+    "address through math": ">http://a.test/]~~~$- $<img src=x onerror=alert(1)>",
+    # Math joins a fence's line to the next one, which holds a backtick: no fence, no code.
+    "math breaking a fence": "```$<br>===<!</b>\n$``<img src=x onerror=alert(1)>~~~",
+    # Display math still open shows as a code block; "[r]:" before it took the fence's line
+    # for its address.
+    "open math after a definition's label": "[r]: $$:+ \n<img src=x onerror=alert(1)>]$)# ",
+}
+
+
+@pytest.mark.parametrize("text", MATH_SHIFTS.values(), ids=MATH_SHIFTS.keys())
+def test_what_math_shifts_is_still_escaped(marked: Marked, text: str) -> None:
+    raw = [text, *(preview(text[:cut]) for cut in range(1, len(text)))]
+    assert any(dangerous(frontend_html(marked, shown)) for shown in raw)
+    assert dangerous(frontend_html(marked, neutralize(text))) == [], neutralize(text)
+    for cut in range(1, len(text)):
+        shown = neutralize(preview(text[:cut]))
+        assert dangerous(frontend_html(marked, shown)) == [], (cut, shown)
