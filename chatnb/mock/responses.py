@@ -269,13 +269,14 @@ def stream_frames(
 def error_frame(message: str, sequence_number: int = 0) -> bytes:
     """The ``error`` event a failing stream ends with, as the API sends it.
 
-    openai's clients read ``code``/``message``/``param`` at the top; the Open Responses spec
-    nests them, with the error's ``type``, under ``error``: the event carries both."""
-    payload = {"code": "server_error", "message": message, "param": None}
+    Its fields are at the top, as OpenAI sends them. The Open Responses spec nests them under
+    ``error``; that is not done here, because openai's clients then raise ``APIError`` in the
+    middle of the stream instead of handing over the ``error`` event the API sends."""
     event = {
         "type": "error",
         "sequence_number": sequence_number,
-        **payload,
-        "error": {"type": "server_error", **payload},
+        "code": "server_error",
+        "message": message,
+        "param": None,
     }
     return f"event: error\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
