@@ -105,6 +105,22 @@ def _items(
     return items
 
 
+#: Fields the Open Responses spec requires in every response object (openai's own types leave
+#: them optional). The mock never runs in the background and has one service tier.
+_FIXED = {"background": False, "service_tier": "default"}
+
+#: Settings the spec also requires, echoed from the request when given, else their default.
+_ECHOED_SETTINGS: dict[str, Any] = {
+    "frequency_penalty": 0.0,
+    "max_tool_calls": None,
+    "presence_penalty": 0.0,
+    "prompt_cache_key": None,
+    "safety_identifier": None,
+    "top_logprobs": 0,
+    "user": None,
+}
+
+
 class _Response:
     """The response object as it stands at each point of the stream."""
 
@@ -114,6 +130,7 @@ class _Response:
             "id": _id("resp"),
             "object": "response",
             "created_at": int(time.time()),
+            "completed_at": None,
             "status": "in_progress",
             "error": None,
             "incomplete_details": None,
@@ -133,6 +150,9 @@ class _Response:
             "truncation": "disabled",
             "usage": None,
             "metadata": request.get("metadata") or {},
+            **_FIXED,
+            **_ECHOED_SETTINGS,
+            **{key: request[key] for key in _ECHOED_SETTINGS if request.get(key) is not None},
         }
 
     def ended(self, output: list[dict[str, Any]]) -> dict[str, Any]:
@@ -141,6 +161,7 @@ class _Response:
         return {
             **self.fields,
             "status": "incomplete" if cut else "completed",
+            "completed_at": None if cut else int(time.time()),
             "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
             "output": output,
             "usage": _usage(self.plan),
@@ -246,7 +267,11 @@ def stream_frames(
 
 
 def error_frame(message: str, sequence_number: int = 0) -> bytes:
-    """The ``error`` event a failing stream ends with, as the API sends it."""
+    """The ``error`` event a failing stream ends with, as the API sends it.
+
+    Its fields are at the top, as OpenAI sends them. The Open Responses spec nests them under
+    ``error``; that is not done here, because openai's clients then raise ``APIError`` in the
+    middle of the stream instead of handing over the ``error`` event the API sends."""
     event = {
         "type": "error",
         "sequence_number": sequence_number,
