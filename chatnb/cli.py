@@ -103,15 +103,25 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     options = from_arguments(args)
     api_key = args.api_key or os.environ.get("CHATNB_MOCK_API_KEY") or None
-    print(
-        f"chatnb mock server on http://{args.host}:{args.port}/v1 "
-        f"(reply={getattr(args, 'reply', 'echo')!r}, ttft={options.ttft_ms}ms, "
-        f"itl={options.itl_ms}ms"
-        f"{', key required' if api_key else ''}); Ctrl-C stops it",
-        file=sys.stderr,
-        flush=True,
+
+    def announce() -> None:
+        print(
+            f"chatnb mock server on http://{args.host}:{args.port}/v1 "
+            f"(reply={getattr(args, 'reply', 'echo')!r}, ttft={options.ttft_ms}ms, "
+            f"itl={options.itl_ms}ms"
+            f"{', key required' if api_key else ''}); Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    serve(
+        options,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        api_key=api_key,
+        announce=announce,
     )
-    serve(options, host=args.host, port=args.port, workers=args.workers, api_key=api_key)
     return 0
 
 
