@@ -28,6 +28,7 @@ from .events import (
     ReasoningDelta,
     RefusalDelta,
     StreamEvent,
+    ToolCallArgumentsDelta,
     ToolCallResult,
     ToolCallStarted,
 )
@@ -72,6 +73,8 @@ _SENT_BY_THE_CHATBOT = frozenset({"model", "messages", "stream", "stream_options
 _CUT_OFF = "Not run: the answer stopped before it was complete."
 # Events that mean the model has started answering (the time to first token).
 _FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
+# Events that carry generated tokens (the end of what tokens/s is measured over).
+_TOKENS = (*_FIRST_TOKEN, ToolCallArgumentsDelta)
 
 
 def _is_json(headers: Mapping[str, str]) -> bool:
@@ -174,6 +177,9 @@ class Exchange:
     log: RunLog | None = None
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
+    #: When the newest token arrived: tokens/s is the model's pace between the first and the
+    #: last, not the time spent drawing or counting after them.
+    last_token_at: float | None = None
     #: What the cache did for this request (``hit``, ``miss``, ``off``), if there is one.
     cached: str | None = None
     #: The oldest turns this request's prompt left out: dropped when its answer is committed.
@@ -315,8 +321,10 @@ class Exchange:
             self._events(events)
 
     def _events(self, events: list[StreamEvent]) -> None:
-        if self.first_token_at is None and any(isinstance(e, _FIRST_TOKEN) for e in events):
-            self.first_token_at = time.perf_counter()
+        if any(isinstance(e, _TOKENS) for e in events):
+            self.last_token_at = time.perf_counter()
+            if self.first_token_at is None and any(isinstance(e, _FIRST_TOKEN) for e in events):
+                self.first_token_at = self.last_token_at
         if self.views is not None:
             self.views.handle(events)
 
@@ -409,6 +417,7 @@ class Exchange:
             ),
             ttft_s=None if first is None else first - self.started_at,
             total_s=time.perf_counter() - self.started_at,
+            stream_s=None if first is None else (self.last_token_at or first) - first,
         ).priced(self.price)
 
     def fail(self, error: BaseException) -> BaseException:
