@@ -32,7 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Ask the embedded mock a question and stream its Markdown answer here.",
     )
     demo.add_argument("--itl-ms", type=float, default=12.0, help="time between tokens (ms)")
-    demo.add_argument("--length", type=int, default=1_200, help="answer length (characters)")
+    demo.add_argument(
+        "--length",
+        type=int,
+        default=None,
+        help="answer with a Markdown sample of this many characters instead",
+    )
     demo.add_argument("--thinking", action="store_true", help="answer as a thinking model")
     serve = commands.add_parser(
         "serve",
@@ -61,9 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .chatbot import Chatbot
     from .mock import MarkdownSample
+    from .mock.replies import ANSWER
 
     reasoning = DEMO_REASONING if args.thinking else None
-    bot = Chatbot.mock(MarkdownSample(args.length, seed=1), itl_ms=args.itl_ms, reasoning=reasoning)
+    # The built-in answer to the question, unless a sample of some length is asked for.
+    reply = ANSWER if args.length is None else MarkdownSample(args.length, seed=1)
+    bot = Chatbot.mock(reply, itl_ms=args.itl_ms, reasoning=reasoning)
     print(f"chatnb {__version__} demo: the embedded mock answers (no key, no network).\n")
     print(f"> {DEMO_QUESTION}\n", flush=True)
     try:

@@ -71,3 +71,11 @@ def test_serve_takes_requests_as_soon_as_it_announces_itself() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_demo_answers_its_question_in_markdown() -> None:
+    shown = chatnb_command("demo", "--itl-ms", "0")
+    assert shown.returncode == 0, shown.stderr
+    answer = shown.stdout.split("stream an LLM's answer into a Jupyter notebook?", 1)[1]
+    assert "## Streaming an answer" in answer and "```python" in answer
+    assert "$0.000000 (mock)" in answer  # the mock costs nothing, and says so
