@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import Cache
 from .clients import Clients
-from .display import DisplaySink
 from .errors import ChatnbError, warn_once
 from .exchange import DEFAULT_ANSWER_TIMEOUT_S, Answer, checked_answer_timeout
 from .history import History
@@ -35,6 +34,8 @@ from .wire import checked_api
 
 if TYPE_CHECKING:
     import openai
+
+    from .display import DisplaySink
 
 __all__ = ["Answer", "ChatUsage", "Chatbot", "TurnUsage"]
 

@@ -21,7 +21,6 @@ from pydantic import ValidationError
 
 from .cache import OUTCOME_HEADER
 from .clients import Clients
-from .display import Views
 from .errors import AnswerInterrupted, AnswerTimeoutError
 from .events import (
     ContentDelta,
@@ -35,7 +34,6 @@ from .events import (
 from .explain import Where, explain, page_not_stream
 from .history import History
 from .interrupts import deferred_interrupts
-from .markdown import neutralize
 from .models import ModelProfile
 from .pricing import Price
 from .redaction import Secrets
@@ -47,6 +45,7 @@ from .usage import ChatUsage, TurnUsage
 from .wire import ChatCompletionsWire, Reader, Wire
 
 if TYPE_CHECKING:
+    from .display import Views  # imported at the first ask (see turn.py)
     from .tools import ToolResult
 
 __all__ = [
@@ -123,6 +122,8 @@ class Answer(str):
     def _ipython_display_(self) -> None:
         if not self.shown:
             from IPython.display import display
+
+            from .markdown import neutralize
 
             text = str(self)
             shown = neutralize(text) if self.safe else text

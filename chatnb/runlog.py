@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .safety import escape_text
 from .store import Store
 
 __all__ = ["Entry", "RunLog", "Runs", "runs"]
@@ -164,6 +163,8 @@ class Runs(list[dict[str, Any]]):
         return html
 
     def _repr_markdown_(self) -> str:
+        from .safety import escape_text  # loaded when a table is shown, not with chatnb
+
         lines = ["| " + " | ".join(SHOWN) + " |", "|" + "---|" * len(SHOWN)]
         for record in self:
             row = _shown(record)

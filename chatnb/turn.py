@@ -17,10 +17,9 @@ import inspect
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .clients import Clients
-from .display import DisplaySink, Views, answer_views
 from .errors import AnswerInterrupted, ToolStepLimitError
 from .events import ToolCallResult
 from .exchange import Answer, Exchange, checked_answer_timeout
@@ -37,6 +36,11 @@ from .tools import Toolbox, ToolResult
 from .usage import ChatUsage
 from .wire import API, ChatCompletionsWire, Wire, wire_for
 from .wire.responses import responses_fields
+
+if TYPE_CHECKING:
+    # The views (IPython, widgets, the Markdown splitter) are imported at the first ask, not
+    # when chatnb is: making a Chatbot needs none of them.
+    from .display import DisplaySink, Views
 
 __all__ = ["DEFAULT_MAX_STEPS", "Confirm", "Conversation", "Turn"]
 
@@ -146,6 +150,8 @@ class Turn:
     # -- the loop ----------------------------------------------------------------------------
 
     def _exchange(self, prompt: str | None) -> Exchange:
+        from .display import answer_views
+
         bot = self.bot
         views = answer_views(
             bot.display,
