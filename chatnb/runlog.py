@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .store import Store
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["Entry", "RunLog", "Runs", "runs"]
 
@@ -78,6 +80,8 @@ class RunLog:
 
     def append(self, entry: Entry) -> None:
         """Log ``entry``; a file that cannot take it is a warning, never a failed answer."""
+        import sqlite3  # loaded already: the store opened the file
+
         try:
             self._insert(entry)
         except sqlite3.Error as failed:

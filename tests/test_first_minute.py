@@ -2,7 +2,7 @@
 
 Counted in modules, not seconds (a slow machine must not fail it): the views, the Markdown
 splitter and the safety rules load at the first ask, the "did you mean" matcher only when a
-name is misspelt.
+name is misspelt, SQLite with the first cache.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-LATER = ("chatnb.display", "chatnb.markdown", "chatnb.safety", "chatnb.live_tail", "difflib")
+LATER = ("chatnb.display", "chatnb.markdown", "chatnb.safety", "chatnb.live_tail", "difflib", "sqlite3")
 
 
 def test_making_a_chatbot_loads_nothing_the_first_ask_can_load() -> None:
