@@ -11,7 +11,14 @@ import json
 import subprocess
 import sys
 
-LATER = ("chatnb.display", "chatnb.markdown", "chatnb.safety", "chatnb.live_tail", "difflib", "sqlite3")
+LATER = (
+    "chatnb.display",
+    "chatnb.markdown",
+    "chatnb.safety",
+    "chatnb.live_tail",
+    "difflib",
+    "sqlite3",
+)
 
 
 def test_making_a_chatbot_loads_nothing_the_first_ask_can_load() -> None:
