@@ -223,6 +223,10 @@ class DeferredTokenizer:
     first count (or ``name``, ``exact``) waits for the load to finish."""
 
     def __init__(self, encoding_name: str) -> None:
+        import tiktoken
+
+        if encoding_name not in tiktoken.list_encoding_names():
+            get_tokenizer(encoding_name)  # an unknown name raises here, where it was given
         self.encoding_name = encoding_name
         preload(encoding_name)
 

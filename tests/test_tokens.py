@@ -358,6 +358,6 @@ def test_a_history_loads_its_tokenizer_in_the_background(monkeypatch: pytest.Mon
     assert len(loaded_in) == 1 and loaded_in[0] is not threading.main_thread()
 
 
-def test_an_unknown_encoding_still_raises_where_it_is_used() -> None:
+def test_an_unknown_encoding_still_raises_where_it_is_given() -> None:
     with pytest.raises(ValueError):
-        tokens.DeferredTokenizer("no_such_base").count("hello")
+        tokens.DeferredTokenizer("no_such_base")
