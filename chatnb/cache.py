@@ -23,7 +23,6 @@ import hashlib
 import heapq
 import json
 import os
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -264,6 +263,8 @@ class _Recorder:
             self.cache.give_back(self.key, self.sample)
         elif self.cache.mode != "off":
             recording = Recording(self.status, self.content_type, body, self.cuts)
+            import sqlite3  # loaded already: the store opened the file
+
             try:
                 self.cache.store.put(self.key, self.sample, self.request, recording)
             except sqlite3.Error as failed:  # the answer, already billed, matters more

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import Cache
 from .clients import Clients
-from .display import DisplaySink
 from .errors import ChatnbError, warn_once
 from .exchange import DEFAULT_ANSWER_TIMEOUT_S, Answer
 from .history import History
@@ -45,6 +44,8 @@ from .wire import API, checked_api
 
 if TYPE_CHECKING:
     import openai
+
+    from .display import DisplaySink
 
 __all__ = ["Answer", "ChatUsage", "Chatbot", "TurnUsage"]
 
@@ -164,7 +165,7 @@ class Chatbot:
             self.profile, self.history = _conversation(new, self.history)
         self.history.system = new.system
 
-    display = Setting[bool | DisplaySink]()
+    display = Setting["bool | DisplaySink"]()
     safe = Setting[bool]()
     math = Setting[bool]()
     output = Setting[Any]()

@@ -32,7 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Ask the embedded mock a question and stream its Markdown answer here.",
     )
     demo.add_argument("--itl-ms", type=float, default=12.0, help="time between tokens (ms)")
-    demo.add_argument("--length", type=int, default=1_200, help="answer length (characters)")
+    demo.add_argument(
+        "--length",
+        type=int,
+        default=None,
+        help="answer with a Markdown sample of this many characters instead",
+    )
     demo.add_argument("--thinking", action="store_true", help="answer as a thinking model")
     serve = commands.add_parser(
         "serve",
@@ -79,12 +84,14 @@ def _demo(args: argparse.Namespace) -> int:
     from .chatbot import Chatbot
     from .display.sinks import terminal_sink
     from .mock import MarkdownSample
+    from .mock.replies import ANSWER
 
     # Rendered by rich in a terminal (with the terminal extra), else plain text.
     sink = terminal_sink()
     reasoning = DEMO_REASONING if args.thinking else None
-    sample = MarkdownSample(args.length, seed=1)
-    bot = Chatbot.mock(sample, itl_ms=args.itl_ms, reasoning=reasoning, display=sink)
+    # The built-in answer to the question, unless a sample of some length is asked for.
+    reply = ANSWER if args.length is None else MarkdownSample(args.length, seed=1)
+    bot = Chatbot.mock(reply, itl_ms=args.itl_ms, reasoning=reasoning, display=sink)
     print(f"chatnb {__version__} demo: the embedded mock answers (no key, no network).\n")
     sink.show(f"> {DEMO_QUESTION}\n\n")
     try:
@@ -124,15 +131,25 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     options = from_arguments(args)
     api_key = args.api_key or os.environ.get("CHATNB_MOCK_API_KEY") or None
-    print(
-        f"chatnb mock server on http://{args.host}:{args.port}/v1 "
-        f"(reply={getattr(args, 'reply', 'echo')!r}, ttft={options.ttft_ms}ms, "
-        f"itl={options.itl_ms}ms"
-        f"{', key required' if api_key else ''}); Ctrl-C stops it",
-        file=sys.stderr,
-        flush=True,
+
+    def announce() -> None:
+        print(
+            f"chatnb mock server on http://{args.host}:{args.port}/v1 "
+            f"(reply={getattr(args, 'reply', 'echo')!r}, ttft={options.ttft_ms}ms, "
+            f"itl={options.itl_ms}ms"
+            f"{', key required' if api_key else ''}); Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    serve(
+        options,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        api_key=api_key,
+        announce=announce,
     )
-    serve(options, host=args.host, port=args.port, workers=args.workers, api_key=api_key)
     return 0
 
 

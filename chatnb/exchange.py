@@ -21,20 +21,19 @@ from pydantic import ValidationError
 
 from .cache import OUTCOME_HEADER
 from .clients import Clients
-from .display import Views
 from .errors import AnswerInterrupted, AnswerTimeoutError
 from .events import (
     ContentDelta,
     ReasoningDelta,
     RefusalDelta,
     StreamEvent,
+    ToolCallArgumentsDelta,
     ToolCallResult,
     ToolCallStarted,
 )
 from .explain import Where, explain, page_not_stream
 from .history import History
 from .interrupts import deferred_interrupts
-from .markdown import neutralize
 from .models import ModelProfile
 from .pricing import Price
 from .redaction import Secrets
@@ -46,6 +45,7 @@ from .usage import ChatUsage, TurnUsage
 from .wire import ChatCompletionsWire, Reader, Wire
 
 if TYPE_CHECKING:
+    from .display import Views  # imported at the first ask (see turn.py)
     from .tools import ToolResult
 
 __all__ = [
@@ -70,6 +70,8 @@ DEFAULT_ANSWER_TIMEOUT_S = 600.0
 _CUT_OFF = "Not run: the answer stopped before it was complete."
 # Events that mean the model has started answering (the time to first token).
 _FIRST_TOKEN = (ContentDelta, RefusalDelta, ReasoningDelta, ToolCallStarted)
+# Events that carry generated tokens (the end of what tokens/s is measured over).
+_TOKENS = (*_FIRST_TOKEN, ToolCallArgumentsDelta)
 
 
 def _is_json(headers: Mapping[str, str]) -> bool:
@@ -118,6 +120,8 @@ class Answer(str):
     def _ipython_display_(self) -> None:
         if not self.shown:
             from IPython.display import display
+
+            from .markdown import neutralize
 
             text = str(self)
             shown = neutralize(text) if self.safe else text
@@ -168,6 +172,9 @@ class Exchange:
     log: RunLog | None = None
     started_at: float = field(default_factory=time.perf_counter)
     first_token_at: float | None = None
+    #: When the newest token arrived: tokens/s is the model's pace between the first and the
+    #: last, not the time spent drawing or counting after them.
+    last_token_at: float | None = None
     #: What the cache did for this request (``hit``, ``miss``, ``off``), if there is one.
     cached: str | None = None
     #: The oldest turns this request's prompt left out: dropped when its answer is committed.
@@ -309,8 +316,10 @@ class Exchange:
             self._events(events)
 
     def _events(self, events: list[StreamEvent]) -> None:
-        if self.first_token_at is None and any(isinstance(e, _FIRST_TOKEN) for e in events):
-            self.first_token_at = time.perf_counter()
+        if any(isinstance(e, _TOKENS) for e in events):
+            self.last_token_at = time.perf_counter()
+            if self.first_token_at is None and any(isinstance(e, _FIRST_TOKEN) for e in events):
+                self.first_token_at = self.last_token_at
         if self.views is not None:
             self.views.handle(events)
 
@@ -398,6 +407,7 @@ class Exchange:
             ),
             ttft_s=None if first is None else first - self.started_at,
             total_s=time.perf_counter() - self.started_at,
+            stream_s=None if first is None else (self.last_token_at or first) - first,
             price=self.price,
         )
 

@@ -24,7 +24,7 @@ from .tokens import (
     REPLY_PRIMING_TOKENS,
     Tokenizer,
     cut_to_tokens,
-    encoding_for,
+    deferred_encoding_for,
     message_tokens,
     rules_for,
     tools_tokens,
@@ -92,7 +92,8 @@ class History:
             raise ValueError("max_turns must be at least 1")
         self.model = model
         self.max_turns = max_turns
-        self._tokenizer: Tokenizer = encoding_for(model, encoding)
+        # Loaded in the background: making a Chatbot does not wait ~1 s for the vocabulary.
+        self._tokenizer: Tokenizer = deferred_encoding_for(model, encoding)
         self._rules = rules_for(model)
         self._messages: deque[tuple[ChatMessage, int]] = deque()
         self._message_tokens = 0
@@ -113,11 +114,15 @@ class History:
     @system.setter
     def system(self, text: str | None) -> None:
         self._system = text
-        self._system_tokens = (
-            message_tokens(ChatMessage(role="system", content=text), self._tokenizer, self._rules)
-            if text
-            else 0
-        )
+        self._counted_system: int | None = None  # counted when first needed
+
+    @property
+    def _system_tokens(self) -> int:
+        if self._counted_system is None:
+            text, tokenizer = self._system, self._tokenizer
+            system = ChatMessage(role="system", content=text) if text else None
+            self._counted_system = message_tokens(system, tokenizer, self._rules) if system else 0
+        return self._counted_system
 
     @property
     def tokenizer(self) -> Tokenizer:

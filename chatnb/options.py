@@ -9,7 +9,6 @@ itself cannot be passed.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
@@ -83,6 +82,8 @@ _SET_BY_CHATBOT_INSTEAD = {
 
 def unknown_option(name: str, known: Iterable[str]) -> str:
     """What to say of an option ``name`` that is none of ``known``: the closest, if any."""
+    import difflib  # only when a name is misspelt
+
     close = difflib.get_close_matches(name, sorted(known), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return (

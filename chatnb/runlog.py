@@ -12,18 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from .options import SET_BY_CHATBOT
 from .redaction import masked_options
-from .safety import escape_text
 from .store import Store
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["Entry", "RunLog", "Runs", "runs"]
 
@@ -132,6 +133,8 @@ class RunLog:
 
     def append(self, entry: Entry) -> None:
         """Log ``entry``; a file that cannot take it is a warning, never a failed answer."""
+        import sqlite3  # loaded already: the store opened the file
+
         try:
             self._insert(entry)
         except sqlite3.Error as failed:
@@ -217,6 +220,8 @@ class Runs(list[dict[str, Any]]):
         return html
 
     def _repr_markdown_(self) -> str:
+        from .safety import escape_text  # loaded when a table is shown, not with chatnb
+
         lines = ["| " + " | ".join(SHOWN) + " |", "|" + "---|" * len(SHOWN)]
         for record in self:
             row = _shown(record)

@@ -53,7 +53,7 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 class WireModel(BaseModel):
     """Base of every wire model: strict types, unknown fields kept."""
 
-    model_config = ConfigDict(extra="allow", strict=True)
+    model_config = ConfigDict(extra="allow", strict=True, defer_build=True)
 
 
 def to_json(model: BaseModel) -> str:

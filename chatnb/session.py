@@ -22,9 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import ChatnbError
 from .history import History
-from .markdown import neutralize
 from .redaction import redact_url
-from .safety import escape_text
 from .settings import Settings, read_saved
 
 __all__ = ["MAX_SESSION_BYTES", "SESSION_FORMAT", "Session", "transcript"]
@@ -159,6 +157,8 @@ def _readable(content: str | list[dict[str, Any]] | None) -> str:
 
 
 def _call(name: str) -> str:
+    from .safety import escape_text  # the Markdown tools load when a transcript is made
+
     return f"*[tool call: {escape_text(name, 80)}]*"
 
 
@@ -183,4 +183,6 @@ def transcript(history: History, *, safe: bool = True) -> str:
             )
         sections.append(f"{title}\n\n{content}")
     text = "\n\n---\n\n".join(sections) + "\n"
+    from .markdown import neutralize
+
     return neutralize(text) if safe else text

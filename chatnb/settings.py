@@ -18,12 +18,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, get_type_hints, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_type_hints, overload
 
 from pydantic import TypeAdapter, ValidationError
 
 from .cache import Cache
-from .display import DisplaySink
 from .exchange import DEFAULT_ANSWER_TIMEOUT_S, checked_answer_timeout
 from .models import Overrides
 from .options import checked_options, request_fields
@@ -33,6 +32,9 @@ from .schema import ToolCall
 from .tools import Toolbox, ToolLike
 from .wire import API, checked_api
 from .wire.responses import responses_fields
+
+if TYPE_CHECKING:  # the views load at the first ask, not when a Chatbot is made
+    from .display import DisplaySink
 
 __all__ = [
     "CONNECTION",
@@ -157,7 +159,9 @@ def saved_fields() -> list[dataclasses.Field[Any]]:
 
 @cache
 def _adapter(name: str) -> TypeAdapter[Any]:
-    return TypeAdapter(get_type_hints(Settings)[name])
+    from .display import DisplaySink  # named in an annotation; loaded only to read a file
+
+    return TypeAdapter(get_type_hints(Settings, localns={"DisplaySink": DisplaySink})[name])
 
 
 def read_saved(data: Mapping[str, Any]) -> dict[str, Any]:

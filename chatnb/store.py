@@ -13,7 +13,6 @@ cannot be read is a :class:`~chatnb.errors.CacheReadError` that names the file.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import warnings
@@ -79,6 +78,8 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.lock = threading.Lock()
+        import sqlite3  # loaded with the first cache, not with chatnb
+
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         try:
             self._check_or_create()
@@ -90,6 +91,8 @@ class Store:
             ) from None
 
     def _check_or_create(self) -> None:
+        import sqlite3
+
         # Read before writing anything: a foreign file must stay byte for byte as it was.
         tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
         if tables and "chatnb_meta" not in tables:
@@ -107,6 +110,8 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
+        import sqlite3
+
         """Bring the schema up to :data:`MIGRATIONS`' last version, one step per transaction."""
         row = self.db.execute("SELECT value FROM chatnb_meta WHERE name = 'schema'").fetchone()
         version = int(row[0]) if row else 0
@@ -121,6 +126,8 @@ class Store:
                 )
 
     def get(self, key: str, sample: int) -> Recording | None:
+        import sqlite3
+
         """The recording of ``key``'s ``sample``, if there is one; a :class:`CacheReadError`
         that names the file when it cannot be read."""
         try:

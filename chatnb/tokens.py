@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import warn_once
@@ -32,11 +32,13 @@ __all__ = [
     "DEFAULT_ENCODING",
     "ApproximateTokenizer",
     "CountingRules",
+    "DeferredTokenizer",
     "ModelLimits",
     "TiktokenTokenizer",
     "Tokenizer",
     "count_tokens",
     "cut_to_tokens",
+    "deferred_encoding_for",
     "encoding_for",
     "encoding_name_for",
     "get_tokenizer",
@@ -44,6 +46,7 @@ __all__ = [
     "known_limits",
     "message_tokens",
     "model_limits",
+    "preload",
     "rules_for",
     "tools_tokens",
 ]
@@ -59,8 +62,11 @@ REPLY_PRIMING_TOKENS = 3
 class Tokenizer(Protocol):
     """What chatnb needs of a tokenizer."""
 
-    name: str
-    exact: bool
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def exact(self) -> bool: ...
 
     def __hash__(self) -> int: ...
 
@@ -130,19 +136,64 @@ class ApproximateTokenizer:
         return f"ApproximateTokenizer({self.name!r})"
 
 
-@cache
-def get_tokenizer(encoding_name: str) -> Tokenizer:
-    """The tokenizer of an encoding, loaded once; approximate (with a warning) if offline."""
+class _Tokenizers:
+    """Each encoding's tokenizer, loaded once (tiktoken takes about a second for o200k_base).
+
+    Loads are serialised by a lock, so a count that needs a tokenizer still loading in the
+    background (:func:`preload`) waits for that load instead of starting a second one.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Tokenizer] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, encoding_name: str) -> Tokenizer:
+        """The tokenizer of an encoding, loaded once; approximate (with a warning) if offline."""
+        loaded = self._loaded.get(encoding_name)
+        if loaded is None:
+            with self._lock:
+                loaded = self._loaded.get(encoding_name) or _load(encoding_name)
+                self._loaded[encoding_name] = loaded
+        return loaded
+
+    def preload(self, encoding_name: str) -> None:
+        """Load the exact tokenizer in the caller's thread, quietly: an encoding that cannot
+        load exactly is left for the first count, which warns where the caller sees it."""
+        if encoding_name in self._loaded:
+            return
+        with self._lock:
+            if encoding_name in self._loaded:
+                return
+            try:
+                exact = _exact(encoding_name)
+            except ValueError:
+                return  # an unknown name: the first count raises it where the caller sees it
+            if exact is not None:
+                self._loaded[encoding_name] = exact
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+
+
+def _exact(encoding_name: str) -> TiktokenTokenizer | None:
+    """The real tokenizer, or ``None`` when its vocabulary cannot be had."""
     import tiktoken
 
-    source = ensure_vocabulary(encoding_name)
-    if source is not None:
-        try:
-            return TiktokenTokenizer(tiktoken.get_encoding(encoding_name))
-        except ValueError:
-            raise  # an unknown encoding name is the caller's mistake, not the network's
-        except Exception:
-            pass
+    if ensure_vocabulary(encoding_name) is None:
+        return None
+    try:
+        return TiktokenTokenizer(tiktoken.get_encoding(encoding_name))
+    except ValueError:
+        raise  # an unknown encoding name is the caller's mistake, not the network's
+    except Exception:
+        return None
+
+
+def _load(encoding_name: str) -> Tokenizer:
+    exact = _exact(encoding_name)
+    if exact is not None:
+        return exact
     warn_once(
         f"vocab:{encoding_name}",
         f"chatnb could not load the {encoding_name} vocabulary (no network, and no local "
@@ -150,6 +201,62 @@ def get_tokenizer(encoding_name: str) -> Tokenizer:
         'run `pip install "chatnb[offline]"`, or put the .tiktoken file in $CHATNB_VOCAB_DIR.',
     )
     return ApproximateTokenizer(f"approximate:{encoding_name}")
+
+
+#: The tokenizer of an encoding, loaded once; approximate (with a warning) if offline.
+get_tokenizer = _Tokenizers()
+
+
+def preload(encoding_name: str) -> None:
+    """Start loading an encoding's tokenizer in a background thread and return at once, so
+    that making a Chatbot does not wait for it; the first count waits for what is left."""
+    if encoding_name not in get_tokenizer._loaded:
+        loader = threading.Thread(
+            target=get_tokenizer.preload, args=(encoding_name,), name="chatnb-tokenizer"
+        )
+        loader.daemon = True  # never holds up the interpreter's exit
+        loader.start()
+
+
+class DeferredTokenizer:
+    """An encoding's tokenizer, loading in the background from the moment this is made; the
+    first count (or ``name``, ``exact``) waits for the load to finish."""
+
+    def __init__(self, encoding_name: str) -> None:
+        import tiktoken
+
+        if encoding_name not in tiktoken.list_encoding_names():
+            get_tokenizer(encoding_name)  # an unknown name raises here, where it was given
+        self.encoding_name = encoding_name
+        preload(encoding_name)
+
+    @property
+    def loaded(self) -> Tokenizer:
+        return get_tokenizer(self.encoding_name)
+
+    @property
+    def name(self) -> str:
+        return self.loaded.name
+
+    @property
+    def exact(self) -> bool:
+        return self.loaded.exact
+
+    def __hash__(self) -> int:
+        return hash(self.loaded)
+
+    def __eq__(self, other: object) -> bool:
+        other = other.loaded if isinstance(other, DeferredTokenizer) else other
+        return self.loaded == other
+
+    def count(self, text: str) -> int:
+        return self.loaded.count(text)
+
+    def pieces(self, text: str) -> list[str]:
+        return self.loaded.pieces(text)
+
+    def __repr__(self) -> str:
+        return f"DeferredTokenizer({self.encoding_name!r})"
 
 
 def known_encoding_name(model: str) -> str | None:
@@ -183,6 +290,11 @@ def encoding_for(model: str, encoding: str | None = None) -> Tokenizer:
             with a warning.
         encoding: The encoding to use instead (``"o200k_base"``, ``"cl100k_base"``)."""
     return get_tokenizer(encoding or encoding_name_for(model))
+
+
+def deferred_encoding_for(model: str, encoding: str | None = None) -> DeferredTokenizer:
+    """:func:`encoding_for`, loading in the background: returns at once."""
+    return DeferredTokenizer(encoding or encoding_name_for(model))
 
 
 def _base_model_name(model: str) -> str:

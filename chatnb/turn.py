@@ -17,10 +17,9 @@ import inspect
 import itertools
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .clients import Clients
-from .display import Views, answer_views
 from .errors import AnswerInterrupted, ToolStepLimitError
 from .events import ToolCallResult
 from .exchange import Answer, Exchange, checked_answer_timeout
@@ -37,6 +36,11 @@ from .tool_output import fitted_result, result_allowance, too_long
 from .tools import Toolbox, ToolResult
 from .usage import ChatUsage
 from .wire import ChatCompletionsWire, Wire, wire_for
+
+if TYPE_CHECKING:
+    # The views (IPython, widgets, the Markdown splitter) are imported at the first ask, not
+    # when chatnb is: making a Chatbot needs none of them.
+    from .display import Views
 
 __all__ = ["DEFAULT_MAX_STEPS", "Confirm", "Conversation", "Turn"]
 
@@ -135,6 +139,8 @@ class Turn:
     # -- the loop ----------------------------------------------------------------------------
 
     def _exchange(self, prompt: str | None) -> Exchange:
+        from .display import answer_views
+
         bot, settings = self.bot, self.settings
         views = answer_views(
             settings.display,

@@ -34,6 +34,8 @@ class TurnUsage:
     cached_tokens: int | None = None
     #: What the price was, when not a list price (``"mock"``).
     price_label: str = ""
+    #: Seconds from the first token to the last: what tokens/s is measured over.
+    stream_s: float | None = None
 
     @classmethod
     def measured(
@@ -44,6 +46,7 @@ class TurnUsage:
         local_completion_tokens: int,
         ttft_s: float | None,
         total_s: float,
+        stream_s: float | None = None,
         price: Price | None,
     ) -> TurnUsage:
         """One answer's usage: what the server reported (its counts checked), chatnb's own
@@ -59,6 +62,7 @@ class TurnUsage:
             local_completion_tokens=local_completion_tokens,
             ttft_s=ttft_s,
             total_s=total_s,
+            stream_s=stream_s,
         ).priced(price)
 
     def priced(self, price: Price | None) -> TurnUsage:
@@ -81,13 +85,21 @@ class TurnUsage:
         parts = [tokens + _reasoning(self.reasoning_tokens)]
         if self.total_s is not None:
             parts.append(f"{self.total_s:.1f} s")
-            streaming = self.total_s - (self.ttft_s or 0.0)
+            streaming = self.streaming_s
             if streaming > 0 and self.billed_completion_tokens:
                 parts.append(f"{self.billed_completion_tokens / streaming:,.0f} tokens/s")
         if self.cost_usd is not None:
             label = f" ({self.price_label})" if self.price_label else ""
             parts.append(dollars(self.cost_usd) + label)
         return "(" + ", ".join(parts) + ")"
+
+    @property
+    def streaming_s(self) -> float:
+        """Seconds the tokens streamed over: first to last token when measured, else from the
+        first token to the end (a usage made before ``stream_s`` was kept)."""
+        if self.stream_s is not None:
+            return self.stream_s
+        return 0.0 if self.total_s is None else self.total_s - (self.ttft_s or 0.0)
 
     @property
     def billed_prompt_tokens(self) -> int:

@@ -16,7 +16,6 @@ If all three fail, :mod:`chatnb.tokens` falls back to an approximate count with 
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import importlib.util
 import os
@@ -86,6 +85,8 @@ def _local_copies(file_name: str) -> Iterator[Path]:
 
 def _read(path: Path) -> bytes:
     data = path.read_bytes()
+    import gzip  # only when a vocabulary is read from a local copy
+
     return gzip.decompress(data) if path.suffix == ".gz" else data
 
 

@@ -322,3 +322,42 @@ def test_the_default_reserve_never_takes_more_than_a_quarter_of_the_window() -> 
     # nothing for the prompt.
     assert model_limits("gpt-4").prompt_budget() == 8_192 - 2_048
     assert model_limits("gpt-4o").prompt_budget() == 128_000 - 16_384
+
+
+# --- loading off the caller's thread ------------------------------------------------------
+
+
+def test_a_history_loads_its_tokenizer_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making a History (and so a Chatbot) starts the vocabulary loading in a background
+    thread; its first count waits for that load instead of loading a second time."""
+    import threading
+
+    import tiktoken
+
+    from chatnb.history import History
+
+    loaded_in: list[threading.Thread] = []
+    real = tiktoken.get_encoding
+
+    def recording(name: str) -> Any:
+        loaded_in.append(threading.current_thread())
+        return real(name)
+
+    monkeypatch.setattr(tiktoken, "get_encoding", recording)
+    tokens.get_tokenizer.cache_clear()
+    try:
+        history = History(system="Be brief.", model="gpt-4o")
+        history.append({"role": "user", "content": "Hello"})
+        messages = [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hello"},
+        ]
+        assert history.tokens() == count_tokens(messages, "gpt-4o")
+    finally:
+        tokens.get_tokenizer.cache_clear()
+    assert len(loaded_in) == 1 and loaded_in[0] is not threading.main_thread()
+
+
+def test_an_unknown_encoding_still_raises_where_it_is_given() -> None:
+    with pytest.raises(ValueError):
+        tokens.DeferredTokenizer("no_such_base")

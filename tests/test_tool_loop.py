@@ -182,7 +182,7 @@ def test_a_structured_answer_is_parsed_and_shown_filling_in() -> None:
     answer = bot.ask("A city, please.", response_format=City)
     assert isinstance(answer.parsed, City)
     assert City.model_validate_json(bot.history.last.content)  # type: ignore[union-attr, arg-type]
-    assert '"population": 1' in screen.getvalue()  # pretty-printed, not the raw JSON
+    assert '"population": 545000' in screen.getvalue()  # pretty-printed, not the raw JSON
 
 
 def test_a_structured_answer_that_is_not_json_keeps_its_text() -> None:

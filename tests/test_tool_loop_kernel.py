@@ -95,7 +95,7 @@ def test_calls_show_live_then_settle_with_their_result(kernel: Kernel) -> None:
     shown = run.frontend.markdown()
     block = next(m for m in shown if "<code>lookup</code>" in m)
     assert block.startswith("<details><summary>✓ <code>lookup</code>")  # settled: closed, timed
-    assert '"city": "city"' in block and "sunny" in block
+    assert '"city": "Lisbon"' in block and "sunny" in block
     assert any("The tools answered" in m for m in shown)
     live = [
         m["content"]["data"]["text/markdown"]

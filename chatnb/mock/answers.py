@@ -9,7 +9,8 @@
   generated from the tool's schema (:func:`~chatnb.mock.instances.instance`).
 - **JSON** for ``response_format``: a document valid against its ``json_schema``, or for
   ``json_object`` an object holding the echo; a scripted ``dict`` is sent as JSON.
-- **Text** otherwise; after tool results, the echo reports what each tool returned.
+- **Text** otherwise: the question repeated (``"echo"``) or a built-in answer on its topic
+  (``"answer"``, :mod:`~chatnb.mock.canned`); after tool results, what each tool returned.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..schema import ChatCompletionRequest, ChatMessage, Tool
+from .canned import canned_answer
 from .instances import instance
-from .replies import ECHO, ReplyItem, ToolCall, last_user_text
+from .replies import ANSWER, ECHO, ReplyItem, ToolCall, last_user_text
 
 __all__ = ["PlannedCall", "decide"]
 
@@ -86,17 +88,17 @@ def decide(request: ChatCompletionRequest, item: ReplyItem) -> str | list[Planne
         item = ECHO  # the API calls only tools it was offered
     forced = bool(tools) and (choice == "required" or isinstance(choice, dict))
     offered = bool(tools) and choice != "none" and not _answered_tools(request.messages)
-    echoes = item == ECHO
+    echoes = item in (ECHO, ANSWER)  # both answer tools and schemas from the request
     if forced or (echoes and offered):
         return [PlannedCall(name, _arguments(request, name, None)) for name in _chosen(request)]
     if isinstance(item, dict):
         return _compact(item)
     if echoes:
-        return _echo(request)
+        return _echo(request, canned=item == ANSWER)
     return item
 
 
-def _echo(request: ChatCompletionRequest) -> str:
+def _echo(request: ChatCompletionRequest, *, canned: bool = False) -> str:
     fmt = request.response_format
     if fmt is not None and fmt.type == "json_schema":
         schema = (fmt.json_schema or {}).get("schema") or {"type": "object"}
@@ -105,7 +107,8 @@ def _echo(request: ChatCompletionRequest) -> str:
         return _compact({"answer": last_user_text(request)})
     if _answered_tools(request.messages):
         return _tool_report(request.messages)
-    return last_user_text(request)
+    question = last_user_text(request)
+    return canned_answer(question) if canned else question
 
 
 def _tool_report(messages: list[ChatMessage]) -> str:

@@ -12,8 +12,6 @@ against the real service. State is kept in memory, per server process.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import hashlib
 import json
 import threading
@@ -113,6 +111,9 @@ def _error(status: int, message: str, param: str | None = None) -> MockAPIError:
 def _form(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
     """The fields of a multipart/form-data body: name -> (filename, content)."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    import email.parser  # the email package costs ~20 ms: only when a file is uploaded
+    import email.policy
+
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
     fields: dict[str, tuple[str | None, bytes]] = {}
     for part in message.iter_parts():

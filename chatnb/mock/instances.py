@@ -6,11 +6,16 @@ inside their bounds and multiples, arrays of ``minItems`` (at least one) items, 
 every declared property. ``$ref`` into ``$defs`` is followed; at depth the first option that
 ends the recursion (``null``, an empty array) is taken. A ``pattern`` is not satisfied in
 general: strings that must match one get a plain example.
+
+Values look like what their field names ask for: a ``name`` is a name (a city's is a city's),
+an ``email`` an address, ``population``, ``age`` or ``year`` a likely number (within the
+bounds), so a structured answer from the mock reads like data, not placeholders.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 __all__ = ["instance"]
@@ -32,6 +37,71 @@ _FORMATS = {
     "hostname": "example.com",
     "idn-hostname": "example.com",
 }
+#: Likely strings by field name (or a word of it); a ``name`` depends on what it names.
+_STRINGS = {
+    "email": "ada.lovelace@example.com",
+    "url": "https://example.com/",
+    "uri": "https://example.com/",
+    "link": "https://example.com/",
+    "website": "https://example.com/",
+    "homepage": "https://example.com/",
+    "phone": "+1 555 0100",
+    "address": "12 Harbour Street, Lisbon",
+    "street": "12 Harbour Street",
+    "city": "Lisbon",
+    "town": "Lisbon",
+    "country": "Portugal",
+    "language": "English",
+    "currency": "EUR",
+    "color": "blue",
+    "colour": "blue",
+    "date": "2024-05-01",
+    "time": "12:00:00",
+    "username": "ada",
+    "first": "Ada",
+    "last": "Lovelace",
+    "surname": "Lovelace",
+    "author": "Ada Lovelace",
+    "title": "A short history of computing",
+    "id": "id-0001",
+}
+_NAMES = {
+    "city": "Lisbon",
+    "country": "Portugal",
+    "company": "Example Corp",
+    "organization": "Example Corp",
+    "product": "Example Widget",
+    "landmark": "Belém Tower",
+    "book": "A short history of computing",
+    "movie": "The Example",
+    "language": "English",
+    "animal": "red fox",
+    "color": "blue",
+}
+#: Likely numbers by a word of the field name; each is kept within the schema's bounds.
+_NUMBERS = {
+    "population": 545_000,
+    "age": 36,
+    "year": 1519,
+    "count": 3,
+    "quantity": 3,
+    "number": 3,
+    "total": 3,
+    "rating": 4,
+    "score": 4,
+    "stars": 4,
+    "percent": 42,
+    "percentage": 42,
+    "price": 19.99,
+    "cost": 19.99,
+    "amount": 19.99,
+    "temperature": 21,
+    "latitude": 38.7,
+    "longitude": -9.1,
+    "height": 170,
+    "weight": 70,
+    "id": 1,
+}
 #: Beyond this depth of nesting, recursive schemas take the option that stops recursing.
 _DEEP = 6
 
@@ -41,9 +111,31 @@ def instance(schema: dict[str, Any], *, name: str = "example") -> Any:
     return _Builder(schema).value(schema, name, 0)
 
 
+def _words(name: str) -> list[str]:
+    """``firstName`` and ``first_name`` -> ``["first", "name"]``."""
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().replace("-", "_").split("_")
+
+
+def _likely_string(name: str, owner: str) -> str | None:
+    words = _words(name)
+    if words[-1] == "name" and len(words) == 1:
+        owned = _words(owner)[-1] if owner else ""
+        return _NAMES.get(owned.removesuffix("s"), "Ada Lovelace")
+    for word in reversed(words):
+        if word in _STRINGS:
+            return _STRINGS[word]
+    return None
+
+
+def _likely_number(name: str) -> float | None:
+    return next((_NUMBERS[w] for w in reversed(_words(name)) if w in _NUMBERS), None)
+
+
 class _Builder:
     def __init__(self, root: dict[str, Any]) -> None:
         self.definitions = {**root.get("definitions", {}), **root.get("$defs", {})}
+        #: What the objects being built are (their titles, or their property names).
+        self.owners: list[str] = []
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:
@@ -88,7 +180,11 @@ class _Builder:
 
     def _object(self, schema: dict[str, Any], name: str, depth: int) -> dict[str, Any]:
         properties = schema.get("properties", {})
-        return {key: self.value(sub, key, depth + 1) for key, sub in properties.items()}
+        self.owners.append(str(schema.get("title") or name))
+        try:
+            return {key: self.value(sub, key, depth + 1) for key, sub in properties.items()}
+        finally:
+            self.owners.pop()
 
     def _array(self, schema: dict[str, Any], name: str, depth: int) -> list[Any]:
         prefix = [self.value(s, name, depth + 1) for s in schema.get("prefixItems", [])]
@@ -103,17 +199,19 @@ class _Builder:
         return values
 
     def _string(self, schema: dict[str, Any], name: str, depth: int) -> str:
-        text = _FORMATS.get(schema.get("format", ""), f"{name.replace('_', ' ')}")
+        owner = self.owners[-1] if self.owners else ""
+        likely = _likely_string(name, owner) if "pattern" not in schema else None
+        text = _FORMATS.get(schema.get("format", ""), likely or f"{name.replace('_', ' ')}")
         least, most = schema.get("minLength", 0), schema.get("maxLength")
         if len(text) < least:
             text += "x" * (least - len(text))
         return text[:most] if most is not None else text
 
     def _integer(self, schema: dict[str, Any], name: str, depth: int) -> int:
-        return math.ceil(_number(schema, 1, integer=True))
+        return math.ceil(_number(schema, round(_likely_number(name) or 1), integer=True))
 
     def _number(self, schema: dict[str, Any], name: str, depth: int) -> float:
-        return _number(schema, 1.5, integer=False)
+        return _number(schema, _likely_number(name) or 1.5, integer=False)
 
     def _boolean(self, schema: dict[str, Any], name: str, depth: int) -> bool:
         return True

@@ -70,7 +70,9 @@ class MockOptions(BaseModel):
     ) = Field(
         default="echo",
         description="'echo' (repeat the last user message; call the tools offered; fill in "
-        "the JSON schema asked for), 'markdown:N' (a Markdown sample of about N characters), "
+        "the JSON schema asked for), 'answer' (a built-in Markdown answer on the question's "
+        "topic; tools and schemas as for 'echo'), 'markdown:N' (a Markdown sample of about N "
+        "characters), "
         "a fixed text, a list of texts (one per request, cycling), or a function of the "
         "request; scripted entries may be tool calls (ToolCall) or JSON documents (dicts)",
     )

@@ -1,4 +1,5 @@
-"""Where the mock's answers come from: echo, a fixed text, a script, a Markdown sample, or code.
+"""Where the mock's answers come from: echo, built-in answers, a fixed text, a script, a
+Markdown sample, or code.
 
 A script's entries may also be tool calls (:class:`ToolCall`, or a list of them for parallel
 calls) and JSON documents (a ``dict``); :mod:`~chatnb.mock.answers` decides what a request
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from ..schema import ChatCompletionRequest
 
 __all__ = [
+    "ANSWER",
     "ECHO",
     "MarkdownSample",
     "Reply",
@@ -32,6 +34,9 @@ __all__ = [
 #: The reply (or script entry) that answers from the request itself: the question repeated,
 #: the tools offered called, the JSON schema asked for filled in, tool results reported.
 ECHO = "echo"
+#: The reply that answers like a model: a built-in Markdown answer on the question's topic
+#: (:mod:`~chatnb.mock.canned`); tools and JSON schemas are answered as the echo does.
+ANSWER = "answer"
 
 
 class ToolCall(BaseModel):

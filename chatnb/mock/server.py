@@ -128,11 +128,23 @@ def create_app(options: MockOptions | None = None, *, api_key: str | None = None
 
     The vocabularies are loaded here, before the first request: loading o200k_base takes
     about 0.3 s, which would otherwise land on the time to first token of the first requests.
+    A throwaway engine answers one request too, so the first real one finds every module it
+    needs imported and every validator built (the real engine's state is left untouched: a
+    script is not advanced, no request is counted).
     """
     for model in WARM_MODELS:
         encoding_for(model).count("warm up")
+    _warm_up()
     engine = MockEngine(options=options or MockOptions())
     return MockASGIApp(MockBackend(engine, api_key=api_key))
+
+
+def _warm_up() -> None:
+    body = b'{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hi"}]}'
+    throwaway = MockBackend(MockEngine(options=MockOptions()))
+    answer = throwaway.handle("POST", "/v1/chat/completions", {}, body)
+    for _ in answer.frames or ():
+        pass
 
 
 def create_app_from_env() -> MockASGIApp:
@@ -161,8 +173,13 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     api_key: str | None = None,
+    announce: Callable[[], None] | None = None,
 ) -> None:
-    """Run the mock server in the foreground (what ``chatnb serve`` does)."""
+    """Run the mock server in the foreground (what ``chatnb serve`` does).
+
+    ``announce`` is called once the server takes connections: the app is built and warmed
+    and the socket listens (a request sent right after waits in its backlog, never refused).
+    """
     import uvicorn
 
     options = options or MockOptions()
@@ -171,6 +188,8 @@ def serve(
         if api_key:
             os.environ[API_KEY_ENV] = api_key
         logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        if announce is not None:
+            announce()  # each worker builds its own app; uvicorn binds before it forks
         uvicorn.run(
             "chatnb.mock.server:create_app_from_env",
             factory=True,
@@ -181,8 +200,21 @@ def serve(
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         )
         return
-    app = create_app(options, api_key=api_key)
-    uvicorn.Server(_uvicorn_config(app, host=host, port=port)).run()
+    server = uvicorn.Server(_uvicorn_config(create_app(options, api_key=api_key)))
+    listening = _listening(host, port)
+    if announce is not None:
+        announce()
+    server.run(sockets=[listening])
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and already listening, as uvicorn would bind it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind((host, port))
+    listening.listen(2048)
+    return listening
 
 
 class MockServer:

@@ -1,0 +1,215 @@
+"""The first minute of chatnb, each figure beside its baseline, measured in the same run.
+
+1. Import: ``from chatnb import Chatbot`` against ``import openai`` alone, each in fresh
+   processes (interleaved, ``ROUNDS`` each; best and median, wall and CPU time). Bytecode is
+   compiled first, as an installed package has it. On a busy machine whole processes swing by
+   10% or more, so the same processes also time their own imports (CPU): openai, then what
+   chatnb adds on top of it.
+2. The first ask in a fresh process, on the embedded mock (a 1,200-character answer, no
+   latency): seconds from the start of the ask to the first token shown and to the end,
+   against a bare loop over the openai client's stream from the same mock in its own fresh
+   process. The Chatbot is made first, as in a notebook's first cell; the tokenizer loads in
+   the background meanwhile, so the ask waits only for what is left of that load.
+3. ``chatnb serve``: seconds from its announcement to the first answer (the request is sent
+   the moment the line appears, retried while refused), beside its start-up time.
+
+    python benchmarks/first_minute.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.error import URLError
+
+ROUNDS = 20
+PYTHON = sys.executable
+# Bytecode caches allowed (an installed package has them), whatever this shell says.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+FIRST_ASK = """
+import time
+started = time.perf_counter()
+from chatnb import Chatbot
+from chatnb.mock import MarkdownSample
+
+class FirstShown:
+    first = None
+    def show(self, markdown):
+        FirstShown.first = FirstShown.first or time.perf_counter()
+        return 0
+    def replace(self, handle, markdown):
+        pass
+    def note(self, text):
+        pass
+
+bot = Chatbot.mock(MarkdownSample(1200), display=FirstShown())
+made = time.perf_counter()
+asked = time.perf_counter()
+bot.ask("What is a context window?")
+done = time.perf_counter()
+print(made - started, FirstShown.first - asked, done - asked, bot.usage.last.line())
+"""
+
+BARE_ASK = """
+import time
+started = time.perf_counter()
+import openai
+from chatnb import mock
+from chatnb.mock import MarkdownSample
+
+client = mock.client(MarkdownSample(1200))
+made = time.perf_counter()
+asked = time.perf_counter()
+first = None
+stream = client.chat.completions.create(
+    model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}], stream=True
+)
+for chunk in stream:
+    if first is None and chunk.choices and chunk.choices[0].delta.content:
+        first = time.perf_counter()
+done = time.perf_counter()
+print(made - started, first - asked, done - asked, "")
+"""
+
+
+def _run(code: str) -> tuple[float, float]:
+    """Wall and CPU seconds of a fresh ``python -c code``."""
+    started = time.perf_counter()
+    child = subprocess.Popen([PYTHON, "-c", code], env=ENV)
+    _, status, usage = os.wait4(child.pid, 0)
+    if status:
+        raise SystemExit(f"the child failed: {code!r}")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
+def _summary(values: list[float]) -> str:
+    return f"best {min(values) * 1e3:6.0f} ms, median {statistics.median(values) * 1e3:6.0f} ms"
+
+
+def imports() -> None:
+    codes = {"import openai": "import openai", "chatnb": "from chatnb import Chatbot"}
+    for code in codes.values():
+        _run(code)  # compile the bytecode once
+    wall: dict[str, list[float]] = {name: [] for name in codes}
+    cpu: dict[str, list[float]] = {name: [] for name in codes}
+    for _ in range(ROUNDS):
+        for name, code in codes.items():
+            w, c = _run(code)
+            wall[name].append(w)
+            cpu[name].append(c)
+    print(f"1. import, fresh processes, {ROUNDS} each (interleaved):")
+    for name in codes:
+        print(f"   {name:14} wall {_summary(wall[name])}; cpu {_summary(cpu[name])}")
+    for kind, values in (("wall", wall), ("cpu", cpu)):
+        best = min(values["chatnb"]) / min(values["import openai"])
+        median = statistics.median(values["chatnb"]) / statistics.median(values["import openai"])
+        print(f"   chatnb / openai ({kind}): best {best:.2f}x, median {median:.2f}x")
+
+
+SPLIT = """
+import time
+started = time.process_time()
+import openai
+mid = time.process_time()
+from chatnb import Chatbot
+print(mid - started, time.process_time() - mid)
+"""
+
+
+def split_imports() -> None:
+    rows = []
+    for _ in range(ROUNDS):
+        shown = subprocess.run(
+            [PYTHON, "-c", SPLIT], env=ENV, capture_output=True, text=True, check=True
+        )
+        rows.append([float(x) for x in shown.stdout.split()])
+    openai_s = statistics.median(r[0] for r in rows)
+    on_top = statistics.median(r[1] for r in rows)
+    print(
+        f"   inside the process (CPU, median of {ROUNDS}): import openai {openai_s * 1e3:.0f} ms, "
+        f"chatnb on top {on_top * 1e3:.1f} ms: {(openai_s + on_top) / openai_s:.3f}x"
+    )
+
+
+def _ask(code: str) -> list[str]:
+    shown = subprocess.run(
+        [PYTHON, "-c", code], env=ENV, capture_output=True, text=True, check=True
+    ).stdout
+    return (shown.strip() + " ").split(" ", 3)
+
+
+def first_ask(rounds: int = 5) -> None:
+    print(f"2. the first ask in a fresh process, on the mock (median of {rounds}):")
+    for name, code in (("chatnb ask", FIRST_ASK), ("bare openai loop", BARE_ASK)):
+        rows = [_ask(code) for _ in range(rounds)]
+        made, first, total = (statistics.median(float(r[i]) for r in rows) for i in range(3))
+        print(
+            f"   {name:16} ready in {made:.2f} s; then first token {first * 1e3:5.0f} ms, "
+            f"whole answer {total * 1e3:5.0f} ms {rows[-1][3]}"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _first_answer(port: int) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+                return
+        except URLError:
+            time.sleep(0.005)  # refused: not listening yet
+
+
+def serve(rounds: int = 3) -> None:
+    announced, answered = [], []
+    for _ in range(rounds):
+        port = _free_port()
+        started = time.perf_counter()
+        server = subprocess.Popen(
+            [PYTHON, "-m", "chatnb", "serve", "--port", str(port)],
+            env=ENV,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            if server.stderr is None or not server.stderr.readline():
+                raise SystemExit("chatnb serve did not announce itself")
+            at = time.perf_counter()
+            _first_answer(port)
+            announced.append(at - started)
+            answered.append(time.perf_counter() - at)
+        finally:
+            server.terminate()
+            server.wait()
+    print(f"3. chatnb serve ({rounds} starts):")
+    print(f"   start to announcement    {_summary(announced)}")
+    print(f"   announcement to answer   {_summary(answered)}")
+
+
+def main() -> None:
+    imports()
+    split_imports()
+    first_ask()
+    serve()
+
+
+if __name__ == "__main__":
+    main()
