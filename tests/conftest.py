@@ -23,6 +23,45 @@ from .kernel import Kernel
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDINGS = sorted((FIXTURES / "openai-recordings").glob("*.bin"))
 
+#: The slow tier (docs/testing.md): tests that start a kernel, a server process, a browser or a
+#: fresh environment carry ``slow`` and the finer marker of what they start, so that
+#: ``pytest tests -m "not slow"`` runs the rest in a minute or two. Marked here, not by hand:
+#: a test that uses one of these fixtures (directly or through another fixture)...
+SLOW_FIXTURES = {
+    "kernel": "kernel",
+    "served": "server",
+    "browser": "browser",
+    "wheel": "environment",
+}
+#: ...or names one of these in its body...
+SLOW_NAMES = {
+    "chatnb_serve": "server",
+    "chatnb_serve_process": "server",
+    "NotebookClient": "kernel",
+}
+#: ...or is a notebook cell (nbval), or carries a finer marker (a module's ``pytestmark``).
+TIERS = ("kernel", "server", "browser", "environment")
+
+
+def _tiers(item: pytest.Item) -> set[str]:
+    fixtures = getattr(item, "fixturenames", ())
+    tiers = {tier for name, tier in SLOW_FIXTURES.items() if name in fixtures}
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    names = set(code.co_names) if code is not None else set()
+    tiers |= {tier for name, tier in SLOW_NAMES.items() if name in names}
+    if item.path.suffix == ".ipynb":
+        tiers.add("kernel")
+    return tiers | {tier for tier in TIERS if item.get_closest_marker(tier) is not None}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tiers = _tiers(item)
+        for tier in sorted(tiers):
+            item.add_marker(tier)
+        if tiers:
+            item.add_marker("slow")
+
 
 def recording_frames(path: Path) -> list[str]:
     """The payloads of a recording's ``data:`` frames, ``[DONE]`` excluded."""

@@ -226,6 +226,7 @@ for i in range(60):
 """
 
 
+@pytest.mark.slow  # two Python processes taking turns at one file: 5-20 s
 def test_two_kernels_record_into_one_file_at_once(tmp_path: Path) -> None:
     path = tmp_path / "shared.sqlite"
     script = textwrap.dedent(TWO_KERNELS.format(path=str(path)))

@@ -18,6 +18,7 @@ from chatnb.display.terminal import TerminalSink
 from chatnb.markdown import render
 from chatnb.mock.replies import markdown_sample
 
+from .fakes import FakeClock, FakeLiveSink, FakeSink
 from .kernel import Kernel, Run
 from .test_markdown import unsafe_tokens
 
@@ -203,34 +204,16 @@ def test_outside_a_kernel_the_text_streams_to_stdout() -> None:
     assert result.stdout == "# Title\n\nSome **bold** text\nTextSink\n"
 
 
-class RecordingSink:
-    def __init__(self) -> None:
-        self.outputs: list[str] = []
-        self.calls: list[tuple[str, int]] = []
-
-    def show(self, markdown: str) -> int:
-        self.outputs.append(markdown)
-        self.calls.append(("show", len(self.outputs) - 1))
-        return len(self.outputs) - 1
-
-    def replace(self, handle: int, markdown: str) -> None:
-        self.outputs[handle] = markdown
-        self.calls.append(("replace", handle))
-
-    def note(self, text: str) -> None:
-        self.outputs.append(text)
-
-
 def test_fragments_arriving_before_the_next_render_are_merged() -> None:
-    now = [0.0]
-    sink = RecordingSink()
-    stream = MarkdownStream(sink=sink, clock=lambda: now[0])
+    clock = FakeClock()
+    sink = FakeSink()
+    stream = MarkdownStream(sink=sink, clock=clock)
     stream.feed("a")  # first render at once
     for piece in "bcdefgh":  # all within one render interval: no render
-        now[0] += 0.001
+        clock.advance(0.001)
         stream.feed(piece)
     assert sink.outputs == ["a"]
-    now[0] += 0.05
+    clock.advance(0.05)
     stream.feed("i")
     assert sink.outputs == ["abcdefghi"]
     assert sink.calls == [("show", 0), ("replace", 0)]
@@ -240,12 +223,12 @@ def test_fragments_arriving_before_the_next_render_are_merged() -> None:
 
 
 def test_a_huge_open_block_is_throttled_by_bytes_not_only_by_time() -> None:
-    now = [0.0]
-    sink = RecordingSink()
-    stream = MarkdownStream(sink=sink, clock=lambda: now[0])
+    clock = FakeClock()
+    sink = FakeSink()
+    stream = MarkdownStream(sink=sink, clock=clock)
     code = "```\n" + "".join(f"line {i} of a long code block\n" for i in range(600)) + "```\n"
     for i in range(0, len(code), 4):
-        now[0] += 0.01  # 100 tokens/s: 20 renders/s would resend the growing block each time
+        clock.advance(0.01)  # 100 tokens/s: 20 renders/s would resend the growing block each time
         stream.feed(code[i : i + 4])
     stream.close()
     assert sink.outputs == [code]
@@ -279,62 +262,22 @@ def test_text_sink_is_a_sink_that_only_appends() -> None:
     assert buffer.getvalue().endswith("(a note)\n**raw** as it arrives, never twice\n")
 
 
-class _Outputs:
-    """A sink that keeps each output's text, as the slots replace it."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.sent = 0
-
-    def show(self, markdown: str) -> int:
-        self.texts.append(markdown)
-        return len(self.texts) - 1
-
-    def replace(self, handle: int, markdown: str) -> None:
-        self.texts[handle] = markdown
-        self.sent += len(markdown)
-
-    def note(self, text: str) -> None:
-        pass
-
-
 def test_output_slots_hold_any_number_of_pieces_in_a_dozen_outputs_in_order() -> None:
     from chatnb.display.output_slots import OutputSlots
 
-    screen = _Outputs()
+    screen = FakeSink()
     slots = OutputSlots(screen, 11, screen.show)  # type: ignore[arg-type]
     pieces = [f"piece {i}: {'x' * (i % 37)}\n\n" for i in range(2_000)]
     for piece in pieces:
         slots.place(piece)
-        assert len(screen.texts) <= 11
-    assert "".join(screen.texts) == "".join(pieces)  # in order, nothing lost or doubled
-    sizes = [len(t) for t in screen.texts if t]
+        assert len(screen.outputs) <= 11
+    assert "".join(screen.outputs) == "".join(pieces)  # in order, nothing lost or doubled
+    sizes = [len(t) for t in screen.outputs if t]
     assert sizes == sorted(sizes, reverse=True) or sizes[:-1] == sorted(sizes[:-1], reverse=True)
     # Each byte is merged again only when what follows it has caught up (O(n log n)); the
     # stream also holds pieces back to its byte budget, so it merges less than this.
     total = sum(map(len, pieces))
     assert slots.payload_bytes <= total * 6  # 4.3x measured for 2,000 pieces
-
-
-class _LiveScreen(_Outputs):
-    """Outputs and live outputs, as a kernel frontend keeps them."""
-
-    def show_live(self) -> Any:
-        from chatnb.display.live_text import LiveText
-
-        class _Widget:
-            def send(self, message: dict[str, Any]) -> None:
-                pass
-
-            def close(self) -> None:
-                pass
-
-        self.texts.append("")
-        return LiveText(_Widget(), len(self.texts) - 1)
-
-    def settle(self, live: Any, markdown: str) -> int:
-        self.texts[live.position] = markdown
-        return int(live.position)
 
 
 def test_outputs_render_as_the_whole_answer_with_definitions_from_earlier_outputs() -> None:
@@ -343,15 +286,15 @@ def test_outputs_render_as_the_whole_answer_with_definitions_from_earlier_output
     text = "[a]: https://example.com/a\n\n" + "".join(
         f"Para {i} uses [a]\n# Heading {i}\n\n" for i in range(40)
     )
-    now = [0.0]
-    screen = _LiveScreen()
-    stream = MarkdownStream(sink=screen, clock=lambda: now[0])  # type: ignore[arg-type]
+    clock = FakeClock()
+    screen = FakeLiveSink()
+    stream = MarkdownStream(sink=screen, clock=clock)
     for i in range(0, len(text), 3):
-        now[0] += 1.0
+        clock.advance(1.0)
         stream.feed(text[i : i + 3])
     stream.close()
-    assert len(screen.texts) <= MAX_OUTPUTS
-    assert "".join(render(t) for t in screen.texts) == render(text)
+    assert len(screen.outputs) <= MAX_OUTPUTS
+    assert "".join(render(t) for t in screen.outputs) == render(text)
 
 
 @pytest.mark.parametrize("live", [True, False])
@@ -360,45 +303,25 @@ def test_a_definition_after_its_link_shows_the_whole_answer_again(live: bool) ->
     # display); the rare definition that comes later makes the end show the whole once more.
     text = "Read [the guide] first.\n\n" + "".join(f"Step {i}.\n\n" for i in range(60))
     text += "[the guide]: https://example.com/guide\n"
-    now = [0.0]
-    screen: Any = _LiveScreen() if live else RecordingSink()
-    stream = MarkdownStream(sink=screen, clock=lambda: now[0])
+    clock = FakeClock()
+    screen = FakeLiveSink() if live else FakeSink()
+    stream = MarkdownStream(sink=screen, clock=clock)
     for i in range(0, len(text), 3):
-        now[0] += 1.0
+        clock.advance(1.0)
         stream.feed(text[i : i + 3])
         if i == 300:  # well before the definition, the first steps are rendered
-            assert any("Step 1." in t for t in _texts(screen))
+            assert any("Step 1." in t for t in screen.outputs)
     stream.close()
-    shown = [t for t in _texts(screen) if t]
+    shown = [t for t in screen.outputs if t]
     assert "".join(render(t) for t in shown) == render(text)
     assert '<a href="https://example.com/guide">the guide</a>' in render(shown[0])
 
 
-def _texts(screen: Any) -> list[str]:
-    return list(screen.texts if isinstance(screen, _LiveScreen) else screen.outputs)
-
-
 def test_a_stream_closed_with_nothing_fed_shows_nothing() -> None:
     # A failed ask (an error before any text) must leave no empty Markdown output behind.
-    screen = _LiveScreen()
-    MarkdownStream(sink=screen, timer=False).close()  # type: ignore[arg-type]
-    assert screen.texts == []
-
-
-class _EveryState(RecordingSink):
-    """A Markdown-only sink that keeps every state any output was in."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.states: list[str] = []
-
-    def show(self, markdown: str) -> int:
-        self.states.append(markdown)
-        return super().show(markdown)
-
-    def replace(self, handle: int, markdown: str) -> None:
-        self.states.append(markdown)
-        super().replace(handle, markdown)
+    screen = FakeLiveSink()
+    MarkdownStream(sink=screen, timer=False).close()
+    assert screen.outputs == []
 
 
 def test_while_streaming_open_math_is_no_raw_tex_and_a_table_head_no_paragraph() -> None:
@@ -406,17 +329,17 @@ def test_while_streaming_open_math_is_no_raw_tex_and_a_table_head_no_paragraph()
         "Expand it:\n\n$$\nf(x) = x^2\n- 2x + 1\n$$\n\n"
         "| x | f(x) |\n|---|---|\n| 0 | 1 |\n| 1 | 0 |\n\nDone.\n"
     )
-    now = [0.0]
-    screen = _EveryState()
-    stream = MarkdownStream(sink=screen, clock=lambda: now[0], timer=False)
+    clock = FakeClock()
+    screen = FakeSink()
+    stream = MarkdownStream(sink=screen, clock=clock, timer=False)
     for character in text:
-        now[0] += 1.0  # a render after every character
+        clock.advance(1.0)  # a render after every character
         stream.feed(character)
     stream.close()
     # The renders did catch the moments that matter: math open, and a header row alone.
-    assert any("~~~latex\n$$\nf(x)" in state for state in screen.states)
-    assert any(state.endswith("$$\n\n") for state in screen.states)
-    for state in screen.states:
+    assert any("~~~latex\n$$\nf(x)" in state for state in screen.versions)
+    assert any(state.endswith("$$\n\n") for state in screen.versions)
+    for state in screen.versions:
         html = render(state)
         outside_code = re.sub(r"<pre><code[\s\S]*?</code></pre>", "", html)
         assert "$$" not in outside_code or "$$\nf(x) = x^2\n- 2x + 1\n$$" in state, state
@@ -427,16 +350,16 @@ def test_while_streaming_open_math_is_no_raw_tex_and_a_table_head_no_paragraph()
 def test_the_live_text_shows_open_display_math_in_the_code_font() -> None:
     lives: list[Any] = []
 
-    class Screen(_LiveScreen):
+    class Screen(FakeLiveSink):
         def show_live(self) -> Any:
             lives.append(super().show_live())
             return lives[-1]
 
-    now = [0.0]
-    stream = MarkdownStream(sink=Screen(), clock=lambda: now[0], timer=False)  # type: ignore[arg-type]
+    clock = FakeClock()
+    stream = MarkdownStream(sink=Screen(), clock=clock, timer=False)
     fonts = []
     for piece in ["Intro.\n\n", "$$\n\\sum_i x_i\n\n", "= 1\n$$\n\n", "After.\n\n", "More"]:
-        now[0] += 1.0
+        clock.advance(1.0)
         stream.feed(piece)
         fonts.append(lives[-1]._code)
     stream.close()

@@ -35,6 +35,7 @@ from chatnb.experiments.stats import clustered_mean
 from chatnb.experiments.throttle import parse_duration
 
 from .conftest import chatnb_serve
+from .fakes import FakeClock
 
 CITIES = ["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Quito"]
 
@@ -150,14 +151,14 @@ def test_a_baseline_diff_shows_what_moved(tmp_path: Path) -> None:
 
 
 def test_the_throttle_reads_the_rate_limit_headers() -> None:
-    now = [0.0]
+    clock = FakeClock()
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
-        now[0] += seconds
+        clock.advance(seconds)
 
-    throttle = Throttle(clock=lambda: now[0], sleep=sleep)
+    throttle = Throttle(clock=clock, sleep=sleep)
     assert parse_duration("6m0s") == 360 and parse_duration("20ms") == 0.02
     assert parse_duration("1.5") == 1.5 and parse_duration(None) is None
     # 60 requests a minute, none left: the next waits a second for a token.

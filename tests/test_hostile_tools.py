@@ -19,6 +19,7 @@ from chatnb.errors import ContextBudgetError
 from chatnb.mock import ToolCall
 from chatnb.mock.conversation import check_conversation
 
+from .fakes import FakeSink
 from .kernel import Kernel
 from .servers import RecordingServer
 
@@ -54,25 +55,6 @@ def saying(text: str) -> bytes:
     return b"".join([*frames, b"data: [DONE]\n\n"])
 
 
-class Screen:
-    """A display sink that keeps what each output shows (as a frontend would)."""
-
-    appends_only = False
-
-    def __init__(self) -> None:
-        self.outputs: list[str] = []
-
-    def show(self, markdown: str) -> int:
-        self.outputs.append(markdown)
-        return len(self.outputs) - 1
-
-    def replace(self, handle: int, markdown: str) -> None:
-        self.outputs[handle] = markdown
-
-    def note(self, text: str) -> None:
-        self.outputs.append(text)
-
-
 def lookup(city: Any) -> str:
     """The weather in a city."""
     return "sunny"
@@ -105,7 +87,7 @@ def _valid(bot: Chatbot) -> list[str]:
     ids=["open-brackets", "valid-deep", "deep-unclosed"],
 )
 def test_deeply_nested_arguments_go_back_to_the_model_as_a_tool_error(arguments: str) -> None:
-    screen = Screen()
+    screen = FakeSink()
     with serving(calling(arguments, piece=4_096), saying("Sorry."), saying("Hi")) as (bot, _):
         bot.display = screen
         answer = bot.ask(QUESTION)
@@ -137,11 +119,11 @@ def test_a_result_nested_too_deep_to_write_is_a_tool_error_and_shows() -> None:
         return "[" * 100_000
 
     script = (calling('{"city": "Paris"}', "deep"), saying("a"))
-    with serving(*script, tools=[deep], display=Screen()) as (bot, _):
+    with serving(*script, tools=[deep], display=FakeSink()) as (bot, _):
         (result,) = bot.ask(QUESTION).tool_results
     assert not result.ok and "could not be written as JSON" in result.content
     script = (calling('{"city": "Paris"}', "brackets"), saying("b"))
-    screen = Screen()
+    screen = FakeSink()
     with serving(*script, tools=[brackets], display=screen) as (bot, _):
         assert bot.ask(QUESTION) == "b"  # shown as text, not parsed into a RecursionError
     assert any("[[[[" in shown for shown in screen.outputs)
@@ -167,7 +149,7 @@ upstream = namespace["upstream"]
 
 def test_a_tool_error_quoting_the_key_is_redacted_everywhere(tmp_path: Path) -> None:
     cache = tmp_path / "runs.sqlite"
-    screen = Screen()
+    screen = FakeSink()
     with RecordingServer(
         [calling('{"city": "Paris"}', "upstream"), saying("It failed.")]
     ) as server:

@@ -20,9 +20,9 @@ from chatnb.mock.conversation import check_conversation
 from chatnb.safety import escape_text
 from chatnb.workbench.compare import Comparison, Result
 
+from .fakes import FakeSink
 from .kernel import Kernel, Run
 from .test_safety import Marked, dangerous, marked  # noqa: F401 - marked is a fixture
-from .test_tool_views import Screen
 
 HOSTILE_LABELS = [
     "x<img src=http://127.0.0.1:1/x onerror=alert(1)>",
@@ -116,7 +116,7 @@ NAME = "x<img src=http://127.0.0.1:1/x onerror=alert(1)>"
 
 
 def test_the_call_block_shows_a_hostile_name_as_text() -> None:
-    screen = Screen()
+    screen = FakeSink()
     view = ToolCallView(screen, clock=lambda: 0.0)
     view.handle(ToolCallStarted(0, 0, "call_1", NAME))
     view.handle(ToolCallArgumentsDelta(0, 0, '{"a": 1}'))

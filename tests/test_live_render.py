@@ -124,6 +124,7 @@ def test_a_table_header_row_waits_for_its_delimiter_row_and_then_grows_row_by_ro
     assert rows == sorted(rows) and rows[-1] >= 25  # the open table grew row by row
 
 
+@pytest.mark.slow  # a 500 KB tail grown 100,000 times: 10-70 s of CPU
 def test_a_tail_with_triggers_is_checked_at_most_every_interval() -> None:
     # A 400 KB paragraph with a "!" in every sentence: checking costs O(tail), so it is paced.
     now = [0.0]

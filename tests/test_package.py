@@ -88,7 +88,10 @@ def test_cli_help() -> None:
 def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run(
-        [ruff, "check", "chatnb", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+        [ruff, "check", "chatnb", "tests", "benchmarks", "notebooks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

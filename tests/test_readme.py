@@ -118,6 +118,7 @@ def test_each_python_block_runs(
         assert request.headers["authorization"].startswith("Bearer ")
 
 
+@pytest.mark.environment
 @pytest.mark.timeout(1200)
 def test_the_quickstart_shows_an_answer_in_a_fresh_environment(tmp_path: Path) -> None:
     first = _blocks("bash")[0].strip()

@@ -16,6 +16,8 @@ from chatnb.display import ReasoningView, TextSink
 from chatnb.events import ContentDelta, ReasoningDelta
 from chatnb.think_tags import ThinkTags
 
+from .fakes import FakeClock, FakeSink
+
 THOUGHT = "Step one.\n\nStep two: `a<b` and <img src=https://evil.example/x.png>."
 ANSWER = "The answer is **4**.\n"
 
@@ -51,35 +53,13 @@ def test_think_tags_edge_cases(text: str, expected: tuple[str, str]) -> None:
     assert _split(text, []) == expected
 
 
-class Outputs:
-    """A sink that keeps each output's current Markdown and counts what it was sent."""
-
-    appends_only = False
-
-    def __init__(self) -> None:
-        self.outputs: list[str] = []
-        self.sent = 0
-
-    def show(self, markdown: str) -> int:
-        self.outputs.append(markdown)
-        self.sent += len(markdown.encode())
-        return len(self.outputs) - 1
-
-    def replace(self, handle: int, markdown: str) -> None:
-        self.outputs[handle] = markdown
-        self.sent += len(markdown.encode())
-
-    def note(self, text: str) -> None:
-        self.outputs.append(text)
-
-
 def test_the_view_shows_the_latest_reasoning_within_budget_then_folds_once() -> None:
-    now = [0.0]
-    sink = Outputs()
-    view = ReasoningView(sink, clock=lambda: now[0])  # type: ignore[arg-type]
+    clock = FakeClock()
+    sink = FakeSink()
+    view = ReasoningView(sink, clock=clock)  # type: ignore[arg-type]
     reasoning = "".join(f"Thought number {i} about the question.\n\n" for i in range(400))
     for i in range(0, len(reasoning), 8):
-        now[0] += 0.05  # 20 renders a second allowed
+        clock.advance(0.05)  # 20 renders a second allowed
         view.handle(ReasoningDelta(0, reasoning[i : i + 8], "reasoning"))
     (live,) = sink.outputs
     assert live.startswith("<details open><summary>Thinking… ")
@@ -90,7 +70,7 @@ def test_the_view_shows_the_latest_reasoning_within_budget_then_folds_once() -> 
     view.close()
     (folded,) = sink.outputs
     started = 0.05  # the first reasoning delta; the answer came at the clock's last reading
-    assert folded.startswith(f"<details><summary>Thought for {now[0] - started:.1f} s</summary>")
+    assert folded.startswith(f"<details><summary>Thought for {clock.now - started:.1f} s</summary>")
     quoted = "\n".join(f"> {line}" if line else ">" for line in reasoning.strip().split("\n"))
     assert quoted in folded and view.payload_bytes == sink.sent
     view.close()  # folding again sends nothing new
@@ -98,7 +78,7 @@ def test_the_view_shows_the_latest_reasoning_within_budget_then_folds_once() -> 
 
 
 def test_the_reasoning_is_untrusted_text_in_safe_mode() -> None:
-    sink = Outputs()
+    sink = FakeSink()
     view = ReasoningView(sink, clock=lambda: 0.0)  # type: ignore[arg-type]
     view.handle(ReasoningDelta(0, THOUGHT + "\n```python\nunclosed = True", "think"))
     view.close()

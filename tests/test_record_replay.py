@@ -17,6 +17,9 @@ from chatnb import mock
 
 from .servers import RecordingServer
 
+# Runs the notebook in fresh kernels (nbclient): the slow tier (tests/conftest.py).
+pytestmark = pytest.mark.kernel
+
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "06_record_replay.ipynb"
 RECORDED_AT = "http://127.0.0.1:8765/v1"
 

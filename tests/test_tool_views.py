@@ -17,38 +17,9 @@ from chatnb.events import (
 )
 from chatnb.mock.instances import instance
 
+from .fakes import FakeClock, FakeSink
+
 _FENCED_JSON = re.compile(r"(`{3,})json\n(.*)\n\1", re.S)
-
-
-class Screen:
-    """A sink that keeps every version of every output, as a frontend would show them."""
-
-    appends_only = False
-
-    def __init__(self) -> None:
-        self.outputs: list[str] = []
-        self.versions: list[str] = []
-
-    def show(self, markdown: str) -> int:
-        self.outputs.append(markdown)
-        self.versions.append(markdown)
-        return len(self.outputs) - 1
-
-    def replace(self, handle: int, markdown: str) -> None:
-        self.outputs[handle] = markdown
-        self.versions.append(markdown)
-
-    def note(self, text: str) -> None:
-        self.outputs.append(text)
-
-
-class Clock:
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 DOCUMENT = json.dumps(
@@ -75,8 +46,8 @@ def _pieces(text: str, size: int = 4) -> list[str]:
 
 
 def test_a_structured_answer_is_valid_json_at_every_update() -> None:
-    screen = Screen()
-    view = StructuredView(screen, clock=Clock(0.06))  # every delta may render
+    screen = FakeSink()
+    view = StructuredView(screen, clock=FakeClock(step=0.06))  # every delta may render
     for piece in _pieces(DOCUMENT):
         view.handle(ContentDelta(0, piece))
     view.close()
@@ -93,7 +64,7 @@ def test_a_structured_answer_is_valid_json_at_every_update() -> None:
 
 
 def test_a_structured_answer_that_is_not_json_is_shown_as_it_is() -> None:
-    screen = Screen()
+    screen = FakeSink()
     view = StructuredView(screen)
     for piece in _pieces("Sorry, I cannot answer in JSON."):
         view.handle(ContentDelta(0, piece))
@@ -110,8 +81,8 @@ def _call_events(arguments: str) -> list[Any]:
 
 
 def test_a_tool_call_fills_in_then_settles_with_its_result() -> None:
-    screen = Screen()
-    view = ToolCallView(screen, clock=Clock(0.06))
+    screen = FakeSink()
+    view = ToolCallView(screen, clock=FakeClock(step=0.06))
     for event in _call_events(DOCUMENT):
         view.handle(event)
     view.close()
@@ -131,7 +102,7 @@ def test_a_tool_call_fills_in_then_settles_with_its_result() -> None:
 
 
 def test_updates_are_throttled_by_the_clock() -> None:
-    screen = Screen()
+    screen = FakeSink()
     view = StructuredView(screen, clock=lambda: 0.0)  # no time passes: no second render
     for piece in _pieces(DOCUMENT):
         view.handle(ContentDelta(0, piece))
