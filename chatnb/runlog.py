@@ -220,7 +220,7 @@ class Runs(list[dict[str, Any]]):
         return html
 
     def _repr_markdown_(self) -> str:
-        from .safety import escape_text  # loaded when a table is shown, not with chatnb
+        from .markdown.safety import escape_text  # loaded when a table is shown, not with chatnb
 
         lines = ["| " + " | ".join(SHOWN) + " |", "|" + "---|" * len(SHOWN)]
         for record in self:

@@ -157,7 +157,7 @@ def _readable(content: str | list[dict[str, Any]] | None) -> str:
 
 
 def _call(name: str) -> str:
-    from .safety import escape_text  # the Markdown tools load when a transcript is made
+    from .markdown.safety import escape_text  # the Markdown tools load when a transcript is made
 
     return f"*[tool call: {escape_text(name, 80)}]*"
 

@@ -191,9 +191,9 @@ def test_the_check_sees_a_module_missing_from_the_design(
     """The checks fail when a module is left out of the layer table or the drawing."""
     design = tmp_path / "design.md"
     text = DESIGN.read_text()
-    design.write_text(text.replace("  math_text.py ", "  ").replace("  math_text  ", "  "))
+    design.write_text(text.replace("  pricing.py ", "  ").replace("  pricing  ", "  "))
     monkeypatch.setattr(sys.modules[__name__], "DESIGN", design)
-    assert "math_text.py" not in _house() and "math_text" not in _layers()
+    assert "pricing.py" not in _house() and "pricing" not in _layers()
     with pytest.raises(AssertionError):
         test_every_module_is_in_a_layer_and_imports_only_below_it()
     with pytest.raises(AssertionError):
@@ -216,3 +216,27 @@ def test_every_chatnb_error_lives_in_errors_py() -> None:
         and any(isinstance(base, ast.Name) and base.id in tree_names for base in node.bases)
     ]
     assert not elsewhere, "define these in chatnb/errors.py:\n" + "\n".join(elsewhere)
+
+
+#: What the "what to draw" package may import: itself, chatnb's errors, markdown-it, and the
+#: standard library's pure text tools. A kernel, a widget, a clock, a file or a socket belongs
+#: to chatnb.display ("when to draw"), never here.
+_PURE = re.compile(
+    r"(?:\.\w*|\.\.errors|__future__|markdown_it(?:\.\w+)*|mdit_py_plugins(?:\.\w+)*|re|html|"
+    r"bisect|unicodedata|string|itertools|functools|dataclasses|typing|enum|math|"
+    r"collections(?:\.abc)?|urllib\.parse)"
+)
+
+
+def test_what_to_draw_does_no_io() -> None:
+    found = []
+    for path in sorted((PACKAGE / "markdown").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = ["." * node.level + (node.module or "")]
+            else:
+                continue
+            found += [f"{path.name}: {name}" for name in names if not _PURE.fullmatch(name)]
+    assert found == []

@@ -14,8 +14,8 @@ import sys
 LATER = (
     "chatnb.display",
     "chatnb.markdown",
-    "chatnb.safety",
-    "chatnb.live_tail",
+    "chatnb.markdown.safety",
+    "chatnb.markdown.live_tail",
     "difflib",
     "sqlite3",
 )

@@ -15,9 +15,9 @@ from chatnb.display import ToolCallView
 from chatnb.events import ToolCallArgumentsDelta, ToolCallDone, ToolCallResult, ToolCallStarted
 from chatnb.experiments.results import summary_table
 from chatnb.markdown import render
+from chatnb.markdown.safety import escape_text
 from chatnb.mock import ToolCall
 from chatnb.mock.conversation import check_conversation
-from chatnb.safety import escape_text
 from chatnb.workbench.compare import Comparison, Result
 
 from .fakes import FakeSink

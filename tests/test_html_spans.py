@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatnb.html_spans import element_spans
+from chatnb.markdown.html_spans import element_spans
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from chatnb.display import MarkdownStream
-from chatnb.live_tail import CHECK_INTERVAL_S, TailCheck
 from chatnb.markdown import MarkdownSplitter, render
+from chatnb.markdown.live_tail import CHECK_INTERVAL_S, TailCheck
 from chatnb.mock.replies import markdown_sample
 
 from .corpus import ANSWERS

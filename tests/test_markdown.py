@@ -11,7 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from chatnb.markdown import (
+from chatnb.markdown.safety import is_harmless_html
+from chatnb.markdown.splitter import (
     HOLD_LIMIT,
     MarkdownSplitter,
     Part,
@@ -22,7 +23,6 @@ from chatnb.markdown import (
     split,
 )
 from chatnb.mock.replies import markdown_sample
-from chatnb.safety import is_harmless_html
 
 from .conftest import FIXTURES
 

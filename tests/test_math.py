@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from chatnb.markdown import split
-from chatnb.math_text import frontend_math, math_scan, rewrite_math
+from chatnb.markdown.math_text import frontend_math, math_scan, rewrite_math
 
 REWRITES = {
     r"Euler: \(e^{i\pi} + 1 = 0\).": "Euler: $e^{i\\pi} + 1 = 0$.",

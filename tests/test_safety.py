@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import chatnb.markdown
+import chatnb.markdown.splitter
 from chatnb.display import MarkdownStream
 from chatnb.markdown import neutralize, preview
-from chatnb.math_text import frontend_math
+from chatnb.markdown.math_text import frontend_math
 
 from .live_browser import LiveBrowser
 
@@ -311,7 +311,7 @@ def test_what_no_backslash_can_make_safe_shows_as_a_code_block(
 ) -> None:
     # The last line of defence: were the parser to read HTML where no backslash may go (here,
     # by reading math as Markdown, as neutralize once did), the part shows as code.
-    monkeypatch.setattr(chatnb.markdown, "_masked", lambda markdown, spans: markdown)
+    monkeypatch.setattr(chatnb.markdown.splitter, "_masked", lambda markdown, spans: markdown)
     text = "Use $<img src=x onerror=alert(1)>$ ~~~ here"
     shown = neutralize(text)
     assert shown == f"~~~~\n{text}\n~~~~\n"

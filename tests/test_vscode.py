@@ -32,7 +32,7 @@ import nbformat
 import pytest
 
 from chatnb.markdown import MarkdownSplitter
-from chatnb.math_text import math_scan
+from chatnb.markdown.math_text import math_scan
 
 from .corpus import ANSWERS
 from .lab import free_port

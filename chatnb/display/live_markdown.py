@@ -15,8 +15,8 @@ state the kernel did not check):
 * ``freeze``: the parts cut off as finished, with the Markdown to show for each where it is
   not the text itself (safe mode's escapes, the math rewrite, link definitions from other
   parts);
-* ``plain``: where the open tail stops being rendered (see :mod:`chatnb.live_tail`); from there
-  it shows as plain text, ``math`` in the code font;
+* ``plain``: where the open tail stops being rendered (see
+  :mod:`chatnb.markdown.live_tail`); from there it shows as plain text, ``math`` in the code font;
 * ``footer``: the progress line under the answer.
 
 When the answer ends its last parts are frozen (the live view then looks as the final output

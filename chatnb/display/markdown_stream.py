@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from ..live_tail import TailCheck
 from ..markdown import MarkdownSplitter, Part, open_fence
-from ..math_text import open_display_math
+from ..markdown.live_tail import TailCheck
+from ..markdown.math_text import open_display_math
 from .live_markdown import LiveMarkdown, utf16_length
 from .live_text import LiveText
 from .output_slots import OutputSlots
@@ -130,7 +130,7 @@ class MarkdownStream:
     gives a line shown under the answer while it streams (never in a finished output).
     ``timer=False``: no timer thread (text waits for the next :meth:`feed` or :meth:`tick`);
     the default is a timer unless ``clock`` is given. ``math=True`` shows math the way the
-    model meant it (:func:`chatnb.math_text.rewrite_math`); the text fed stays as it is.
+    model meant it (:func:`chatnb.markdown.math_text.rewrite_math`); the text fed stays as it is.
     """
 
     def __init__(

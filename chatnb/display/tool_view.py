@@ -8,7 +8,7 @@ answer's. When the tool loop reports the result, the block is replaced once more
 the call's duration in its title and the arguments and the (shortened) result inside. The
 function name is the only part of the title taken from the model. The API restricts the names
 a request offers, but not the name a server streams back (a hostile one sent
-``x<img src=… onerror=…>``), so it is shown through :func:`chatnb.safety.escape_text`, like
+``x<img src=… onerror=…>``), so it is shown through :func:`chatnb.markdown.safety.escape_text`, like
 every untrusted label; everything else the model wrote is inside code blocks.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ..events import ToolCallArgumentsDelta, ToolCallDone, ToolCallResult, ToolCallStarted
-from ..safety import escape_text
+from ..markdown.safety import escape_text
 from .json_blocks import MISSING, code_block, partial_value, pretty
 from .live_output import LiveOutput
 from .sinks import DisplaySink

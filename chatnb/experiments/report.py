@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ExpectationError
-from ..safety import escape_text
+from ..markdown.safety import escape_text
 
 __all__ = ["Outcome", "Report"]
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..safety import escape_text
+from ..markdown.safety import escape_text
 from .report import Outcome, Report
 from .stats import Paired, paired
 from .summary import by_input, scorer_summary, summary_table, verdicts

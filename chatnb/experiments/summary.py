@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..safety import escape_text
+from ..markdown.safety import escape_text
 from ..usage import dollars
 from .scorers import PASS_AT
 from .stats import Paired, clustered_mean, paired, stability, wilson

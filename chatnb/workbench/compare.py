@@ -22,8 +22,8 @@ from ..chatbot import Chatbot, setting_names
 from ..display import kernel_shell
 from ..errors import AnswerInterrupted, ChatnbError, OptionError
 from ..explain import in_variant, not_a_variant
+from ..markdown.safety import escape_text
 from ..options import checked_options
-from ..safety import escape_text
 from ..usage import TurnUsage, dollars
 from . import default_chatbot
 
@@ -91,7 +91,7 @@ class Comparison(list[Result]):
 
 def _cell(text: str, limit: int = 40) -> str:
     """A prompt, a variant's name or an error in a table cell or a grid's label: plain text,
-    on one line, shortened (:func:`chatnb.safety.escape_text`)."""
+    on one line, shortened (:func:`chatnb.markdown.safety.escape_text`)."""
     return escape_text(text.strip(), limit)
 
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .markdown import table_head
 from .math_text import open_display_math
 from .safety import open_code_block
+from .splitter import table_head
 
 __all__ = ["CHECK_INTERVAL_S", "TRIGGERS", "TailCheck"]
 
