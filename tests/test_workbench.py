@@ -332,9 +332,9 @@ def test_the_small_experiment_grid_is_left_static(kernel: Kernel) -> None:
     grid = finished_grid(run)
     found = Elements(grid["text/html"])
     labels = [x for x in found.text if x.startswith("e")]
-    assert labels == ["e1 (#1)", "e1", "e1", "e1 (#2)", "e1", "e1"] + [
-        "e2 (#1)", "e2", "e2", "e2 (#2)", "e2", "e2"
-    ], labels
+    # Each row's label (input and repeat), then its two answers (the mock echoes).
+    expected = [x for e in ("e1", "e2") for r in (1, 2) for x in (f"{e} (#{r})", e, e)]
+    assert labels == expected, labels
 
 
 def test_the_workbench_says_why_it_chose_the_mock(monkeypatch: pytest.MonkeyPatch) -> None:
