@@ -292,7 +292,10 @@ HOSTILE = [
     "<iframe src=http://x></iframe> [y](JaVaScRiPt&#58;alert(1)) [z](data:text/html,hi)",
     "![local](x.png) [rel](page.html) <a href=javascript:alert(1)>a</a>",
 ]
-HARMLESS = "**bold** and `code`\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[web](https://example.com)"
+HARMLESS = (
+    "**bold** and `code`\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+    "[web](https://example.com) and math: $a_1 * b_2 * c$"
+)
 
 
 def test_the_finished_table_renders_answers_safely(kernel: Kernel) -> None:
@@ -319,6 +322,8 @@ def test_the_finished_table_renders_answers_safely(kernel: Kernel) -> None:
     for tag in ("strong", "code", "ul", "li", "th", "a"):
         assert tag in tags, tag
     assert ("a", {"href": "https://example.com"}) in found.tags
+    # Math as written, for the frontend to typeset: its "_" and "*" are not emphasis.
+    assert "$a_1 * b_2 * c$" in grid["text/html"]
     assert "<script>alert(1)</script>" in grid["text/plain"]  # plain text, as written
 
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..markdown import neutralize
+from ..math_text import frontend_math
 from ..safety import escape_text
 
 if TYPE_CHECKING:
@@ -80,9 +82,23 @@ def _web_links_only(state: Any) -> None:
 
 def answer_html(markdown: str) -> str:
     """The HTML of an untrusted answer: safe mode, then markdown-it with HTML off, images as
-    their alt text, links only to web and mail addresses."""
-    rendered: str = _renderer().render(neutralize(markdown))
-    return rendered
+    their alt text, links only to web and mail addresses. Math is kept as written (escaped),
+    out of markdown-it's reach: its ``_`` and ``*`` are not emphasis, and a frontend that
+    typesets HTML outputs (JupyterLab, Notebook 7) typesets it as it does the live answer."""
+    safe = neutralize(markdown)
+    spans = frontend_math(safe).spans if ("$" in safe or "\\" in safe) else ()
+    if not spans:
+        rendered: str = _renderer().render(safe)
+        return rendered
+    # Each span becomes a word that means nothing to Markdown, put back once rendered.
+    key = f"chatnbmath{uuid.uuid4().hex}n"
+    pieces, maths, last = [], [], 0
+    for number, (start, end) in enumerate(spans):
+        pieces.append(f"{safe[last:start]}{key}{number}x")
+        maths.append(safe[start:end])
+        last = end
+    rendered = _renderer().render("".join(pieces) + safe[last:])
+    return re.sub(f"{key}(\\d+)x", lambda found: html.escape(maths[int(found[1])]), rendered)
 
 
 def _cell_html(answer: Answer) -> str:
