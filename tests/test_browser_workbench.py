@@ -1,5 +1,8 @@
 """The workbench's grids in a real browser: ``chatnb.compare`` and a small experiment in
-JupyterLab and Notebook 7 (Chromium), every answer under its own column.
+JupyterLab and Notebook 7 (Chromium), every answer under its own column: in the live grid of
+widgets the answers stream into, and in the static table that replaces it when the run ends
+(what a saved notebook keeps). The live grid is checked in cells that keep it (its
+``Grid.finish`` turned off), the table in cells run as a user runs them.
 
 Each answer carries a marker, ``mark:<prompt>:<model>``, so the check is exact: the page's
 boxes (``getBoundingClientRect``) must put each answer cell inside its model's column header
@@ -58,10 +61,20 @@ def one_grid(prompts, names):
     return widgets.GridBox(header + children, layout=columns), outputs
 
 fixed, compare_module._grid_box = compare_module._grid_box, one_grid
+finish, compare_module.Grid.finish = compare_module.Grid.finish, lambda grid, answers: None
 try:
     await chatnb.compare({list(COMPARED)!r}, MODELS, bot=bot)
 finally:
-    compare_module._grid_box = fixed"""
+    compare_module._grid_box, compare_module.Grid.finish = fixed, finish"""
+
+# The live grid, kept after the run: the grid as it is while answers stream.
+KEEP_GRID = """import chatnb.workbench.compare as compare_module
+
+finish, compare_module.Grid.finish = compare_module.Grid.finish, lambda grid, answers: None
+try:
+    {}
+finally:
+    compare_module.Grid.finish = finish"""
 
 CELLS = [
     SETUP,
@@ -74,22 +87,36 @@ CELLS = [
     "scorers=[contains('mark')], bot=slow, concurrency=2)",
     "res",
     BROKEN,
+    KEEP_GRID.format(f"await chatnb.compare({list(COMPARED)!r}, MODELS, bot=bot)"),
+    KEEP_GRID.format(
+        f"await chatnb.experiment({list(TRIED)!r}, MODELS, repeats=2, "
+        "scorers=[contains('mark')], bot=bot)"
+    ),
     'print("all shown")',
 ]
-COMPARE, SMALL, BIG, RES, CONTROL = 1, 2, 3, 4, 5
+COMPARE, SMALL, BIG, RES, CONTROL, LIVE_COMPARE, LIVE_SMALL = 1, 2, 3, 4, 5, 6, 7
 
-# In one cell's outputs: the header of each column (a widget whose text is a model's name),
-# the label of each row (a widget whose text is a row's label), and each answer cell (an
-# Output widget) with the marker it shows; then every way the boxes can be wrong.
-LAYOUT = """([cell, models, rows]) => {
+#: Where :data:`LAYOUT` looks: in the live grid, the widgets (a header or a label is an HTML
+#: widget, an answer cell an Output widget); in the finished grid, the cell's first table
+#: (a header is a ``th``, a label a ``td`` spanning the columns, an answer cell any other
+#: ``td``).
+LIVE = {"table": False, "named": ".widget-html", "cells": ".widget-output"}
+STATIC = {"table": True, "named": "th, td[colspan]", "cells": "td:not([colspan])"}
+
+# In one cell's outputs (:data:`LIVE` or :data:`STATIC` says where): the header of each
+# column (whose text is a model's name), the label of each row (whose text is a row's label),
+# and each answer cell with the marker it shows; then every way the boxes can be wrong.
+LAYOUT = """([cell, models, rows, where]) => {
     const box = (el) => el.getBoundingClientRect();
     const text = (el) => el.innerText.trim();
-    const htmls = [...cell.querySelectorAll('.widget-html')];
+    const root = where.table ? cell.querySelector('.jp-OutputArea-output table') : cell;
+    if (!root) return {problems: ['no table'], cells: 0};
+    const htmls = [...root.querySelectorAll(where.named)];
     const headers = Object.fromEntries(models.map(m => [m, htmls.filter(h => text(h) === m)]));
     const labels = rows.map(r => [r, htmls.filter(h => text(h) === r)]);
-    // The answer cells: Output widgets not inside another (an answer shows its own inside).
-    const outputs = [...cell.querySelectorAll('.widget-output')]
-        .filter(el => !el.parentElement.closest('.widget-output'));
+    // The answer cells: not inside another (a live answer shows Output widgets inside).
+    const outputs = [...root.querySelectorAll(where.cells)]
+        .filter(el => !el.parentElement.closest(where.cells));
     const cells = outputs.map(el => {
         const found = /mark:(\\S+):(\\S+) answered/.exec(el.innerText);
         const style = getComputedStyle(el);
@@ -136,17 +163,18 @@ LAYOUT = """([cell, models, rows]) => {
 }"""
 
 
-def layout(cell: Locator, rows: list[str]) -> dict[str, Any]:
-    """What :data:`LAYOUT` finds in ``cell`` once every answer cell shows its marker."""
+def layout(cell: Locator, rows: list[str], where: dict[str, Any]) -> dict[str, Any]:
+    """What :data:`LAYOUT` finds in ``cell`` (``where``: :data:`LIVE` or :data:`STATIC`)
+    once every answer cell shows its marker."""
     cell.page.wait_for_function(
-        """([cell, n]) => [...cell.querySelectorAll('.widget-output')]
-                  .filter(o => !o.parentElement.closest('.widget-output'))
+        """([cell, n, where]) => [...cell.querySelectorAll(where.cells)]
+                  .filter(o => !o.parentElement.closest(where.cells))
                   .filter(o => / answered/.test(o.innerText)).length >= n""",
-        arg=[cell.element_handle(), len(rows) * len(MODELS)],
+        arg=[cell.element_handle(), len(rows) * len(MODELS), where],
         timeout=60_000,
     )
     result: dict[str, Any] = cell.evaluate(
-        f"(cell, arg) => ({LAYOUT})([cell, ...arg])", [list(MODELS), rows]
+        f"(cell, arg) => ({LAYOUT})([cell, ...arg])", [list(MODELS), rows, where]
     )
     return result
 
@@ -183,19 +211,28 @@ def test_compare_and_the_experiment_grid_put_each_answer_under_its_column(
         timeout=180_000
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for number, what in [(COMPARE, "compare"), (SMALL, "grid"), (CONTROL, "broken")]:
+    shots = [(COMPARE, "compare"), (SMALL, "grid"), (CONTROL, "broken")]
+    shots += [(LIVE_COMPARE, "compare-live"), (LIVE_SMALL, "grid-live")]
+    for number, what in shots:
         cells.nth(number).scroll_into_view_if_needed()
         cells.nth(number).screenshot(path=str(SCREENSHOTS / f"{what}-{frontend}.png"))
 
-    compared = layout(cells.nth(COMPARE), list(COMPARED))
-    assert compared == {"problems": [], "cells": 6}, compared
     rows = [f"{prompt} (#{r})" for prompt in TRIED for r in (1, 2)]
-    grid = layout(cells.nth(SMALL), rows)
+    # The live grids, as the answers stream into them.
+    compared = layout(cells.nth(LIVE_COMPARE), list(COMPARED), LIVE)
+    assert compared == {"problems": [], "cells": 6}, compared
+    grid = layout(cells.nth(LIVE_SMALL), rows, LIVE)
     assert grid == {"problems": [], "cells": 12}, grid
-    expect(cells.nth(SMALL).locator("table")).to_have_count(1)  # the summary, under the grid
+    # The finished ones: one static table each in place of the grid, no widget left, the
+    # same check passing on it.
+    for number, labels in [(COMPARE, list(COMPARED)), (SMALL, rows)]:
+        assert cells.nth(number).locator(".jupyter-widgets").count() == 0
+        found = layout(cells.nth(number), labels, STATIC)
+        assert found == {"problems": [], "cells": len(labels) * len(MODELS)}, found
+    expect(cells.nth(SMALL).locator("table")).to_have_count(2)  # the summary, under the grid
     # The control: the old layout (a label spanning the columns with grid_column) fails the
     # same check, answers landing under the wrong model or in the wrong row.
-    broken = layout(cells.nth(CONTROL), list(COMPARED))
+    broken = layout(cells.nth(CONTROL), list(COMPARED), LIVE)
     assert any("outside its header" in p for p in broken["problems"]), broken
 
     # The big experiment ends with one table, in place of the progress and its live table,

@@ -78,13 +78,15 @@ def test_the_quickstart_streams_checked_markdown() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_saved_notebooks_hold_finished_answers_as_plain_markdown(path: Path) -> None:
     # What GitHub, nbviewer and a frontend without widgets show: each finished answer as one
-    # Markdown output, no empty output left over from streaming, no live widget's view.
+    # Markdown output, no empty output left over from streaming, no widget's view for finished
+    # work (a live answer, an experiment's progress bar: "0%" in a viewer; compare's grid:
+    # "VBox(children=...)"). The one widget kept is the ChatWidget, a tool to use, not a result.
     notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             assert data.get("text/markdown", "x").strip(), f"an empty Markdown output in {path}"
             if "application/vnd.jupyter.widget-view+json" in data:
                 plain = str(data.get("text/plain", ""))
-                # A live answer's widget, or an experiment's progress bar ("0%" in a viewer).
+                assert "ChatWidget(" in cell.source, (path.name, index, plain[:200])
                 assert not re.search(r"_Live\w*Widget|IntProgress", plain), (path.name, plain)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
@@ -207,6 +209,137 @@ def test_compare_prompts_times_variants(kernel: Kernel) -> None:
     assert len(grids) == 3 and all(len(g["children"]) == 4 for g in grids)
     assert not [w for w in states if w.get("_model_name") == "LayoutModel" and w.get("grid_column")]
     assert run.frontend.widget_markdown() == ["One"] * 4 + ["Two"] * 4
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def cell_outputs(run: Any) -> list[dict[str, Any]]:
+    """The data of the cell's own outputs as a frontend keeps them: a display sent while an
+    Output widget captures (its ``msg_id`` is the request's) goes into that widget instead;
+    display-id updates applied."""
+    capturing: set[str] = set()
+    outputs: list[dict[str, Any]] = []
+    for message in run.messages:
+        kind, content = message["msg_type"], message["content"]
+        if kind == "comm_msg" and "msg_id" in content["data"].get("state", {}):
+            capture = content["data"]["state"]["msg_id"]
+            (capturing.add if capture else capturing.discard)(content["comm_id"])
+        elif kind == "display_data" and not capturing:
+            outputs.append(content)
+        elif kind == "update_display_data":
+            for output in outputs:
+                if output.get("transient", {}).get("display_id") == content["transient"].get(
+                    "display_id"
+                ):
+                    output["data"] = content["data"]
+    return [o.get("data", {}) for o in outputs]
+
+
+def finished_grid(run: Any) -> dict[str, Any]:
+    """The cell's outputs as a frontend (or a saved notebook) keeps them: no widget view left,
+    the grid's output a static table; that output's data."""
+    outputs = cell_outputs(run)
+    assert not [o for o in outputs if WIDGET_VIEW in o], outputs
+    (grid,) = [o for o in outputs if "text/html" in o]
+    assert set(grid) == {"text/html", "text/plain"}
+    # Every widget the grid opened is closed (and its layout and style): none left in the kernel.
+    opened = {m["content"]["comm_id"] for m in run.of_type("comm_open")}
+    closed = {m["content"]["comm_id"] for m in run.of_type("comm_close")}
+    assert opened and opened <= closed, len(opened - closed)
+    return grid
+
+
+class Elements(HTMLParser):
+    """The tags, attributes and text of some HTML."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_a_finished_compare_leaves_a_static_table(kernel: Kernel) -> None:
+    run = kernel.run(COMPARE.format(prompts="['One', 'Two']")).ok()
+    grid = finished_grid(run)
+    found = Elements(grid["text/html"])
+    names = ["system=&#39;Be brief.&#39;", "system=&#39;Be verbose.&#39;, temperature=1.2"]
+    assert [t for t, _ in found.tags].count("table") == 1
+    headers = grid["text/html"].split("</thead>")[0]
+    assert all(name.replace("&#39;", "'") in headers for name in names) and "mini" in headers
+    cells = [a for t, a in found.tags if t == "td"]
+    assert sum("colspan" in a for a in cells) == 2  # a label per prompt, over its row
+    assert sum("colspan" not in a for a in cells) == 8  # an answer per prompt and variant
+    # Each prompt's label, then its four answers (the mock echoes), in page order.
+    assert [x for x in found.text if x in ("One", "Two")] == ["One"] * 5 + ["Two"] * 5
+    assert grid["text/plain"].startswith("── One · system='Be brief.' ──\nOne\n\n")
+    # The table of latency, tokens and cost still follows.
+    assert "| first token |" in run.frontend.markdown()[-1]
+
+
+HOSTILE = [
+    "<img src=http://x onerror=alert(1)>",
+    "[x](javascript:alert(1))",
+    "![i](http://remote/p.png)",
+    "<script>alert(1)</script>",
+    "<iframe src=http://x></iframe> [y](JaVaScRiPt&#58;alert(1)) [z](data:text/html,hi)",
+    "![local](x.png) [rel](page.html) <a href=javascript:alert(1)>a</a>",
+]
+HARMLESS = (
+    "**bold** and `code`\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+    "[web](https://example.com) and math: $a_1 * b_2 * c$"
+)
+
+
+def test_the_finished_table_renders_answers_safely(kernel: Kernel) -> None:
+    answers = [*HOSTILE, HARMLESS]
+    run = kernel.run(
+        "import chatnb\nfrom chatnb import Chatbot\n"
+        f"answers = {answers!r}\n"
+        "bot = Chatbot.mock(lambda request: answers[int(request.messages[-1].content)])\n"
+        f"r = await chatnb.compare([str(i) for i in range({len(answers)})], "
+        "[{'name': '<b onmouseover=alert(1)>v</b>'}], bot=bot)"
+    ).ok()
+    grid = finished_grid(run)
+    found = Elements(grid["text/html"])
+    tags = [t for t, _ in found.tags]
+    assert not {"img", "script", "iframe", "object", "embed", "svg", "b"} & set(tags), tags
+    for tag, attrs in found.tags:
+        assert not [a for a in attrs if a.startswith("on") or a in ("src", "srcset")], tag
+        href = attrs.get("href")
+        assert href is None or href.startswith(("https://example.com", "http://remote")), href
+    assert "<b onmouseover=alert(1)>v</b>" in "".join(found.text)  # the name, as text
+    assert "[i]" not in "".join(found.text)  # a remote image: a link, never fetched
+    assert "[local]" in "".join(found.text)  # a local one: its alt text, never loaded
+    # Harmless Markdown renders: bold, code, a list, a table, a web link.
+    for tag in ("strong", "code", "ul", "li", "th", "a"):
+        assert tag in tags, tag
+    assert ("a", {"href": "https://example.com"}) in found.tags
+    # Math as written, for the frontend to typeset: its "_" and "*" are not emphasis.
+    assert "$a_1 * b_2 * c$" in grid["text/html"]
+    assert "<script>alert(1)</script>" in grid["text/plain"]  # plain text, as written
+
+
+def test_the_small_experiment_grid_is_left_static(kernel: Kernel) -> None:
+    run = kernel.run(
+        "import chatnb\nfrom chatnb import Chatbot\n"
+        "bot = Chatbot.mock('echo')\n"
+        "small = await chatnb.experiment(['e1', 'e2'], [{'name': 'a'}, {'name': 'b'}], "
+        "repeats=2, bot=bot)"
+    ).ok()
+    grid = finished_grid(run)
+    found = Elements(grid["text/html"])
+    labels = [x for x in found.text if x.startswith("e")]
+    # Each row's label (input and repeat), then its two answers (the mock echoes).
+    expected = [x for e in ("e1", "e2") for r in (1, 2) for x in (f"{e} (#{r})", e, e)]
+    assert labels == expected, labels
 
 
 def test_the_workbench_says_why_it_chose_the_mock(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,7 +29,8 @@ from ..display import kernel_shell
 from ..errors import AnswerInterrupted, ChatnbError
 from ..exchange import Answer
 from ..workbench import default_chatbot
-from ..workbench.compare import _grid, _variant_name, checked_variants
+from ..workbench.answer_table import Answer as Cell
+from ..workbench.compare import Grid, _grid, _variant_name, checked_variants
 from .batch import run_batch
 from .inputs import Case, cases
 from .plan import Job, Plan, scored, scorer_names
@@ -82,7 +83,7 @@ async def _run_live(
 ) -> tuple[Experiment, Progress | None]:
     jobs = plan.jobs()
     live = display and kernel_shell() is not None
-    cells = _cells(plan) if live and len(jobs) <= GRID_LIMIT else None
+    grid, cells = _cells(plan) if live and len(jobs) <= GRID_LIMIT else (None, None)
     progress = None if cells is not None or not display else Progress(len(jobs), widget=live)
     done: dict[tuple[int, int, int], Trial] = {}
     gate = asyncio.Semaphore(concurrency)
@@ -113,20 +114,40 @@ async def _run_live(
     results.rate_limited = sum(throttle.limited for throttle in plan.throttles)
     if progress is not None:
         progress.close("interrupted" if interrupted else "finished")
+    if grid is not None:
+        grid.finish(_answers(done, plan))
     return results, progress
 
 
-def _cells(plan: Plan) -> dict[tuple[int, int, int], Any]:
+def _rows(plan: Plan) -> list[tuple[Case, int]]:
+    """The grid's rows: each input, each repeat."""
+    return [(case, r) for case in plan.cases for r in range(plan.repeats)]
+
+
+def _cells(plan: Plan) -> tuple[Grid, dict[tuple[int, int, int], Any]]:
     """A grid of cells, a row per input (and repeat), a column per variant; each trial's cell
     by (input, variant, repeat)."""
-    rows = [(case, r) for case in plan.cases for r in range(plan.repeats)]
+    rows = _rows(plan)
     labels = [case.prompt if plan.repeats == 1 else f"{case.prompt} (#{r + 1})" for case, r in rows]
     grid = _grid(labels, plan.names)
-    return {
-        (case.index, variant, r): grid[row][variant]
+    return grid, {
+        (case.index, variant, r): grid.outputs[row][variant]
         for row, (case, r) in enumerate(rows)
         for variant in range(len(plan.bots))
     }
+
+
+def _answers(done: Mapping[tuple[int, int, int], Trial], plan: Plan) -> list[list[Cell]]:
+    """Each trial's answer, in the grid's rows and columns (a trial an interrupt stopped
+    says so)."""
+    stopped = Cell("", "interrupted before it ended")
+    return [
+        [
+            Cell(trial.answer, trial.error) if trial is not None else stopped
+            for trial in (done.get((case.index, v, r)) for v in range(len(plan.bots)))
+        ]
+        for case, r in _rows(plan)
+    ]
 
 
 def _ordered(done: Mapping[tuple[int, int, int], Trial], plan: Plan) -> Experiment:

@@ -26,8 +26,9 @@ from ..markdown.safety import escape_text
 from ..options import checked_options
 from ..usage import TurnUsage, dollars
 from . import default_chatbot
+from .answer_table import Answer, table_bundle
 
-__all__ = ["Comparison", "Result", "compare"]
+__all__ = ["Comparison", "Grid", "Result", "compare"]
 
 
 @dataclass(frozen=True)
@@ -144,27 +145,29 @@ async def compare(
     base = bot if bot is not None else default_chatbot()
     names = [_variant_name(i, v) for i, v in enumerate(variants)]
     live = display and kernel_shell() is not None
-    outputs = _grid(prompt_list, names) if live else None
+    grid = _grid(prompt_list, names) if live else None
 
     async def run(row: int, column: int) -> Result:
         settings = dict(variants[column])
         prompt, name = prompt_list[row], names[column]
         twin = base.copy(display=False, **{k: v for k, v in settings.items() if k != "name"})
-        output = outputs[row][column] if outputs is not None else None
+        output = grid.outputs[row][column] if grid is not None else None
         try:
             answer = await twin.aask(prompt, output=output)
         except AnswerInterrupted:
             raise  # an interrupt stops the whole comparison, as it stops a cell
         except ChatnbError as error:
-            if output is not None:
-                with output:
+            if grid is not None:
+                with grid.cells[row][column]:
                     print(f"{type(error).__name__}: {error}")
             return Result(prompt, name, settings, getattr(error, "partial", ""), None, str(error))
         return Result(prompt, name, settings, str(answer), answer.usage)
 
     jobs = [run(r, c) for r in range(len(prompt_list)) for c in range(len(variants))]
     results = Comparison(await asyncio.gather(*jobs))
-    if live:
+    if grid is not None:
+        answers = iter(results)
+        grid.finish([[_answer(next(answers)) for _ in names] for _ in prompt_list])
         from IPython.display import display as show
 
         table = results._repr_markdown_()
@@ -205,10 +208,59 @@ def _grid_box(prompts: list[str], names: list[str]) -> tuple[Any, list[list[Any]
     return widgets.VBox(rows, layout=widgets.Layout(grid_gap="4px")), outputs
 
 
-def _grid(prompts: list[str], names: list[str]) -> list[list[Any]]:
-    """Shows :func:`_grid_box` and returns its Outputs, a row per prompt."""
+def _answer(result: Result) -> Answer:
+    return Answer(result.answer, result.error)
+
+
+def _close_tree(widget: Any) -> None:
+    """Close ``widget``, its children and the layout and style widgets each one has (closing
+    a widget leaves those open)."""
+    from ipywidgets import Widget
+
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+        if isinstance(part, Widget):
+            part.close()
+    widget.close()
+
+
+@dataclass
+class Grid:
+    """A grid shown in the cell while the answers stream, and :meth:`finish` to leave a
+    static table in its place. ``cells``: its Output widgets, a row per prompt and a column
+    per variant; ``outputs``: the Box shown in each, where the answer goes (a sink adds its
+    widgets to a Box as children, so closing the Box reaches every one of them; widgets
+    displayed inside an Output are out of the kernel's reach)."""
+
+    prompts: list[str]
+    names: list[str]
+    box: Any
+    handle: Any
+    cells: list[list[Any]]
+    outputs: list[list[Any]]
+
+    def finish(self, answers: list[list[Answer]]) -> None:
+        """Replace the grid, in the same output, by one static table of ``answers`` (a row per
+        prompt), and close its widgets: a saved notebook holds the answers, not the widgets'
+        fallback text, and no widget is left open in the kernel."""
+        self.handle.update(table_bundle(self.names, self.prompts, answers), raw=True)
+        for row in self.outputs:
+            for target in row:
+                _close_tree(target)
+        _close_tree(self.box)
+
+
+def _grid(prompts: list[str], names: list[str]) -> Grid:
+    """Shows :func:`_grid_box`, a Box in each of its Outputs: a :class:`Grid`."""
+    import ipywidgets as widgets
     from IPython.display import display
 
-    box, outputs = _grid_box(prompts, names)
-    display(box)  # type: ignore[no-untyped-call]
-    return outputs
+    box, cells = _grid_box(prompts, names)
+    handle = display(box, display_id=True)  # type: ignore[no-untyped-call]
+    outputs = [[widgets.VBox() for _ in row] for row in cells]
+    for cell_row, output_row in zip(cells, outputs, strict=True):
+        for cell, target in zip(cell_row, output_row, strict=True):
+            with cell:
+                display(target)  # type: ignore[no-untyped-call]
+    return Grid(prompts, names, box, handle, cells, outputs)
