@@ -17,7 +17,7 @@ definition comes later, :attr:`MarkdownSplitter.revised` says that the whole mus
 again.
 
 Math is never cut through, as JupyterLab pairs it nor as the model meant it
-(:mod:`chatnb.math_text`), and parts show it the way the model meant it (``math=True``).
+(:mod:`chatnb.markdown.math_text`), and parts show it the way the model meant it (``math=True``).
 
 Untrusted text: :func:`neutralize` rewrites Markdown so that raw HTML shows as text and images
 with remote URLs show as links (a remote image is fetched by the browser the moment it is
@@ -500,7 +500,7 @@ def neutralize(
     markdown: str, *, allow_html: bool = False, allow_remote_images: bool = False
 ) -> str:
     """``markdown`` rewritten so that raw HTML shows as text, remote images as links, and no
-    link runs script (:func:`chatnb.safety.escape_unsafe`, on the text itself); then, where the
+    link runs script (:func:`.safety.escape_unsafe`, on the text itself); then, where the
     parser still finds raw HTML or a remote image outside math, a backslash goes before its
     ``<`` or ``!`` and the result is parsed again until it finds none. Harmless Markdown, code,
     math and a few harmless tags (``<br>``, ``<kbd>``, ...) are returned unchanged. Should a

@@ -10,7 +10,7 @@ Every answer, prompt and variant name is untrusted. An answer goes through safe 
 (:func:`chatnb.markdown.neutralize`, as a streamed answer does), then through markdown-it with
 raw HTML off, images shown as their alt text (nothing is fetched), and links kept only for
 ``http:``, ``https:`` and ``mailto:``; names and prompts are escaped as plain text
-(:func:`chatnb.safety.escape_text`).
+(:func:`chatnb.markdown.safety.escape_text`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..markdown import neutralize
-from ..math_text import frontend_math
-from ..safety import escape_text
+from ..markdown.math_text import frontend_math
+from ..markdown.safety import escape_text
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
