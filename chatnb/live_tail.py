@@ -109,9 +109,10 @@ class TailCheck:
 
 # A line that opens a fenced code block (a backtick fence's info string holds no backtick).
 _FENCE_OPEN = re.compile(r" {0,3}(`{3,}(?=[^`]*$)|~{3,})")
-# A line that could be some parser's fence: inside a code block, only a plain closing fence is
-# known to close it; any other such line and nothing grows until the next cut.
-_FENCE_ANY = re.compile(r" {0,3}(?:`{3,}|~{3,})")
+# A line that closes a fenced code block for some parser (marked also takes ```~ for one);
+# only a plain closing fence is known to close it for all, any other such line and nothing
+# grows until the next cut.
+_FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[`~ \t]*")
 _PIPE_LINE = re.compile(r" {0,3}\|")
 _DELIMITER_ROW = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 _MATH_OR_ESCAPE = re.compile(r"[$\\]")
@@ -182,10 +183,12 @@ class GrowingBlock:
         self._previous = (start, line)
 
     def _code_line(self, line: str, end: int) -> None:
-        fence = self._fence
-        if re.fullmatch(" {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + ",}[ \t]*", line):
+        closing = _FENCE_CLOSE.fullmatch(line)
+        if closing is None or not closing.group(1).startswith(self._fence):
+            return  # a line of code
+        if not line.strip(" \t").strip(self._fence[0]):
             self.kind, self.head = None, end  # closed: the next line starts a block
-        elif _FENCE_ANY.match(line):
+        else:
             self._lost = True
 
     def _table_line(self, line: str, end: int) -> None:
