@@ -14,6 +14,9 @@ never for more than a tenth of the time; a tail found unsafe is checked again on
 has grown by an eighth; and once a check finds the tail inside an open code block, what follows
 is code (shown as fed) until a line that could close it arrives, so a long block costs only its
 new text. Pure: the clock is the caller's.
+
+:class:`GrowingBlock` says where the tail's last block starts and whether the browser may grow
+it by its new lines (a table's rows, a code block's lines) instead of rendering it again whole.
 """
 
 from __future__ import annotations

@@ -77,8 +77,11 @@ def _frame(html: str, kind: str) -> tuple[str, str, list[str]]:
     if kind == "table":
         rows, _ = _grown_by(html, kind)
         head, _, _ = html.partition("<tbody>\n")
-        return (head + "<tbody>\n", "</tbody>\n</table>\n", rows) if rows else (
-            html.replace("</table>\n", ""), "</table>\n", [])
+        return (
+            (head + "<tbody>\n", "</tbody>\n</table>\n", rows)
+            if rows
+            else (html.replace("</table>\n", ""), "</table>\n", [])
+        )
     start = html.index(">", html.index("<code")) + 1
     end = html.index("</code></pre>\n")
     return html[:start], html[end:], [html[start:end]]

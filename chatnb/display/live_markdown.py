@@ -17,6 +17,9 @@ state the kernel did not check):
   parts);
 * ``plain``: where the open tail stops being rendered (see :mod:`chatnb.live_tail`); from there
   it shows as plain text, ``math`` in the code font;
+* ``block``: where the tail's last block starts, and whether the browser grows it by its new
+  lines (a table's rows, a code block's lines; see :class:`chatnb.live_tail.GrowingBlock`), so
+  that a draw renders O(new text) even inside one long block;
 * ``footer``: the progress line under the answer.
 
 When the answer ends its last parts are frozen (the live view then looks as the final output
