@@ -149,6 +149,7 @@ class GrowingBlock:
         self.body = 0  # where its rows or lines start (after the delimiter row / the fence)
         self._fence = ""
         self._lost = False
+        self._refused = 0  # the region's length at a candidate that was not one
         self._previous = (0, "")  # the last complete line read: where it starts, its text
 
     def find(self, tail: str, plain: int | None) -> tuple[int, str | None] | None:
@@ -203,20 +204,28 @@ class GrowingBlock:
     def _candidate(self, tail: str, start: int, end: int, kind: str) -> None:
         """Confirm with markdown-it that the block starting at ``start`` is a top-level
         ``kind`` and the last block so far (once per candidate: O(text since ``head``))."""
+        # After a candidate that was not one (a fence in a list item), the next is looked at
+        # only once the region has grown by an eighth: O(region) each, linear in all.
+        if end - self.head < self._refused + self._refused // 8:
+            return
         self.verified += 1
+        if self._confirmed(tail, start, end, kind):
+            self.kind, self.head, self.body, self._refused = kind, start, end, 0
+        else:
+            self._refused = end - self.head
+
+    def _confirmed(self, tail: str, start: int, end: int, kind: str) -> bool:
         region = tail[self.head : end]
         if frontend_math(tail[self.head : start]).open_at is not None:
-            return  # inside math as the frontend pairs it
+            return False  # inside math as the frontend pairs it
         line = region.count("\n", 0, start - self.head)
         wanted = "table_open" if kind == "table" else "fence"
         blocks = [t for t in parser().parse(region) if t.level == 0 and t.nesting >= 0 and t.map]
         if not blocks or blocks[-1].type != wanted or blocks[-1].map[0] != line:  # type: ignore[index]
-            return
+            return False
         # Nor inside an HTML element that spans blocks (the browser parses their HTML together).
         html = [(t.map[0], t.content) for t in blocks if t.type == "html_block" and t.map]
-        if any(a < line and (b is None or b >= line) for a, b in element_spans(html)):
-            return
-        self.kind, self.head, self.body = kind, start, end
+        return not any(a < line and (b is None or b >= line) for a, b in element_spans(html))
 
 
 def _balanced(row: str) -> bool:

@@ -283,3 +283,14 @@ def test_a_table_row_with_math_open_across_rows_stops_the_growth() -> None:
     table = "| a | b |\n|---|---|\n| $x$ | 1 |\n"
     assert GrowingBlock().find(table, None) == (0, "table")
     assert GrowingBlock().find(table + "| $x | 1 |\n| 2 | y$ |\n", None) is None
+
+
+def test_candidates_that_are_not_top_level_blocks_are_looked_at_geometrically() -> None:
+    # A long list whose items hold code blocks: each fence line looks like a block start, but
+    # markdown-it finds it inside an item; asking it again at every one would cost O(n²).
+    grow = GrowingBlock()
+    tail = ""
+    for i in range(400):
+        tail += f"- item {i}\n\n  ```python\n  x = {i}\n  ```\n"
+        assert grow.find(tail, None) is None
+    assert grow.verified <= 60
