@@ -29,7 +29,7 @@ from .markdown import parser, table_head
 from .math_text import frontend_math, open_display_math
 from .safety import open_code_block
 
-__all__ = ["CHECK_INTERVAL_S", "GROWN_KINDS", "TRIGGERS", "GrowingBlock", "TailCheck"]
+__all__ = ["CHECK_INTERVAL_S", "TRIGGERS", "GrowingBlock", "TailCheck"]
 
 #: Characters without which the splitter shows any text as fed (safe mode and the math
 #: rewrite act only around them).
@@ -119,9 +119,6 @@ _FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[`~ \t]*")
 _PIPE_LINE = re.compile(r" {0,3}\|")
 _DELIMITER_ROW = re.compile(r" {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 _MATH_OR_ESCAPE = re.compile(r"[$\\]")
-#: Kinds of open block the browser grows by its new lines: a GFM table (new complete rows
-#: appended to its body) and a fenced code block (new complete lines appended to its code).
-GROWN_KINDS = ("table", "code")
 
 
 class GrowingBlock:
