@@ -117,10 +117,14 @@ for chunk in client.chat.completions.create(
         handle.update(Markdown(text))""",
 }
 
+# The done file is written whole, then renamed: the benchmark never reads it half-written.
 MEASURED = """try:
 {body}
 finally:
-    open({done!r}, "w").write(json.dumps({{"first": first[-1] if first else None}}))
+    import os
+    with open({done!r} + ".part", "w") as done_file:
+        done_file.write(json.dumps({{"first": first[-1] if first else None}}))
+    os.replace({done!r} + ".part", {done!r})
 """
 
 WHOLE = "display(Markdown(answer))"

@@ -62,6 +62,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     long.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(long, folder / "long.ipynb")
     write_fidelity_notebook(folder)
+    growing = nbformat.v4.new_notebook()
+    growing.cells = [nbformat.v4.new_code_cell(GROWING_CELL)]
+    growing.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(growing, folder / "growing.ipynb")
     hostile = nbformat.v4.new_notebook()
     # One cell per answer: a cell shows at most 50 outputs (JupyterLab's maxNumberOutputs).
     hostile.cells = [nbformat.v4.new_code_cell(HOSTILE_CELL)]
@@ -544,3 +548,106 @@ def test_streamed_answers_render_exactly_as_the_whole_answers_in_jupyterlab(
     assert raw == [], raw
     off = [(n, round(s), round(w)) for n, s, w in heights if abs(s - w) > max(4, 0.02 * w)]
     assert off == [], off  # paragraph spacing: the same height as one output
+
+
+GROWING_CELL = """import time
+from chatnb.display import MarkdownStream
+from chatnb.display.sinks import IPythonSink
+
+class KeptLive(IPythonSink):
+    def settle(self, live, markdown):  # the live view stays, to be looked at
+        return live.position
+
+table = "Results:\\n\\n| n | square | note |\\n|---:|:-:|---|\\n" + "".join(
+    f"| {i} | {i * i} | *row* `{i}` and [a link](https://example.com/{i}) |\\n"
+    for i in range(150))
+code = "The code:\\n\\n```python\\n" + "".join(
+    f'def f{i}(x):\\n    \\"\\"\\"Doc {i}.\\n    on two lines\\"\\"\\"\\n    return x * {i}  # <{i}>\\n'
+    for i in range(80)) + "```\\n\\nDone.\\n"
+for text in (table, code):
+    stream = MarkdownStream(sink=KeptLive())
+    for at in range(0, len(text), 9):
+        stream.feed(text[at:at + 9])
+        time.sleep(0.004)
+    stream.close()"""
+
+# Each draw's open tail as the live view showed it, beside the frontend's rendering of the
+# same text alone: the element tree and each element's own text; inside a <pre> only its text
+# (a chunk's highlighting may differ from the whole block's for multi-line tokens).
+LIVE_STATES = """async () => {
+    const signature = (nodes) => {
+        const out = [];
+        const walk = (el, depth) => {
+            const tag = el.tagName.toLowerCase();
+            if (tag === 'pre') { out.push(depth + ' pre | ' + el.textContent); return; }
+            const own = [...el.childNodes].filter(n => n.nodeType === 3)
+                .map(n => n.textContent).join('').replace(/\\s+/g, ' ').trim();
+            const align = el.getAttribute('align') || el.style.textAlign || '';
+            out.push(depth + ' ' + tag + (align ? ' ' + align : '') + (own ? ' | ' + own : ''));
+            for (const child of el.children) walk(child, depth + 1);
+        };
+        for (const node of nodes) if (node.nodeType === 1) walk(node, 0);
+        return out;
+    };
+    // The height nodes take in a container styled as the live view is.
+    const live = document.querySelector('.chatnb-rendered');
+    const height = (nodes) => {
+        const box = document.createElement('div');
+        box.className = live.className;
+        box.append(...nodes);
+        live.after(box);
+        const h = box.getBoundingClientRect().height;
+        box.remove();
+        return h;
+    };
+    const states = window.chatnbLiveDebug;
+    const sample = states.filter((s, i) => i % 7 === 3 || i === states.length - 1);
+    const differences = [];
+    let tables = 0, codes = 0, highlighted = 0;
+    for (const state of sample) {
+        const alone = await state.stats.renderAlone(state.tail);
+        const [shown, whole] = [signature(state.nodes), signature(alone)];
+        const heights = [height(state.nodes), height(alone)];
+        if (JSON.stringify(shown) !== JSON.stringify(whole) || Math.abs(heights[0] - heights[1]) > 1) {
+            const at = shown.findIndex((line, i) => line !== whole[i]);
+            const [a, b] = [shown[at] || '', whole[at] || ''];
+            let part = 0;  // where the two lines part
+            while (part < a.length && a[part] === b[part]) part++;
+            const from = (line) => line.slice(Math.max(0, part - 40), part + 80);
+            differences.push({tail: state.tail.slice(-80), at, live: from(shown[at]),
+                              whole: from(whole[at]), heights});
+        }
+        const holder = document.createElement('div');
+        holder.append(...state.nodes);
+        tables += holder.querySelectorAll('tbody tr').length > 20;
+        codes += (holder.querySelector('pre') || {textContent: ''}).textContent.length > 1000;
+        highlighted += holder.querySelectorAll('pre code span').length > 20;
+    }
+    const views = [...document.querySelectorAll('.chatnb-live')].map(v => v.chatnbLive);
+    return {states: states.length, sampled: sample.length, differences, tables, codes,
+            highlighted, tail: views.map(v => v.tailElements), parts: views.map(v => v.partElements)};
+}"""
+
+
+def test_each_live_state_of_a_growing_table_and_code_block_renders_as_the_frontend_does(
+    server: Callable[[str], str], browser: Any
+) -> None:
+    """A 150-row table and an 80-function code block stream into the live view: each draw
+    renders only the block's new lines (and its last one) and moves them into the live table
+    or code block. Sampled draws are compared with JupyterLab's own rendering of the same
+    text in one piece (same elements, same text, same table rows, same height), and the elements rendered
+    per draw stay bounded while the block grows."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.add_init_script("window.chatnbLiveDebug = []")
+    run_all(page, server(FRONTENDS["jupyterlab"].format(name="growing.ipynb")))
+    found = page.evaluate(LIVE_STATES)
+    page.close()
+    assert found["differences"] == [], found["differences"][:3]
+    assert found["sampled"] >= 20 and found["tables"] >= 3 and found["codes"] >= 3
+    assert found["highlighted"] >= 3  # the live code block is highlighted as it streams
+    for tail in found["tail"]:
+        # Elements rendered for the open tail per draw: the block's head and a few new lines,
+        # not the whole block (150 rows are over 1,000 elements). A handful of draws render
+        # a block whole: when it starts growing, and when it ends (before it is frozen).
+        assert len(tail) >= 20
+        assert sorted(tail)[-4] <= 120, sorted(tail)[-8:]

@@ -15,7 +15,7 @@ import pytest
 
 from chatnb.display import MarkdownStream
 from chatnb.markdown import MarkdownSplitter, render
-from chatnb.markdown.live_tail import CHECK_INTERVAL_S, TailCheck
+from chatnb.markdown.live_tail import CHECK_INTERVAL_S, GrowingBlock, TailCheck
 from chatnb.mock.replies import markdown_sample
 
 from .corpus import ANSWERS
@@ -42,6 +42,10 @@ def test_the_frozen_parts_render_as_the_whole_answer(name: str) -> None:
     assert browser.outputs == [MarkdownStream_whole(text)]
     widget = browser.widgets[0]
     assert widget.closed and widget.text == ""  # everything was frozen or handed over
+    # Every live state, put together as the script puts it (a growing table's rows and a
+    # code block's lines rendered apart), is the rendering of the same text.
+    for state in browser.states:
+        assert state.drawn == render(state.tail), state.tail[-200:]
     final = browser.states[-1]
     if not MarkdownSplitter_revised(text):
         # Each part rendered on its own, one after the other, is the whole answer's HTML.
@@ -208,3 +212,86 @@ def test_a_growing_code_block_is_checked_once_and_its_end_checked_again() -> Non
     now[0] += 1.0
     plain, _ = check.plain_from(tail)
     assert plain is not None and tail[plain:].startswith("```")  # checked again: not as fed
+
+
+TABLE = "Results:\n\n| n | square | note |\n|---:|:-:|---|\n" + "".join(
+    f"| {i} | {i * i} | *row* `{i}` |\n" for i in range(400)
+)
+CODE = "The code:\n\n```python\n" + "".join(
+    f"def f{i}(x):\n    return x * {i}  # a < b\n" for i in range(300)
+)
+
+
+@pytest.mark.parametrize("text", [TABLE, CODE], ids=["table", "code"])
+def test_a_long_table_or_code_block_is_drawn_from_its_new_lines(text: str) -> None:
+    # Each draw renders the block's head with its new complete lines, and its last line: a
+    # bounded amount, however long the block; the live state still is the whole rendering.
+    browser = stream(text, step=4, seconds=0.05)
+    longest_line = max(len(line) for line in text.splitlines()) + 1
+    head = text.index("\n|---") + 40 if text is TABLE else text.index("```") + 12
+    sizes = [sum(len(d) for d in state.documents) for state in browser.states]
+    big = [size for size in sizes if size > head + 4 * longest_line]
+    assert len(big) <= 3, big  # the block rendered whole: when it starts, when it settles
+    for state in browser.states[:: max(1, len(browser.states) // 50)]:
+        assert state.drawn == render(state.tail)
+    # O(n) in all, not O(n²): the new lines once each (thrice for the block whole), and per
+    # draw the head and the last line.
+    assert sum(sizes) <= 4 * len(text) + len(sizes) * 2 * (head + longest_line)
+    grows = [m["block"][1] for m in browser.messages if m.get("block")]
+    assert grows and set(grows) == {"table" if text is TABLE else "code"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1. item\n\n   | a | b |\n   |---|---|\n   | 1 | 2 |\n",  # in a list item
+        "> | a | b |\n> |---|---|\n> | 1 | 2 |\n",  # in a quote
+        "- item\n\n  ```python\n  x = 1\n",  # in a list item
+        "<details>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",  # in an element spanning blocks
+        "<!--\n```\nx = 1\n",  # in an HTML comment
+        "$$\n| a |\n|---|\n| b |\n",  # in display math
+        "| a |\r\n|---|\r\n| 1 |\r\n",  # other line ends
+    ],
+)
+def test_only_a_top_level_table_or_code_block_grows(text: str) -> None:
+    assert GrowingBlock().find(text, None) is None
+
+
+def test_a_growing_block_stops_at_a_line_its_rules_do_not_know() -> None:
+    grow = GrowingBlock()
+    table = "Intro.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    assert grow.find(table, None) == (8, "table")
+    assert grow.find(table + "| 3 |", None) == (8, "table")  # an incomplete row: still
+    assert grow.find(table + "| 3 |\n\nAfter", None) == (len(table) + 7, None)  # ended
+    lost = GrowingBlock()
+    assert lost.find(table + "a | b\n", None) is None  # a row without a leading pipe
+    code = "```python\nx = 1\n"
+    grow = GrowingBlock()
+    assert grow.find(code + "```python\n", None) == (0, "code")  # an opener: still code
+    assert grow.find(code + "```python\n~~~\n", None) == (0, "code")
+    closed = code + "```python\n~~~\n```  \n"
+    assert grow.find(closed + "Next", None) == (len(closed), None)  # closed
+    assert GrowingBlock().find(code + "```` \n", None) == (len(code) + 6, None)
+    assert GrowingBlock().find(code + "``` x\n", None) == (0, "code")
+    unknown = GrowingBlock()
+    assert unknown.find(code + "  ````~", None) == (0, "code")  # incomplete: not read yet
+    assert unknown.find(code + "  ````~\n", None) is None  # closes it for marked only
+    # A block whose head is not renderable yet (plain text from there) does not grow.
+    assert GrowingBlock().find(table, 10) == (8, None)  # rendered whole from its start
+
+
+def test_a_table_row_with_math_open_across_rows_stops_the_growth() -> None:
+    table = "| a | b |\n|---|---|\n| $x$ | 1 |\n"
+    assert GrowingBlock().find(table, None) == (0, "table")
+    assert GrowingBlock().find(table + "| $x | 1 |\n| 2 | y$ |\n", None) is None
+
+
+def test_candidates_that_are_not_top_level_blocks_are_looked_at_geometrically() -> None:
+    # A long list whose items hold code blocks: each fence line looks like a block start, but
+    # markdown-it finds it inside an item; asking it again at every one would cost O(n²).
+    grow = GrowingBlock()
+    tail = ""
+    for i in range(400):
+        tail += f"- item {i}\n\n  ```python\n  x = {i}\n  ```\n"
+        assert grow.find(tail, None) is None
+    assert grow.verified <= 60

@@ -1,14 +1,20 @@
 // chatnb's live answer, rendered in the browser as it arrives (chatnb/display/live_markdown.py).
 //
 // The kernel sends the text once, by appending, and says which of it is finished:
-//   {append: "...", freeze: [{n, markdown?}], plain: null | k, math: bool, footer: "..."}
+//   {append: "...", freeze: [{n, markdown?}], plain: null | k, math: bool,
+//    block: null | [at, "table" | "code" | null], footer: "..."}
 // Finished parts are rendered once with the frontend's own Markdown renderer (JupyterLab's and
 // Notebook 7's rendermime: the same parser, math and highlighting as the final Markdown output)
 // and frozen in the DOM. Only the open tail is rendered again, at most once per animation frame
 // and never more often than its own cost allows. `plain` says where the tail stops being
 // renderable (text that safe mode or the math rewrite would change, display math not closed
 // yet, a table row waiting for its delimiter row): from there it shows as plain text, never
-// parsed as HTML. Without a rendermime (another frontend) everything shows as plain text.
+// parsed as HTML. `block` says where the tail's last block starts (what comes before it is
+// finished blocks: rendered once) and whether it grows by lines (chatnb/markdown/live_tail.py's
+// GrowingBlock): a table's new complete rows are rendered under its head and moved into the
+// live table's body, a code block's new complete lines into its <code>; only the last,
+// incomplete line is rendered again each draw. So a draw costs O(new text), not O(block).
+// Without a rendermime (another frontend) everything shows as plain text.
 const lives = new Map();
 const MAY_HOLD_MATH = /\$|\\\(|\\\[|\\begin\{/;
 
@@ -16,6 +22,7 @@ function initialize({ model }) {
   const key = model.get("key");
   const live = {
     text: model.get("text"), parts: [], frozen: "", plain: null, math: false, footer: "",
+    block: null,
     views: new Set(),
   };
   lives.set(key, live);
@@ -29,6 +36,7 @@ function initialize({ model }) {
     }
     if ("plain" in msg) live.plain = msg.plain;
     if ("math" in msg) live.math = msg.math;
+    if ("block" in msg) live.block = msg.block;
     if (msg.footer !== undefined) live.footer = msg.footer;
     for (const view of live.views) view.changed(msg);
   });
@@ -43,14 +51,65 @@ function rendermimeOf(model) {
 }
 
 // Markdown rendered by the frontend's own renderer, as trusted as the final output is.
-async function renderNodes(rendermime, markdown) {
+// `stats` (if given) counts the elements rendered, for the tests.
+async function renderNodes(rendermime, markdown, stats) {
   if (!markdown) return [];
   const renderer = rendermime.createRenderer("text/markdown");
   const data = { "text/markdown": markdown };
   await renderer.renderModel({ data, metadata: {}, trusted: true, setData() {} });
   const nodes = Array.from(renderer.node.childNodes);
+  if (stats) stats.elements += renderer.node.getElementsByTagName("*").length;
   renderer.dispose();
   return nodes;
+}
+
+// JupyterLab's highlighted code ends without the last line's newline (plain code keeps it):
+// before more code is appended, the code so far gets it back, as the whole block has it
+// there. Returns the newline added (in the last piece, where it adds no line), or null.
+function lineEnd(code) {
+  let last = code.lastChild;
+  while (last && last.nodeType === 1 && last.lastChild) last = last.lastChild;
+  if (!last || (last.nodeType === 3 && last.data.endsWith("\n"))) return null;
+  const newline = document.createTextNode("\n");
+  const piece = code.lastChild;
+  if (piece.nodeType === 1 && piece.classList.contains("chatnb-code-piece")) piece.append(newline);
+  else code.append(newline);
+  return newline;
+}
+
+// The one element a block's rendering is made of (a TABLE, a PRE), or null.
+function only(nodes, tag) {
+  const elements = nodes.filter((node) => node.nodeType === 1);
+  const blank = nodes.every((node) => node.nodeType === 1 || !node.textContent.trim());
+  return elements.length === 1 && blank && elements[0].tagName === tag ? elements[0] : null;
+}
+
+// Where a growing block's lines go: a table's body (made if missing), a code block's <code>.
+function innerOf(element, kind) {
+  if (kind === "code") return element.querySelector("code") || element;
+  return element.tBodies[0] || null;
+}
+
+// What a rendered line (or lines) of a growing block adds to it: a table's rows, a code
+// block's nodes; `rest`: what the text rendered after the block (a line that ended a table).
+function addedBy(nodes, kind) {
+  const tag = kind === "table" ? "TABLE" : "PRE";
+  const at = nodes.findIndex((node) => node.nodeType === 1);
+  const first = at < 0 ? null : nodes[at];
+  if (!first || first.tagName !== tag) return { inner: [], body: null, rest: nodes };
+  const rest = nodes.slice(at + 1);
+  if (kind === "code") {
+    // Each piece of code a box of its own: the browser then lays out only the new piece, not
+    // all the lines of the block again (one text run of 20 KB took 27 ms a draw, growing).
+    // A piece ends in a newline, which ends its last line and adds none.
+    const piece = document.createElement("span");
+    piece.className = "chatnb-code-piece";
+    piece.style.display = "block";
+    piece.append(...innerOf(first, kind).childNodes);
+    return { inner: [piece], body: null, rest };
+  }
+  const body = first.tBodies[0] || null;
+  return { inner: body ? Array.from(body.rows) : [], body, rest };
 }
 
 function render({ model, el }) {
@@ -70,10 +129,24 @@ function render({ model, el }) {
   footer.className = "chatnb-live-footer";
   footer.style.opacity = "0.7";
   el.append(body, footer);
+  // Parts go before this mark, the open tail after it (a comment: no element, no text).
+  const tailMark = document.createComment("chatnb open tail");
+  body.append(tailMark);
+  // For the tests: elements rendered per draw (the parts', the tail's), and, when
+  // window.chatnbLiveDebug is an array, each draw's tail and a copy of what shows it.
+  const stats = {
+    draws: 0, partElements: [], tailElements: [], drawMs: [], renderAlone: null,
+  };
+  el.chatnbLive = stats;
 
   let rendered = 0;        // parts of live.parts in the DOM
-  let tailNodes = [];      // the rendered open tail, last in `body`
-  let shownTail = null;    // the Markdown those nodes show
+  // The open tail as shown: `head` (finished blocks), then either the growing `block`
+  // (its complete lines: `grown`; its last line: `pending` nodes inside it and `after` it)
+  // or the rest rendered whole (`restNodes`).
+  let shown = {
+    head: "", headNodes: [], kind: null, grown: "", element: null, blockNodes: [],
+    pending: [], pendingBody: null, after: [], last: null, rest: null, restNodes: [],
+  };
   let busy = false, again = false, notBefore = 0;
 
   // MathJax reads every text node it is given: only where the Markdown may hold math.
@@ -89,34 +162,169 @@ function render({ model, el }) {
     if (text && !plain.isConnected) body.after(plain);
     else if (!text && plain.isConnected) plain.remove();
   };
+  const renderTail = (markdown, counter) => renderNodes(rendermime, markdown, counter);
+  stats.renderAlone = (markdown) => renderNodes(rendermime, markdown);
+
+  // What the tail `tail` needs rendered, given what is shown: rendered off the page (awaits),
+  // applied later by `apply` at once.
+  const prepare = async (tail, block, counter) => {
+    const at = block && block[0] <= tail.length ? block[0] : 0;
+    let kind = block && block[0] <= tail.length ? block[1] : null;
+    const head = tail.slice(0, at), rest = tail.slice(at);
+    const next = { head, kind: null, headNodes: null };
+    if (head !== shown.head) next.headNodes = await renderTail(head, counter);
+    const lines = rest.lastIndexOf("\n") + 1;
+    // A table's head is its first two lines, a code block's its fence line.
+    let opening = kind === "table" ? rest.indexOf("\n", rest.indexOf("\n") + 1) + 1
+      : kind === "code" ? rest.indexOf("\n") + 1 : 0;
+    if (kind && (opening <= 0 || opening > lines)) kind = null;
+    if (kind) {
+      const grown = rest.slice(0, lines), last = rest.slice(lines);
+      const top = rest.slice(0, opening);
+      Object.assign(next, { kind, grown, top, last });
+      const extends_ = shown.kind === kind && shown.element && shown.grown.length >= opening
+        && grown.startsWith(shown.grown);
+      if (extends_) {
+        const added = grown.slice(shown.grown.length);
+        next.addedText = added;
+        next.added = added ? addedBy(await renderTail(top + added, counter), kind) : null;
+        if (next.added && next.added.rest.some((n) => n.nodeType === 1)) kind = null;  // not ours
+      } else {
+        next.blockNodes = await renderTail(grown, counter);
+        next.element = only(next.blockNodes, kind === "table" ? "TABLE" : "PRE");
+        if (!next.element) kind = null;
+      }
+      // The last line again when it changed, and whenever lines came before it.
+      if (kind && (!extends_ || next.added || last !== shown.last)) {
+        next.pending = last ? addedBy(await renderTail(top + last, counter), kind) : null;
+      }
+    }
+    if (!kind) {
+      Object.assign(next, { kind: null, blockNodes: null, added: null, pending: undefined });
+      next.rest = rest;
+      if (rest !== shown.rest || shown.kind) next.restNodes = await renderTail(rest, counter);
+    }
+    return next;
+  };
+
+  const dropPending = () => {
+    for (const node of [...shown.pending, ...shown.after]) node.remove();
+    if (shown.pendingBody) shown.pendingBody.remove();
+    shown.pending = []; shown.after = []; shown.pendingBody = null;
+  };
+  const dropBlock = () => {
+    dropPending();
+    for (const node of shown.blockNodes) node.remove();
+    Object.assign(shown, { kind: null, grown: "", element: null, blockNodes: [], last: null });
+  };
+  const dropRest = () => {
+    for (const node of shown.restNodes) node.remove();
+    Object.assign(shown, { rest: null, restNodes: [] });
+  };
+  const endOf = (nodes, before) => (nodes.length ? nodes[nodes.length - 1] : before);
+
+  // Lines of a growing block moved into the live one (rows into its body, code into <code>).
+  const grow = (added, pending) => {
+    const inner = innerOf(shown.element, shown.kind);
+    if (inner) {
+      const separator = shown.kind === "code" && added.inner.length ? lineEnd(inner) : null;
+      if (pending) shown.pending = separator ? [separator, ...added.inner] : added.inner;
+      inner.append(...added.inner);
+    } else if (added.body) {  // a table with no body row yet: its first rows bring one
+      shown.element.append(added.body);
+      if (pending) shown.pendingBody = added.body;
+    }
+  };
+
+  const apply = (next) => {
+    const newHead = next.headNodes !== null;
+    if (newHead) {
+      for (const node of shown.headNodes) node.remove();
+      tailMark.after(...next.headNodes);
+      Object.assign(shown, { head: next.head, headNodes: next.headNodes });
+    }
+    const afterHead = () => endOf(shown.headNodes, tailMark);
+    if (next.kind) {
+      dropRest();
+      if (next.blockNodes) {
+        dropBlock();
+        afterHead().after(...next.blockNodes);
+        Object.assign(shown, {
+          kind: next.kind, element: next.element, blockNodes: next.blockNodes, last: null,
+        });
+      } else if (newHead) {
+        afterHead().after(...shown.blockNodes, ...shown.after);  // the block stays after it
+      }
+      if (next.pending !== undefined) dropPending();
+      if (next.added) grow(next.added, false);
+      shown.grown = next.grown;
+      if (next.pending) {
+        grow(next.pending, true);
+        shown.after = next.pending.rest;
+        endOf(shown.blockNodes, afterHead()).after(...shown.after);
+      }
+      if (next.pending !== undefined) shown.last = next.last;
+    } else {
+      dropBlock();
+      if (next.restNodes) {
+        dropRest();
+        afterHead().after(...next.restNodes);
+        Object.assign(shown, { rest: next.rest, restNodes: next.restNodes });
+      } else if (newHead) {
+        afterHead().after(...shown.restNodes);
+      }
+    }
+  };
+  // Everything the tail shows now (for the tests' copy of each draw).
+  const tailNodes = () => {
+    const nodes = [];
+    for (let node = tailMark.nextSibling; node; node = node.nextSibling) nodes.push(node);
+    return nodes;
+  };
+  // Rendered nodes a draw brought, to typeset (MathJax), with their Markdown.
+  const typesetNew = (next, tail) => {
+    if (next.headNodes) typeset(next.headNodes, next.head);
+    if (next.blockNodes) typeset(next.blockNodes, next.grown);
+    if (next.added) typeset(next.added.inner, next.addedText);
+    if (next.pending) typeset([...next.pending.inner, ...next.pending.rest], next.last);
+    if (next.restNodes) typeset(next.restNodes, tail);
+  };
+
   const draw = async () => {
     // One state, taken before any await: messages that arrive meanwhile are the next draw's.
     const text = live.text;
     const cut = live.plain === null ? text.length : Math.min(live.plain, text.length);
     const tail = text.slice(0, cut);
+    const block = live.block;
     const fresh = live.parts.slice(rendered);
     const started = performance.now();
     // Rendered away from the page, then swapped in at once: a block that moves from the tail
     // to the frozen parts is replaced by the same DOM, and nothing jumps.
+    const partCount = { elements: 0 }, tailCount = { elements: 0 };
     const partNodes = [];
-    for (const markdown of fresh) partNodes.push(...(await renderNodes(rendermime, markdown)));
-    const newTail = tail === shownTail && !fresh.length ? null : await renderNodes(rendermime, tail);
-    for (const node of tailNodes) if (newTail !== null) node.remove();
-    const anchor = newTail === null ? tailNodes[0] || null : null;
-    for (const node of partNodes) body.insertBefore(node, anchor);
-    if (newTail !== null) {
-      body.append(...newTail);
-      tailNodes = newTail;
-      shownTail = tail;
+    for (const markdown of fresh) {
+      partNodes.push(...(await renderNodes(rendermime, markdown, partCount)));
     }
+    const next = await prepare(tail, block, tailCount);
+    for (const node of partNodes) body.insertBefore(node, tailMark);
+    apply(next);
     typeset(partNodes, fresh.join(""));
-    if (newTail !== null) typeset(newTail, tail);
+    typesetNew(next, tail);
     rendered += fresh.length;
     showPlain(text.slice(cut));
+    stats.draws += 1;
+    stats.partElements.push(partCount.elements);
+    stats.tailElements.push(tailCount.elements);
+    if (Array.isArray(window.chatnbLiveDebug)) {
+      const copy = tailNodes().map((node) => node.cloneNode(true));
+      window.chatnbLiveDebug.push({ key: model.get("key"), tail, nodes: copy, stats });
+    }
     // Never more than about a quarter of the main thread: wait three times what this draw
     // cost, its layout included (read now, so that the cost is counted here).
     void body.offsetHeight;
-    notBefore = performance.now() + 3 * (performance.now() - started);
+    const cost = performance.now() - started;
+    stats.drawMs.push(cost);
+    notBefore = performance.now() + 3 * cost;
   };
   const pump = async () => {
     if (busy) { again = true; return; }
@@ -137,7 +345,7 @@ function render({ model, el }) {
     changed(msg) {
       if (msg.footer !== undefined) footer.textContent = live.footer;
       if (!rendermime) { showPlain(live.frozen + live.text); return; }
-      if (msg.append || msg.freeze || "plain" in msg || "math" in msg) pump();
+      if (msg.append || msg.freeze || "plain" in msg || "math" in msg || "block" in msg) pump();
     },
   };
   if (rendermime) {

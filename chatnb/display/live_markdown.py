@@ -17,6 +17,10 @@ state the kernel did not check):
   parts);
 * ``plain``: where the open tail stops being rendered (see
   :mod:`chatnb.markdown.live_tail`); from there it shows as plain text, ``math`` in the code font;
+* ``block``: where the tail's last block starts, and whether the browser grows it by its new
+  lines (a table's rows, a code block's lines; see
+  :class:`chatnb.markdown.live_tail.GrowingBlock`), so that a draw renders O(new text) even
+  inside one long block;
 * ``footer``: the progress line under the answer.
 
 When the answer ends its last parts are frozen (the live view then looks as the final output
@@ -84,6 +88,7 @@ class LiveMarkdown:
         self._footer = ""
         self._plain: int | None = None
         self._math = False
+        self._block: tuple[int, str | None] | None = None
         #: Custom messages sent, the bytes of answer text they carried, and the bytes of
         #: Markdown sent for parts whose Markdown is not their text.
         self.messages = self.text_bytes = self.markdown_bytes = 0
@@ -95,12 +100,15 @@ class LiveMarkdown:
         freeze: Sequence[tuple[str, str]] = (),
         plain: int | None = None,
         math: bool = False,
+        block: tuple[int, str | None] | None = None,
         footer: str | None = None,
     ) -> None:
         """Send what changed, in one message: ``append`` (new text), ``freeze`` (the parts
         cut off the open text, as (source, markdown) pairs), ``plain`` (where the open tail
         shows as plain text, in UTF-16 code units; None: nowhere), ``math`` (that plain text
-        is display math still open) and ``footer``."""
+        is display math still open), ``block`` (where the open tail's last block starts, in
+        UTF-16 code units, and whether it grows by lines: ``"table"``, ``"code"`` or None;
+        None: nothing before it is known to be finished) and ``footer``."""
         message: dict[str, Any] = {}
         if append:
             message["append"] = append
@@ -111,6 +119,9 @@ class LiveMarkdown:
             self._plain = message["plain"] = plain
         if math != self._math:
             self._math = message["math"] = math
+        if block != self._block or (freeze and block is not None):
+            self._block = block
+            message["block"] = None if block is None else list(block)
         if footer is not None and footer != self._footer:
             self._footer = message["footer"] = footer
         if message:

@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any
 
 from ..markdown import MarkdownSplitter, Part, open_fence
-from ..markdown.live_tail import TailCheck
+from ..markdown.live_tail import GrowingBlock, TailCheck
 from ..markdown.math_text import open_display_math
 from .live_markdown import LiveMarkdown, utf16_length
 from .live_text import LiveText
@@ -187,6 +187,8 @@ class MarkdownStream:
         self._renders = isinstance(self.sink, LiveMarkdownSink) and self.sink.renders_live
         self._rendering: LiveMarkdown | None = None
         self._tail_check = TailCheck(self._splitter.shown_as_fed, self._clock)
+        self._growing = GrowingBlock()  # where the open block starts; grown by lines?
+        self._head_units = (0, 0)  # (offset, UTF-16 length) of the last block head sent
         self._parts: list[Part] = []  # every part cut, when the browser renders
         self._outputs: list[_Output] = []  # without a live output: renders with a preview
         self._live: LiveText | None = None
@@ -319,6 +321,7 @@ class MarkdownStream:
         tail = self._splitter.tail
         if parts:
             self._tail_check.reset()
+            self._growing.reset()
         plain, math = self._tail_check.plain_from(tail)
         if self._rendering is None:
             self._rendering = self.sink.show_live_markdown()  # type: ignore[attr-defined]
@@ -327,10 +330,22 @@ class MarkdownStream:
             freeze=[(part.source, part.markdown) for part in parts],
             plain=None if plain is None else utf16_length(tail[:plain]),
             math=math,
+            block=self._block(tail, plain, bool(parts)),
             footer=self._footer_due(),
         )
         shown = self._fed_chars - (0 if plain is None else len(tail) - plain)
         self.renders.append((self._clock(), shown))
+
+    def _block(self, tail: str, plain: int | None, cut: bool) -> tuple[int, str | None] | None:
+        """Where the open tail's last block starts (in UTF-16 code units) and whether the
+        browser grows it by lines (:class:`~chatnb.markdown.live_tail.GrowingBlock`)."""
+        found = self._growing.find(tail, plain)
+        if found is None:
+            return None
+        head, kind = found
+        if cut or self._head_units[0] != head:  # counted once per block, not per update
+            self._head_units = (head, utf16_length(tail[:head]))
+        return self._head_units[1], kind
 
     def _finish_rendered(self) -> None:
         text = "".join(self._pending)
