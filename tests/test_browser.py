@@ -248,6 +248,26 @@ def test_tool_calls_and_a_structured_answer_render(
     # The structured answer: pretty JSON in a highlighted code block, not half-written text.
     city = rendered.locator("pre code.language-json", has_text='"landmarks"')
     assert city.count() == 1 and '"year_built": 1' in city.inner_text()
+    # The Responses API (api="responses"): the reasoning summary folded above the answer, and
+    # the server's web search with its cited source as plain text under it: nothing fetched
+    # (JupyterLab turns a URL in plain text into a link a reader may click, nothing more).
+    answer = rendered.filter(has_text="maintained in the open, under the Linux Foundation")
+    expect(answer).to_have_count(1)
+    summary = rendered.locator("details", has=page.locator("summary", has_text="Thought for"))
+    summary = summary.filter(has=page.get_by_text("Finding the maintainer"))
+    assert summary.count() == 1 and summary.get_attribute("open") is None
+    assert summary.evaluate(
+        "(details, answer) => !!(details.compareDocumentPosition(answer) & 4)",
+        answer.element_handle(),
+    )
+    summary.locator("summary").click()
+    expect(summary.get_by_text("search rather than recall")).to_be_visible()
+    sources = page.locator(".jp-OutputArea-output").filter(has_text="(web search (Who maintains")
+    expect(sources).to_have_count(1)
+    assert "[1] Mock search result" in sources.inner_text()
+    assert page.locator("img[src*='example.org'], iframe, script[src*='example.org']").count() == 0
+    for link in page.locator("a[href*='example.org']").all():
+        assert (link.get_attribute("href") or "").startswith("https://example.org/chatnb-mock/")
     page.close()
 
 

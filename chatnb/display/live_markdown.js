@@ -16,6 +16,9 @@
 // incomplete line is rendered again each draw. So a draw costs O(new text), not O(block).
 // Without a rendermime (another frontend) everything shows as plain text.
 const lives = new Map();
+// A draw waits this many times its own cost before the next: at most 1/(1+DRAW_WAIT) of the
+// main thread goes to drawing the live answer.
+const DRAW_WAIT = 4;
 const MAY_HOLD_MATH = /\$|\\\(|\\\[|\\begin\{/;
 
 function initialize({ model }) {
@@ -319,12 +322,13 @@ function render({ model, el }) {
       const copy = tailNodes().map((node) => node.cloneNode(true));
       window.chatnbLiveDebug.push({ key: model.get("key"), tail, nodes: copy, stats });
     }
-    // Never more than about a quarter of the main thread: wait three times what this draw
-    // cost, its layout included (read now, so that the cost is counted here).
+    // Never more than about a fifth of the main thread (the naive recipe takes all of it):
+    // wait four times what this draw cost, its layout included (read now, so that the cost
+    // is counted here).
     void body.offsetHeight;
     const cost = performance.now() - started;
     stats.drawMs.push(cost);
-    notBefore = performance.now() + 3 * cost;
+    notBefore = performance.now() + DRAW_WAIT * cost;
   };
   const pump = async () => {
     if (busy) { again = true; return; }

@@ -24,7 +24,7 @@ from the budget, so the total work is linear in the answer.
 
 A terminal (:class:`~chatnb.display.terminal.TerminalSink`) cannot take back what it showed:
 the stream hands the text to the terminal's own stream (plain text as it arrives, or Markdown
-rendered by ``rich``). A sink that cannot show live text (no ``show_live``) gets the Markdown
+rendered by ``rich``). A sink that cannot show live text (not a ``LiveTextSink``) gets the Markdown
 renders only.
 """
 
@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from ..markdown import MarkdownSplitter, Part, open_fence
 from ..markdown.live_tail import GrowingBlock, TailCheck
@@ -46,7 +46,7 @@ from ..markdown.math_text import open_display_math
 from .live_markdown import LiveMarkdown, utf16_length
 from .live_text import LiveText
 from .output_slots import OutputSlots
-from .sinks import DisplaySink, LiveMarkdownSink, auto_sink
+from .sinks import DisplaySink, LiveMarkdownSink, LiveTextSink, auto_sink
 from .terminal import TerminalSink
 
 __all__ = [
@@ -157,7 +157,7 @@ class MarkdownStream:
         self._terminal = (
             self.sink.markdown_stream(footer) if isinstance(self.sink, TerminalSink) else None
         )
-        self._can_live = hasattr(self.sink, "show_live")
+        self._can_live = isinstance(self.sink, LiveTextSink)
         self.interval_s, self._clock, self._footer = interval_s, clock, footer
         self._init_outputs()
         # The region's length at the last cut and at a last try that cut nothing; in code?
@@ -324,7 +324,7 @@ class MarkdownStream:
             self._growing.reset()
         plain, math = self._tail_check.plain_from(tail)
         if self._rendering is None:
-            self._rendering = self.sink.show_live_markdown()  # type: ignore[attr-defined]
+            self._rendering = cast(LiveMarkdownSink, self.sink).show_live_markdown()
         self._rendering.update(
             text,
             freeze=[(part.source, part.markdown) for part in parts],
@@ -363,7 +363,7 @@ class MarkdownStream:
             return
         # The last blocks frozen too: the live view then looks as the final output will.
         live.update(text, freeze=[(part.source, part.markdown) for part in parts], footer="")
-        self.sink.settle(live, whole)  # type: ignore[attr-defined]
+        cast(LiveMarkdownSink, self.sink).settle(live, whole)
         self._retired_live = (live.messages, live.text_bytes + live.markdown_bytes)
         self.messages += 1
         self.payload_bytes += len(whole.encode())
@@ -432,11 +432,11 @@ class MarkdownStream:
     def _retire(self, live: LiveText, markdown: str) -> Any:
         messages, text_bytes = self._retired_live
         self._retired_live = (messages + live.messages, text_bytes + live.text_bytes)
-        return self.sink.settle(live, markdown)  # type: ignore[attr-defined]
+        return cast(LiveTextSink, self.sink).settle(live, markdown)
 
     def _ensure_live(self) -> LiveText:
         if self._live is None:
-            self._live = self.sink.show_live()  # type: ignore[attr-defined]
+            self._live = cast(LiveTextSink, self.sink).show_live()
         return self._live
 
     def _output_at_live(self, markdown: str) -> Any:

@@ -23,6 +23,7 @@ __all__ = [
     "DisplaySink",
     "IPythonSink",
     "LiveMarkdownSink",
+    "LiveTextSink",
     "TextSink",
     "WidgetSink",
     "auto_sink",
@@ -44,6 +45,18 @@ class DisplaySink(Protocol):
 
     def note(self, text: str) -> None:
         """Show one quiet line of plain text (a warning, a notice)."""
+
+
+@runtime_checkable
+class LiveTextSink(Protocol):
+    """A sink that can show one output that grows by appending plain text (the fallback live
+    view, where the frontend does not render Markdown inside a widget)."""
+
+    def show_live(self) -> LiveText:
+        """A live-text widget in a new output below the previous ones."""
+
+    def settle(self, live: LiveMarkdown | LiveText, markdown: str) -> Any:
+        """Turn a live output into a Markdown output; its handle for ``replace``."""
 
 
 @runtime_checkable
