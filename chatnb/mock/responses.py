@@ -246,8 +246,9 @@ def _item_frames(
     else:
         for piece in pieces:
             yield True, write("response.function_call_arguments.delta", **at, delta=piece)
-        arguments = item["arguments"]
-        yield False, write("response.function_call_arguments.done", **at, arguments=arguments)
+        # openai 2.x types the event with the function's name (3.x dropped it): both read it.
+        done = {"arguments": item["arguments"], "name": item["name"]}
+        yield False, write("response.function_call_arguments.done", **at, **done)
     yield False, write("response.output_item.done", output_index=index, item=item)
 
 
