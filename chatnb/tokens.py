@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_ENCODING",
     "ApproximateTokenizer",
+    "ByteBound",
     "CountingRules",
     "DeferredTokenizer",
     "ModelLimits",
@@ -136,6 +137,25 @@ class ApproximateTokenizer:
         return f"ApproximateTokenizer({self.name!r})"
 
 
+class ByteBound:
+    """Not a tokenizer but a bound on every one chatnb uses: a byte-level BPE token (tiktoken)
+    is at least one UTF-8 byte, and so is each piece :class:`ApproximateTokenizer` counts.
+    Counting a prompt with it needs no vocabulary, so a prompt whose bound fits a budget is
+    known to fit before the real tokenizer has loaded."""
+
+    exact = False
+    name = "bytes"
+
+    def count(self, text: str) -> int:
+        return len(text.encode("utf-8", errors="surrogatepass"))
+
+    def pieces(self, text: str) -> list[str]:
+        return list(text)
+
+    def __repr__(self) -> str:
+        return "ByteBound()"
+
+
 class _Tokenizers:
     """Each encoding's tokenizer, loaded once (tiktoken takes about a second for o200k_base).
 
@@ -233,6 +253,11 @@ class DeferredTokenizer:
     @property
     def loaded(self) -> Tokenizer:
         return get_tokenizer(self.encoding_name)
+
+    @property
+    def ready(self) -> bool:
+        """Whether a count would start at once (``False`` while the background load runs)."""
+        return self.encoding_name in get_tokenizer._loaded
 
     @property
     def name(self) -> str:
