@@ -40,6 +40,7 @@ from .redaction import Secrets
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import SSEDecoder
+from .tokens import answer_begun
 from .tool_output import arguments_allowance, fitted_calls
 from .usage import ChatUsage, TurnUsage
 from .wire import ChatCompletionsWire, Reader, Wire
@@ -191,6 +192,8 @@ class Exchange:
     #: When the newest token arrived: tokens/s is the model's pace between the first and the
     #: last, not the time spent drawing or counting after them.
     last_token_at: float | None = None
+    #: When the body ended: the answer's time, not counting chatnb's own counts after it.
+    ended_at: float | None = None
     #: What the cache did for this request (``hit``, ``miss``, ``off``), if there is one.
     cached: str | None = None
     #: The oldest turns this request's prompt left out: dropped when its answer is committed.
@@ -328,18 +331,22 @@ class Exchange:
             self._events(events)
 
     def _events(self, events: list[StreamEvent]) -> None:
+        first = False
         if any(isinstance(e, _TOKENS) for e in events):
             self.last_token_at = time.perf_counter()
             if self.first_token_at is None and any(isinstance(e, _FIRST_TOKEN) for e in events):
-                self.first_token_at = self.last_token_at
+                self.first_token_at, first = self.last_token_at, True
         if self.views is not None:
             self.views.handle(events)
+        if first:
+            answer_begun()  # shown: a tokenizer load held back for it may start now
 
     def end(self) -> None:
         """The body ended: a last frame without its blank line counts; a choice that never
         finished is a truncated stream."""
         for event in self.decoder.flush():
             self._frame(event.data)
+        self.ended_at = time.perf_counter()
         if not self.reader.done:
             self.reader.result()  # raises TruncatedStreamError with the partial text
 
@@ -420,7 +427,7 @@ class Exchange:
                 map(self.history.tokenizer.count, (self.text, self.reasoning))
             ),
             ttft_s=None if first is None else first - self.started_at,
-            total_s=time.perf_counter() - self.started_at,
+            total_s=(self.ended_at or time.perf_counter()) - self.started_at,
             stream_s=None if first is None else (self.last_token_at or first) - first,
             price=self.price,
         )

@@ -4,7 +4,8 @@ Each message's token count is computed once, when it is appended, and the runnin
 kept up to date, so :meth:`History.fit` costs O(messages dropped), not O(history²) as when
 the whole history is re-counted after each removal. A message appended while the tokenizer
 is still loading in the background is counted when a count is first needed: the first ask
-of a new Chatbot is sent at once when its bytes alone prove it fits (:meth:`History.fits_uncounted`).
+of a new Chatbot is sent at once when its bytes alone prove it fits
+(:meth:`History.fits_uncounted`).
 
 A *turn* starts at a user (or system/developer) message and runs up to the next one: the
 question, the answer, and any tool calls and tool results between them. Trimming drops whole

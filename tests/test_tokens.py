@@ -349,6 +349,8 @@ def test_a_history_loads_its_tokenizer_in_the_background(monkeypatch: pytest.Mon
     try:
         history = History(system="Be brief.", model="gpt-4o")
         history.append({"role": "user", "content": "Hello"})
+        tokens.answer_begun()  # as the first token of an ask does: the load starts
+        assert _until(lambda: loaded_in)
         messages = [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "Hello"},
@@ -405,8 +407,8 @@ def test_the_first_ask_is_sent_before_the_tokenizer_has_loaded(
     line's own counts are exact, the same as a run that counted first."""
     from chatnb import Chatbot
 
-    from .test_clients import PLAIN
     from .servers import RecordingServer
+    from .test_clients import PLAIN
 
     with RecordingServer(PLAIN) as server:
         bot = Chatbot("gpt-4o", "Be brief.", base_url=server.url, api_key="sk-t", display=False)
@@ -467,3 +469,38 @@ def test_a_long_conversation_waits_for_the_tokenizer_and_is_trimmed_exactly(
     assert history.tokens() == counted.tokens()
     assert history.fit(200) == counted.fit(200)
     assert history.messages() == counted.messages() and history.tokens() == counted.tokens()
+
+
+def test_a_background_load_waits_for_the_first_token_but_never_holds_up_a_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The load would hold the GIL while the first ask sends and draws its first token, so it
+    starts after that token (or a grace period); a count needed before then loads at once."""
+    started: list[str] = []  # the threads that loaded r50k_base (no other test uses it)
+    real = tokens._exact
+
+    def recording(name: str) -> Any:
+        if name == "r50k_base":
+            started.append(threading.current_thread().name)
+        return real(name)
+
+    monkeypatch.setattr(tokens, "_exact", recording)
+    monkeypatch.setattr(tokens, "LOAD_GRACE_S", 120.0)
+    tokens.get_tokenizer.cache_clear()
+    try:
+        tokens.preload("r50k_base")
+        time.sleep(0.2)
+        assert started == []  # held back: no answer has begun
+        tokens.answer_begun()
+        assert _until(lambda: started == ["chatnb-tokenizer"])
+        tokens.get_tokenizer.cache_clear()
+        del started[:]
+        tokens.preload("r50k_base")
+        counting = threading.Thread(target=lambda: tokens.get_tokenizer("r50k_base").count("a"))
+        counting.name = "Thread-counting"
+        counting.start()
+        counting.join(60)
+        assert not counting.is_alive() and started == ["Thread-counting"]
+    finally:
+        tokens.answer_begun()  # let the held-back loader go
+        tokens.get_tokenizer.cache_clear()
