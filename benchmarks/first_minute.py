@@ -12,9 +12,10 @@
    the background meanwhile. (The embedded mock counts with the same tokenizer in the same
    process, so its first token waits for that load, the bare loop's as much as chatnb's.)
 2b. The same first ask against the mock served by another process (warm, as a real API is),
-   the Chatbot made and asked in one cell (``bot = Chatbot(...); bot.ask(...)``), with no
-   time to first token and with 300 ms: a short prompt is sent while the tokenizer still
-   loads (its bytes prove it fits) and counted after the answer.
+   the Chatbot made and asked in one cell (``bot = Chatbot(...); bot.ask(...)``): instantly,
+   and paced as an API streams (300 ms to the first token, then 10 ms a token). A short
+   prompt is sent while the tokenizer still loads (its bytes prove it fits); the load starts
+   once the first token is shown and the prompt is counted after the answer.
 3. ``chatnb serve``: seconds from its announcement to the first answer (the request is sent
    the moment the line appears, retried while refused), beside its start-up time.
 
@@ -239,9 +240,10 @@ def first_ask_served(rounds: int = 5) -> None:
     print(
         f"2b. the first ask in a fresh process, mock served by another process (median of {rounds}):"
     )
-    for ttft in ("0", "300"):
+    for ttft, itl in (("0", "0"), ("300", "10")):
         port = _free_port()
-        server = _started_mock(port, "--reply", "markdown:1200", "--ttft-ms", ttft)
+        pace = ("--ttft-ms", ttft, "--itl-ms", itl)
+        server = _started_mock(port, "--reply", "markdown:1200", *pace)
         try:
             _first_answer(port)  # warm: a real API is
             url = f"http://127.0.0.1:{port}/v1"
@@ -249,7 +251,7 @@ def first_ask_served(rounds: int = 5) -> None:
                 rows = [_ask(code, url) for _ in range(rounds)]
                 first, total = (statistics.median(float(r[i]) for r in rows) for i in (1, 2))
                 print(
-                    f"   ttft {ttft:>3} ms  {name:16} first token {first * 1e3:5.0f} ms, "
+                    f"   ttft {ttft:>3}/{itl:>2} ms  {name:16} first token {first * 1e3:5.0f} ms, "
                     f"whole answer {total * 1e3:5.0f} ms {rows[-1][3]}"
                 )
         finally:
