@@ -9,7 +9,13 @@
    latency): seconds from the start of the ask to the first token shown and to the end,
    against a bare loop over the openai client's stream from the same mock in its own fresh
    process. The Chatbot is made first, as in a notebook's first cell; the tokenizer loads in
-   the background meanwhile, so the ask waits only for what is left of that load.
+   the background meanwhile. (The embedded mock counts with the same tokenizer in the same
+   process, so its first token waits for that load, the bare loop's as much as chatnb's.)
+2b. The same first ask against the mock served by another process (warm, as a real API is),
+   the Chatbot made and asked in one cell (``bot = Chatbot(...); bot.ask(...)``): instantly,
+   and paced as an API streams (300 ms to the first token, then 10 ms a token). A short
+   prompt is sent while the tokenizer still loads (its bytes prove it fits); the load starts
+   once the first token is shown and the prompt is counted after the answer.
 3. ``chatnb serve``: seconds from its announcement to the first answer (the request is sent
    the moment the line appears, retried while refused), beside its start-up time.
 
@@ -55,6 +61,45 @@ asked = time.perf_counter()
 bot.ask("What is a context window?")
 done = time.perf_counter()
 print(made - started, FirstShown.first - asked, done - asked, bot.usage.last.line())
+"""
+
+SERVED_ASK = """
+import sys, time
+started = time.perf_counter()
+from chatnb import Chatbot
+
+class FirstShown:
+    first = None
+    def show(self, markdown):
+        FirstShown.first = FirstShown.first or time.perf_counter()
+        return 0
+    def replace(self, handle, markdown):
+        pass
+    def note(self, text):
+        pass
+
+asked = time.perf_counter()
+bot = Chatbot("gpt-4o-mini", base_url=sys.argv[1], api_key="sk-bench", display=FirstShown())
+bot.ask("What is a context window?")
+done = time.perf_counter()
+print(asked - started, FirstShown.first - asked, done - asked, bot.usage.last.line())
+"""
+
+SERVED_BARE = """
+import sys, time
+started = time.perf_counter()
+import openai
+asked = time.perf_counter()
+client = openai.OpenAI(base_url=sys.argv[1], api_key="sk-bench")
+first = None
+stream = client.chat.completions.create(
+    model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}], stream=True
+)
+for chunk in stream:
+    if first is None and chunk.choices and chunk.choices[0].delta.content:
+        first = time.perf_counter()
+done = time.perf_counter()
+print(asked - started, first - asked, done - asked, "")
 """
 
 BARE_ASK = """
@@ -138,9 +183,9 @@ def split_imports() -> None:
     )
 
 
-def _ask(code: str) -> list[str]:
+def _ask(code: str, *args: str) -> list[str]:
     shown = subprocess.run(
-        [PYTHON, "-c", code], env=ENV, capture_output=True, text=True, check=True
+        [PYTHON, "-c", code, *args], env=ENV, capture_output=True, text=True, check=True
     ).stdout
     return (shown.strip() + " ").split(" ", 3)
 
@@ -178,6 +223,42 @@ def _first_answer(port: int) -> None:
             time.sleep(0.005)  # refused: not listening yet
 
 
+def _started_mock(port: int, *flags: str) -> subprocess.Popen[str]:
+    server = subprocess.Popen(
+        [PYTHON, "-m", "chatnb", "serve", "--port", str(port), *flags],
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if server.stderr is None or not server.stderr.readline():
+        server.terminate()
+        raise SystemExit("chatnb serve did not announce itself")
+    return server
+
+
+def first_ask_served(rounds: int = 5) -> None:
+    print(
+        f"2b. the first ask in a fresh process, mock served by another process (median of {rounds}):"
+    )
+    for ttft, itl in (("0", "0"), ("300", "10")):
+        port = _free_port()
+        pace = ("--ttft-ms", ttft, "--itl-ms", itl)
+        server = _started_mock(port, "--reply", "markdown:1200", *pace)
+        try:
+            _first_answer(port)  # warm: a real API is
+            url = f"http://127.0.0.1:{port}/v1"
+            for name, code in (("chatnb ask", SERVED_ASK), ("bare openai loop", SERVED_BARE)):
+                rows = [_ask(code, url) for _ in range(rounds)]
+                first, total = (statistics.median(float(r[i]) for r in rows) for i in (1, 2))
+                print(
+                    f"   ttft {ttft:>3}/{itl:>2} ms  {name:16} first token {first * 1e3:5.0f} ms, "
+                    f"whole answer {total * 1e3:5.0f} ms {rows[-1][3]}"
+                )
+        finally:
+            server.terminate()
+            server.wait()
+
+
 def serve(rounds: int = 3) -> None:
     announced, answered = [], []
     for _ in range(rounds):
@@ -208,6 +289,7 @@ def main() -> None:
     imports()
     split_imports()
     first_ask()
+    first_ask_served()
     serve()
 
 

@@ -32,7 +32,7 @@ from .events import (
     ToolCallStarted,
 )
 from .explain import Where, explain, page_not_stream
-from .history import History
+from .history import Dropped, History
 from .interrupts import deferred_interrupts
 from .models import ModelProfile
 from .pricing import Price
@@ -40,6 +40,7 @@ from .redaction import Secrets
 from .runlog import Entry, RunLog
 from .schema import ChatMessage, Tool, ToolCall, Usage
 from .stream import SSEDecoder
+from .tokens import answer_begun
 from .tool_output import arguments_allowance, fitted_calls
 from .usage import ChatUsage, TurnUsage
 from .wire import ChatCompletionsWire, Reader, Wire
@@ -154,6 +155,20 @@ def tool_definitions(options: Mapping[str, Any]) -> list[Tool] | None:
         ) from None
 
 
+def _fitted(history: History, budget: int, tools: list[Tool] | None) -> Dropped:
+    """What the prompt leaves out to fit ``budget``; a Dropped without a budget when the
+    tokenizer is still loading and the prompt's bytes prove it fits (sent without waiting,
+    counted later)."""
+    if history.fits_uncounted(budget, tools):
+        return Dropped()
+    # A turn grown past the window by its own tool results (a model switched to a smaller
+    # one, many rounds) has the oldest of them cut, not the newest blamed.
+    history.make_room(budget, tools)
+    # What the prompt leaves out is dropped from the History only when the answer is
+    # committed: a failed ask changes nothing.
+    return history.fitting(budget, tools)
+
+
 @dataclass
 class Exchange:
     """One question and its streamed answer: decoding, validation, views, outcome."""
@@ -161,7 +176,9 @@ class Exchange:
     history: History
     question: ChatMessage | None
     request: dict[str, Any]
-    local_prompt_tokens: int
+    #: chatnb's count of the prompt; ``None`` while the tokenizer loaded when it was sent
+    #: (counted at :meth:`finish`, before the answer joins the History).
+    local_prompt_tokens: int | None
     views: Views | None
     where: Where
     price: Price | None
@@ -175,6 +192,8 @@ class Exchange:
     #: When the newest token arrived: tokens/s is the model's pace between the first and the
     #: last, not the time spent drawing or counting after them.
     last_token_at: float | None = None
+    #: When the body ended: the answer's time, not counting chatnb's own counts after it.
+    ended_at: float | None = None
     #: What the cache did for this request (``hit``, ``miss``, ``off``), if there is one.
     cached: str | None = None
     #: The oldest turns this request's prompt left out: dropped when its answer is committed.
@@ -211,12 +230,7 @@ class Exchange:
             question = None
             if prompt is not None:
                 question = history.append({"role": "user", "content": prompt}, trim=False)
-            # A turn grown past the window by its own tool results (a model switched to a
-            # smaller one, many rounds) has the oldest of them cut, not the newest blamed.
-            history.make_room(budget, tools)
-            # What the prompt leaves out is dropped from the History only when the answer is
-            # committed: a failed ask changes nothing.
-            dropped = history.fitting(budget, tools)
+            dropped = _fitted(history, budget, tools)
         except BaseException:
             with deferred_interrupts(reraise=False):
                 if prompt is not None and history.last is not before:
@@ -230,7 +244,8 @@ class Exchange:
             secrets=clients.secrets + Secrets.of(headers=request.get("extra_headers")),
         )
         request = {**request, "messages": history.messages(skip_turns=dropped.turns)}
-        prompt_tokens = history.tokens(tools) - dropped.tokens
+        # Not counted yet when the tokenizer is still loading (the first ask of a new bot).
+        prompt_tokens = None if dropped.budget is None else history.tokens(tools) - dropped.tokens
         exchange = cls(history, question, request, prompt_tokens, views, where, profile.price)
         exchange.left_out, exchange.budget, exchange.tools = dropped.turns, budget, tools
         exchange.log = clients.log
@@ -316,18 +331,22 @@ class Exchange:
             self._events(events)
 
     def _events(self, events: list[StreamEvent]) -> None:
+        first = False
         if any(isinstance(e, _TOKENS) for e in events):
             self.last_token_at = time.perf_counter()
             if self.first_token_at is None and any(isinstance(e, _FIRST_TOKEN) for e in events):
-                self.first_token_at = self.last_token_at
+                self.first_token_at, first = self.last_token_at, True
         if self.views is not None:
             self.views.handle(events)
+        if first:
+            answer_begun()  # shown: a tokenizer load held back for it may start now
 
     def end(self) -> None:
         """The body ended: a last frame without its blank line counts; a choice that never
         finished is a truncated stream."""
         for event in self.decoder.flush():
             self._frame(event.data)
+        self.ended_at = time.perf_counter()
         if not self.reader.done:
             self.reader.result()  # raises TruncatedStreamError with the partial text
 
@@ -350,6 +369,8 @@ class Exchange:
         """Commit the answer to the History, note how it ended, and account for it."""
         result = self.reader.result()
         choice = result.choices[0]
+        if self.local_prompt_tokens is None:  # sent before the tokenizer had loaded
+            self.local_prompt_tokens = self.history.tokens(self.tools)
         kept, self.cut_calls = self._fitted(choice.message)
         with deferred_interrupts():
             self.history.append(kept, reasoning=self.reasoning)
@@ -400,13 +421,13 @@ class Exchange:
         first = self.first_token_at
         return TurnUsage.measured(
             reported,
-            local_prompt_tokens=self.local_prompt_tokens,
+            local_prompt_tokens=self.local_prompt_tokens or 0,
             # The reasoning a model streamed is billed as completion tokens too.
             local_completion_tokens=sum(
                 map(self.history.tokenizer.count, (self.text, self.reasoning))
             ),
             ttft_s=None if first is None else first - self.started_at,
-            total_s=time.perf_counter() - self.started_at,
+            total_s=(self.ended_at or time.perf_counter()) - self.started_at,
             stream_s=None if first is None else (self.last_token_at or first) - first,
             price=self.price,
         )

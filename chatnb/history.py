@@ -2,7 +2,10 @@
 
 Each message's token count is computed once, when it is appended, and the running total is
 kept up to date, so :meth:`History.fit` costs O(messages dropped), not O(history²) as when
-the whole history is re-counted after each removal.
+the whole history is re-counted after each removal. A message appended while the tokenizer
+is still loading in the background is counted when a count is first needed: the first ask
+of a new Chatbot is sent at once when its bytes alone prove it fits
+(:meth:`History.fits_uncounted`).
 
 A *turn* starts at a user (or system/developer) message and runs up to the next one: the
 question, the answer, and any tool calls and tool results between them. Trimming drops whole
@@ -16,12 +19,14 @@ import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .errors import ContextBudgetError
 from .schema import ChatMessage, Tool
 from .tokens import (
     REPLY_PRIMING_TOKENS,
+    ByteBound,
+    DeferredTokenizer,
     Tokenizer,
     cut_to_tokens,
     deferred_encoding_for,
@@ -95,8 +100,11 @@ class History:
         # Loaded in the background: making a Chatbot does not wait ~1 s for the vocabulary.
         self._tokenizer: Tokenizer = deferred_encoding_for(model, encoding)
         self._rules = rules_for(model)
-        self._messages: deque[tuple[ChatMessage, int]] = deque()
+        # A count is None while the tokenizer loads (counted on first need, see _counted);
+        # _message_tokens sums the counted ones, _uncounted says how many are not.
+        self._messages: deque[tuple[ChatMessage, int | None]] = deque()
         self._message_tokens = 0
+        self._uncounted = 0
         self._turns = 0
         self._pending = Dropped()
         # Notes about messages ("interrupted") and the reasoning a thinking model showed before
@@ -128,6 +136,46 @@ class History:
     def tokenizer(self) -> Tokenizer:
         return self._tokenizer
 
+    def _loading(self) -> bool:
+        """Whether counting now would wait for the tokenizer's background load."""
+        tokenizer = self._tokenizer
+        return isinstance(tokenizer, DeferredTokenizer) and not tokenizer.ready
+
+    def _counted(self) -> deque[tuple[ChatMessage, int]]:
+        """The messages, each counted: those appended while the tokenizer loaded are counted
+        now (waiting for the load if it is still going on)."""
+        if self._uncounted:
+            tokenizer, rules = self._tokenizer, self._rules
+            self._messages = deque(
+                (m, message_tokens(m, tokenizer, rules) if c is None else c)
+                for m, c in self._messages
+            )
+            self._message_tokens = sum(c or 0 for _, c in self._messages)
+            self._uncounted = 0
+        # Every count is an int now (the invariant _uncounted == 0 says so).
+        return cast("deque[tuple[ChatMessage, int]]", self._messages)
+
+    def fits_uncounted(self, budget: int, tools: Iterable[Tool] | None = None) -> bool:
+        """Whether, with the tokenizer still loading, the prompt certainly fits ``budget``
+        (and ``max_turns``) without counting it: each token is at least one byte, so a
+        prompt of at most ``budget`` bytes (overheads as counted) fits. ``False`` once the
+        tokenizer has loaded: then counting costs nothing to wait for."""
+        if not self._loading():
+            return False
+        if self.max_turns is not None and self._turns > self.max_turns:
+            return False
+        bound, rules = ByteBound(), self._rules
+        total = REPLY_PRIMING_TOKENS + (tools_tokens(tools, bound, rules) if tools else 0)
+        if self._counted_system is not None:
+            total += self._counted_system
+        elif self._system:
+            total += message_tokens(ChatMessage(role="system", content=self._system), bound, rules)
+        for message, count in self._messages:
+            total += message_tokens(message, bound, rules) if count is None else count
+            if total > budget:
+                return False
+        return total <= budget
+
     # --- the messages ---
 
     def append(
@@ -155,8 +203,13 @@ class History:
             self._notes[id(parsed)] = note
         if reasoning:
             self._reasoning[id(parsed)] = reasoning
-        self._messages.append((parsed, message_tokens(parsed, self._tokenizer, self._rules)))
-        self._message_tokens += self._messages[-1][1]
+        # While the tokenizer loads, counted later: an ask need not wait for it to be sent.
+        count = None if self._loading() else message_tokens(parsed, self._tokenizer, self._rules)
+        self._messages.append((parsed, count))
+        if count is None:
+            self._uncounted += 1
+        else:
+            self._message_tokens += count
         if parsed.role in _TURN_STARTERS or len(self._messages) == 1:
             self._turns += 1
             if trim and self.max_turns is not None and self._turns > self.max_turns:
@@ -181,7 +234,10 @@ class History:
     def pop(self) -> ChatMessage:
         """Remove and return the newest message."""
         message, tokens = self._messages.pop()
-        self._message_tokens -= tokens
+        if tokens is None:
+            self._uncounted -= 1
+        else:
+            self._message_tokens -= tokens
         self._forget(message)
         if message.role in _TURN_STARTERS or not self._messages:
             self._turns -= 1
@@ -221,7 +277,7 @@ class History:
         self._messages.clear()
         self._notes.clear()
         self._reasoning.clear()
-        self._message_tokens = self._turns = 0
+        self._message_tokens = self._turns = self._uncounted = 0
         self._pending = Dropped()
 
     def __iter__(self) -> Iterator[ChatMessage]:
@@ -261,7 +317,7 @@ class History:
                 out).
         """
         prompt = [{"role": "system", "content": self._system}] if self._system else []
-        skip = sum(size for size, _ in self._turn_sizes()[:skip_turns])
+        skip = sum(size for size, _ in self._turn_sizes()[:skip_turns]) if skip_turns else 0
         prompt += [m.model_dump(exclude_none=True) for m, _ in list(self._messages)[skip:]]
         return prompt
 
@@ -271,6 +327,7 @@ class History:
         Args:
             tools: Tool definitions sent with it (they take prompt tokens too).
         """
+        self._counted()
         total = REPLY_PRIMING_TOKENS + self._system_tokens + self._message_tokens
         return total + (tools_tokens(tools, self._tokenizer, self._rules) if tools else 0)
 
@@ -278,11 +335,12 @@ class History:
 
     def _drop_oldest_turn(self) -> Dropped:
         messages = tokens = 0
-        while self._messages:
-            message, count = self._messages[0]
+        counted = self._counted()
+        while counted:
+            message, count = counted[0]
             if messages and message.role in _TURN_STARTERS:
                 break
-            self._messages.popleft()
+            counted.popleft()
             self._forget(message)
             self._message_tokens -= count
             messages += 1
@@ -302,9 +360,10 @@ class History:
     def _last_turn_tokens(self) -> tuple[int, int, int]:
         """Tokens of the newest turn, of its largest message, and that message's index."""
         total = largest = 0
-        where = len(self._messages) - 1
-        for index in range(len(self._messages) - 1, -1, -1):
-            message, count = self._messages[index]
+        counted = self._counted()
+        where = len(counted) - 1
+        for index in range(len(counted) - 1, -1, -1):
+            message, count = counted[index]
             total += count
             if count > largest:
                 largest, where = count, index
@@ -333,7 +392,7 @@ class History:
     def _turn_sizes(self) -> list[tuple[int, int]]:
         """(messages, tokens) of each turn, the oldest first."""
         sizes: list[list[int]] = []
-        for message, count in self._messages:
+        for message, count in self._counted():
             if not sizes or message.role in _TURN_STARTERS:
                 sizes.append([0, 0])
             sizes[-1][0] += 1
@@ -376,9 +435,8 @@ class History:
         fixed = self._fixed_tokens(list(tools) if tools else None)
         room = budget - fixed - self._last_turn_tokens()[0]
         if reclaim:
-            room += sum(
-                max(0, self._messages[i][1] - _CUT_RESULT_TOKENS) for i in self._earlier_results()
-            )
+            counted = self._counted()
+            room += sum(max(0, counted[i][1] - _CUT_RESULT_TOKENS) for i in self._earlier_results())
         return room
 
     def _earlier_results(self) -> list[int]:
@@ -422,11 +480,9 @@ class History:
         still accepts the History). Nothing changes if cutting them all would not be enough
         (then :meth:`fitting` names the message that does not fit). Returns how many were cut."""
         over = -self.room(budget, tools)
-        start = self._newest_turn_start()
-        tool_messages = [
-            i for i in range(start, len(self._messages)) if self._messages[i][0].role == "tool"
-        ]
-        spare = sum(max(0, self._messages[i][1] - _CUT_RESULT_TOKENS) for i in tool_messages)
+        start, counted = self._newest_turn_start(), self._counted()
+        tool_messages = [i for i in range(start, len(counted)) if counted[i][0].role == "tool"]
+        spare = sum(max(0, counted[i][1] - _CUT_RESULT_TOKENS) for i in tool_messages)
         if over <= 0 or spare < over:
             return 0
         cut = 0
@@ -439,7 +495,7 @@ class History:
 
     def _cut_result(self, index: int, over: int) -> int:
         """Cut the tool message at ``index`` by about ``over`` tokens; returns tokens saved."""
-        message, count = self._messages[index]
+        message, count = self._counted()[index]
         text = message.content if isinstance(message.content, str) else ""
         keep = max(0, count - over - _CUT_RESULT_TOKENS)
         kept = cut_to_tokens(text, keep, self._tokenizer)

@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_ENCODING",
     "ApproximateTokenizer",
+    "ByteBound",
     "CountingRules",
     "DeferredTokenizer",
     "ModelLimits",
     "TiktokenTokenizer",
     "Tokenizer",
+    "answer_begun",
     "count_tokens",
     "cut_to_tokens",
     "deferred_encoding_for",
@@ -136,6 +138,25 @@ class ApproximateTokenizer:
         return f"ApproximateTokenizer({self.name!r})"
 
 
+class ByteBound:
+    """Not a tokenizer but a bound on every one chatnb uses: a byte-level BPE token (tiktoken)
+    is at least one UTF-8 byte, and so is each piece :class:`ApproximateTokenizer` counts.
+    Counting a prompt with it needs no vocabulary, so a prompt whose bound fits a budget is
+    known to fit before the real tokenizer has loaded."""
+
+    exact = False
+    name = "bytes"
+
+    def count(self, text: str) -> int:
+        return len(text.encode("utf-8", errors="surrogatepass"))
+
+    def pieces(self, text: str) -> list[str]:
+        return list(text)
+
+    def __repr__(self) -> str:
+        return "ByteBound()"
+
+
 class _Tokenizers:
     """Each encoding's tokenizer, loaded once (tiktoken takes about a second for o200k_base).
 
@@ -207,12 +228,56 @@ def _load(encoding_name: str) -> Tokenizer:
 get_tokenizer = _Tokenizers()
 
 
+class _Answers:
+    """How many answers have begun arriving in this process.
+
+    A background load holds the GIL for much of its ~0.3 s (tiktoken parses the vocabulary
+    in Python, then builds its tables in Rust without releasing it), so loading while the
+    first ask of a new Chatbot sends its request and draws its first token would delay them
+    by as much. The load waits for that first token (or :data:`LOAD_GRACE_S`, whichever is
+    first): the request goes out and the answer starts showing, and the load runs while the
+    rest streams. A count that needs the tokenizer never waits for this: it loads at once.
+    """
+
+    def __init__(self) -> None:
+        self._begun = 0
+        self._changed = threading.Condition()
+
+    def begun(self) -> None:
+        with self._changed:
+            self._begun += 1
+            self._changed.notify_all()
+
+    def wait_next(self, timeout: float) -> None:
+        """Until the next answer begins, ``timeout`` seconds at most."""
+        with self._changed:
+            seen = self._begun
+            self._changed.wait_for(lambda: self._begun != seen, timeout)
+
+
+_answers = _Answers()
+#: How long a background load waits for an ask's first token before it starts anyway: longer
+#: than a first ask takes to send its request, shorter than a person takes to type one.
+LOAD_GRACE_S = 0.5
+
+
+def answer_begun() -> None:
+    """An answer's first token arrived: a background load held back for it may start."""
+    _answers.begun()
+
+
+def _load_in_background(encoding_name: str) -> None:
+    _answers.wait_next(LOAD_GRACE_S)
+    get_tokenizer.preload(encoding_name)
+
+
 def preload(encoding_name: str) -> None:
     """Start loading an encoding's tokenizer in a background thread and return at once, so
-    that making a Chatbot does not wait for it; the first count waits for what is left."""
+    that making a Chatbot does not wait for it; the first count waits for what is left (or
+    loads it at once, if the background load has not started yet)."""
     if encoding_name not in get_tokenizer._loaded:
         loader = threading.Thread(
-            target=get_tokenizer.preload, args=(encoding_name,), name="chatnb-tokenizer"
+            target=_load_in_background, args=(encoding_name,), name="chatnb-tokenizer"
         )
         loader.daemon = True  # never holds up the interpreter's exit
         loader.start()
@@ -233,6 +298,11 @@ class DeferredTokenizer:
     @property
     def loaded(self) -> Tokenizer:
         return get_tokenizer(self.encoding_name)
+
+    @property
+    def ready(self) -> bool:
+        """Whether a count would start at once (``False`` while the background load runs)."""
+        return self.encoding_name in get_tokenizer._loaded
 
     @property
     def name(self) -> str:

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import inspect
 import os
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -348,6 +349,8 @@ def test_a_history_loads_its_tokenizer_in_the_background(monkeypatch: pytest.Mon
     try:
         history = History(system="Be brief.", model="gpt-4o")
         history.append({"role": "user", "content": "Hello"})
+        tokens.answer_begun()  # as the first token of an ask does: the load starts
+        assert _until(lambda: loaded_in)
         messages = [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "Hello"},
@@ -361,3 +364,143 @@ def test_a_history_loads_its_tokenizer_in_the_background(monkeypatch: pytest.Mon
 def test_an_unknown_encoding_still_raises_where_it_is_given() -> None:
     with pytest.raises(ValueError):
         tokens.DeferredTokenizer("no_such_base")
+
+
+# --- the first ask does not wait for the tokenizer ----------------------------------------
+
+
+@pytest.fixture
+def slow_vocabulary(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Every tokenizer load waits until the returned event is set (always set at the end,
+    so a thread left waiting by a failing test is let go)."""
+    release = threading.Event()
+    real = tokens._exact
+
+    def waiting(name: str) -> Any:
+        release.wait(120)
+        return real(name)
+
+    monkeypatch.setattr(tokens, "_exact", waiting)
+    tokens.get_tokenizer.cache_clear()
+    try:
+        yield release
+    finally:
+        release.set()
+        tokens.get_tokenizer.cache_clear()
+
+
+def _until(condition: Any, seconds: float = 60.0) -> bool:
+    """Whether ``condition()`` came true within ``seconds`` (a bound only a broken run hits)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_the_first_ask_is_sent_before_the_tokenizer_has_loaded(
+    slow_vocabulary: threading.Event,
+) -> None:
+    """`bot = Chatbot(...); bot.ask(...)` in one cell: the request goes out while the
+    vocabulary is still loading (its bytes prove it fits); once the load ends, the usage
+    line's own counts are exact, the same as a run that counted first."""
+    from chatnb import Chatbot
+
+    from .servers import RecordingServer
+    from .test_clients import PLAIN
+
+    with RecordingServer(PLAIN) as server:
+        bot = Chatbot("gpt-4o", "Be brief.", base_url=server.url, api_key="sk-t", display=False)
+        answers: list[Any] = []
+        asking = threading.Thread(target=lambda: answers.append(bot.ask("Hello there")))
+        asking.start()
+        try:
+            assert _until(lambda: len(server.requests) == 1), "the request waited for the load"
+            assert asking.is_alive()  # its usage waits for the load: chatnb's counts are exact
+        finally:
+            slow_vocabulary.set()
+            asking.join(60)
+        counted = Chatbot("gpt-4o", "Be brief.", base_url=server.url, api_key="sk-t", display=False)
+        again = counted.ask("Hello there")
+    first = answers[0].usage
+    assert str(answers[0]) == str(again)
+    assert first.local_prompt_tokens == again.usage.local_prompt_tokens
+    assert first.local_prompt_tokens == count_tokens(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}],
+        "gpt-4o",
+    )
+    assert first.local_completion_tokens == again.usage.local_completion_tokens > 0
+    assert bot.history.tokens() == counted.history.tokens()
+
+
+def test_a_long_conversation_waits_for_the_tokenizer_and_is_trimmed_exactly(
+    slow_vocabulary: threading.Event,
+) -> None:
+    """Appending does not wait for the load; a prompt whose bytes exceed the budget is not
+    assumed to fit: fitting it waits for the tokenizer and trims as a counted History does."""
+    from chatnb.history import History
+
+    turns = [
+        {"role": role, "content": f"{role} message {i}: " + "words and more words " * 4}
+        for i in range(6)
+        for role in ("user", "assistant")
+    ]
+    history = History(system="Be brief.", model="gpt-4o")
+    appending = threading.Thread(target=lambda: history.extend(turns))
+    appending.start()
+    appending.join(60)
+    try:
+        assert not appending.is_alive(), "appending waited for the tokenizer"
+        assert history.fits_uncounted(10_000)  # a few hundred bytes: certainly fits
+        assert not history.fits_uncounted(200)  # more bytes than the budget: must count
+        fitted: list[Any] = []
+        fitting = threading.Thread(target=lambda: fitted.append(history.fitting(200)))
+        fitting.start()
+        fitting.join(0.3)
+        assert fitting.is_alive()  # waiting for the load, not guessing
+    finally:
+        slow_vocabulary.set()
+    fitting.join(60)
+    assert not history.fits_uncounted(10_000)  # loaded: counting is cheap now
+    counted = History(system="Be brief.", model="gpt-4o")
+    counted.extend(turns)
+    assert fitted == [counted.fitting(200)] and fitted[0].turns > 0
+    assert history.tokens() == counted.tokens()
+    assert history.fit(200) == counted.fit(200)
+    assert history.messages() == counted.messages() and history.tokens() == counted.tokens()
+
+
+def test_a_background_load_waits_for_the_first_token_but_never_holds_up_a_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The load would hold the GIL while the first ask sends and draws its first token, so it
+    starts after that token (or a grace period); a count needed before then loads at once."""
+    started: list[str] = []  # the threads that loaded r50k_base (no other test uses it)
+    real = tokens._exact
+
+    def recording(name: str) -> Any:
+        if name == "r50k_base":
+            started.append(threading.current_thread().name)
+        return real(name)
+
+    monkeypatch.setattr(tokens, "_exact", recording)
+    monkeypatch.setattr(tokens, "LOAD_GRACE_S", 120.0)
+    tokens.get_tokenizer.cache_clear()
+    try:
+        tokens.preload("r50k_base")
+        time.sleep(0.2)
+        assert started == []  # held back: no answer has begun
+        tokens.answer_begun()
+        assert _until(lambda: started == ["chatnb-tokenizer"])
+        tokens.get_tokenizer.cache_clear()
+        del started[:]
+        tokens.preload("r50k_base")
+        counting = threading.Thread(target=lambda: tokens.get_tokenizer("r50k_base").count("a"))
+        counting.name = "Thread-counting"
+        counting.start()
+        counting.join(60)
+        assert not counting.is_alive() and started == ["Thread-counting"]
+    finally:
+        tokens.answer_begun()  # let the held-back loader go
+        tokens.get_tokenizer.cache_clear()
