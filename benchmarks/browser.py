@@ -70,6 +70,7 @@ import itertools
 from benchmarks._marked_answers import SHAPES, MarkedAnswer, pieces_with_markers
 from chatnb.tokens import encoding_for
 from tests.lab import free_port, lab_command
+from tests.servers import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = (Path(__file__).parent / "_browser_probe.js").read_text()
@@ -189,20 +190,6 @@ class Raw:
         self.heap, self.probe_ms, self.origin = delta["heap"], delta["probeMs"], delta["origin"]
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError as error:
-            if getattr(error, "code", None) == 401:
-                return  # up, and asking for the key
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(log.read_text()[-3000:]) from None
-            time.sleep(0.2)
-
-
 @contextmanager
 def started(command: list[str], folder: Path, name: str, env: dict[str, str]) -> Iterator[Any]:
     """A server process, its output in ``folder/name.log``; always stopped."""
@@ -263,7 +250,7 @@ def jupyter(folder: Path) -> Iterator[Jupyter]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with started(command, folder, "jupyter", env) as (process, log):
         server = Jupyter(process, f"http://127.0.0.1:{port}", token)
-        wait_for(server.url("api/status"), process, log)
+        wait_until_serving(server.url("api/status"), process, log)
         yield server
 
 
@@ -276,7 +263,7 @@ def mock_server(folder: Path, rate: int) -> Iterator[tuple[str, subprocess.Popen
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with started(command, folder, f"mock-{rate}", env) as (process, log):
         url = f"http://127.0.0.1:{port}/v1"
-        wait_for(f"{url}/models", process, log)
+        wait_until_serving(f"{url}/models", process, log)
         yield url, process
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +17,7 @@ from chatnb import mock
 from chatnb.mock import MockServer
 
 from .kernel import Kernel
+from .servers import wait_until_serving
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECORDINGS = sorted((FIXTURES / "openai-recordings").glob("*.bin"))
@@ -125,14 +124,7 @@ def chatnb_serve_process(*flags: str) -> Iterator[tuple[str, subprocess.Popen[by
     command = [sys.executable, "-m", "chatnb", "serve", "--port", str(port), *flags]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "never came up"
-                time.sleep(0.1)
+        wait_until_serving(f"http://127.0.0.1:{port}/health", process)
         yield f"http://127.0.0.1:{port}/v1", process
     finally:
         if process.poll() is None:

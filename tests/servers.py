@@ -1,13 +1,37 @@
 """A real HTTP server on 127.0.0.1 for tests: it records every request and answers with a
-canned body (a recorded stream, say), then is always stopped by its context manager."""
+canned body (a recorded stream, say), then is always stopped by its context manager. And
+:func:`wait_until_serving`, for the servers tests start as processes of their own."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[Any], log: Path | None = None, seconds: float = 90
+) -> None:
+    """Until ``url`` answers (a 401 counts: up, and asking for the key). A process that ends,
+    or ``seconds`` gone by, raises with the end of its ``log``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError as error:
+            if getattr(error, "code", None) == 401:
+                return
+            if time.monotonic() > deadline or process.poll() is not None:
+                said = log.read_text()[-3000:] if log is not None else ""
+                raise RuntimeError(f"{url} never answered. {said}") from None
+            time.sleep(0.2)
 
 
 @dataclass

@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 
 from .corpus import ANSWERS
 from .lab import free_port, lab_command
+from .servers import wait_until_serving
 from .test_safety import VECTORS
 
 ROOT = Path(__file__).parents[1]
@@ -89,15 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError((folder / "lab.log").read_text()[-3000:]) from None
-                time.sleep(0.2)
+        wait_until_serving(f"{base}/api/status?token={token}", server, folder / "lab.log")
         yield lambda path: f"{base}/{path}{'&' if '?' in path else '?'}token={token}"
     finally:
         server.terminate()

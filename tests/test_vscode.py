@@ -21,8 +21,6 @@ import difflib
 import os
 import shutil
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from chatnb.markdown.math_text import math_scan
 
 from .corpus import ANSWERS
 from .lab import free_port
+from .servers import wait_until_serving
 from .vscode import Install, install, server_command
 
 ROOT = Path(__file__).parents[1]
@@ -78,15 +77,7 @@ def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeServer
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError((state / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.2)
+        wait_until_serving(f"{url}/healthz", server, state / "server.log")
         yield CodeServer(url, folder)
     finally:
         server.terminate()
