@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, get_type_hint
 from pydantic import TypeAdapter, ValidationError
 
 from .cache import Cache
+from .errors import ArgumentError
 from .exchange import DEFAULT_ANSWER_TIMEOUT_S, checked_answer_timeout
 from .models import Overrides
 from .options import checked_options, request_fields
 from .pricing import Price
 from .redaction import masked_options
 from .schema import ToolCall
+from .tokens import checked_encoding
 from .tools import Toolbox, ToolLike
 from .wire import API, checked_api
 from .wire.responses import responses_fields
@@ -101,7 +103,17 @@ class Settings:
         # Functions are read once into tools (two of one name refused now, not at the first
         # ask), so a copy reuses them.
         box = Toolbox(self.tools)
-        object.__setattr__(self, "tools", (*box.functions.values(), *box.declared))
+        object.__setattr__(self, "tools", (*box.functions.values(), *box.declared, *box.builtin))
+        if self.encoding is not None:
+            checked_encoding(self.encoding)
+        if self.max_turns is not None and (
+            isinstance(self.max_turns, bool)
+            or not isinstance(self.max_turns, int)
+            or self.max_turns < 1
+        ):
+            raise ArgumentError(
+                f"max_turns={self.max_turns!r}: keep at least 1 turn (or None: no limit)"
+            )
         sampling = checked_options(
             self.sampling,
             also_known=field_names() | set(CONNECTION),

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import warn_once
+from .errors import ArgumentError, warn_once
 from .images import image_size, image_tokens
 from .schema import ChatMessage, Tool
 from .vocab import ensure_vocabulary
@@ -38,6 +38,7 @@ __all__ = [
     "TiktokenTokenizer",
     "Tokenizer",
     "answer_begun",
+    "checked_encoding",
     "count_tokens",
     "cut_to_tokens",
     "deferred_encoding_for",
@@ -269,6 +270,20 @@ def answer_begun() -> None:
 def _load_in_background(encoding_name: str) -> None:
     _answers.wait_next(LOAD_GRACE_S)
     get_tokenizer.preload(encoding_name)
+
+
+def checked_encoding(name: str) -> str:
+    """``name``, if tiktoken has that encoding; an :class:`~chatnb.errors.ArgumentError` in
+    words if not (tiktoken's own message lists its plugins and version)."""
+    import tiktoken
+
+    known = tiktoken.list_encoding_names()
+    if name not in known:
+        raise ArgumentError(
+            f"encoding={name!r}: there is no such tokenizer; the encodings are "
+            f"{', '.join(sorted(known))}."
+        )
+    return name
 
 
 def preload(encoding_name: str) -> None:

@@ -375,3 +375,13 @@ def test_builtin_tools_outside_the_responses_api_and_bad_definitions_are_refused
     with pytest.raises(ArgumentError, match="a tool definition is"):
         bot.ask("q", tools=[{"type": "function", "name": "f"}])
     assert len(bot.history) == 0 and bot.ask("q") == "x"
+
+
+def test_builtin_tools_given_to_the_chatbot_stay_through_copies(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from chatnb import Chatbot
+
+    bot = Chatbot.mock("Hosted.", api="responses", tools=[{"type": "web_search"}])
+    bot.copy().ask("Who hosts it?")
+    assert "(web search (Who hosts it?): completed)" in capsys.readouterr().out

@@ -58,6 +58,8 @@ def test_a_crafted_base_url_never_gets_the_key(
         ({"messages": [{"role": "wizard", "content": "x"}]}, "message 0"),
         ({"messages": [{"role": "system", "content": 5}]}, "system prompt is not text"),
         ({"max_turns": "many"}, "max_turns"),
+        ({"max_turns": 0}, "max_turns=0: keep at least 1 turn"),
+        ({"encoding": "o300k_future"}, "encoding='o300k_future': there is no such tokenizer"),
         ({"api": "soap"}, "api: Input should be 'chat' or 'responses'"),
         ({"answer_timeout": -5}, "answer_timeout=-5.0"),
         ({"price": {"input_per_million": "free"}}, "price"),
