@@ -35,6 +35,7 @@ from chatnb.markdown.math_text import math_scan
 from .corpus import ANSWERS
 from .lab import free_port
 from .servers import wait_until_serving
+from .test_browser import browser  # noqa: F401  (the fixture: one Chromium for the module)
 from .vscode import Install, install, server_command
 
 ROOT = Path(__file__).parents[1]
@@ -43,7 +44,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 try:
-    from playwright.sync_api import Frame, Page, sync_playwright
+    from playwright.sync_api import Frame, Page
 except ImportError as missing:  # pragma: no cover - the dev extra installs it
     pytest.skip(f"needs the dev extra ({missing})", allow_module_level=True)
 
@@ -87,16 +88,6 @@ def code_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodeServer
             server.kill()
             server.wait()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 # Code blocks are compared by their language, not their text: VS Code highlights a code block
@@ -187,7 +178,7 @@ def webview(page: Page) -> Frame:
     raise LookupError("no notebook webview yet")
 
 
-def open_workspace(browser: Any, server: CodeServer) -> Page:
+def open_workspace(browser: Any, server: CodeServer) -> Page:  # noqa: F811
     page: Page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server.url}/?folder={server.folder}")
     return page
@@ -304,7 +295,10 @@ def write_notebook(path: Path, cells: list[list[str]]) -> None:
     nbformat.write(notebook, path)
 
 
-def test_committed_notebooks_render_in_vscode(code_server: CodeServer, browser: Any) -> None:
+def test_committed_notebooks_render_in_vscode(
+    code_server: CodeServer,
+    browser: Any,  # noqa: F811
+) -> None:
     """Every committed notebook opens in VS Code with every Markdown output rendered, no KaTeX
     error, its math where chatnb's math model finds it, and no math delimiter left as text."""
     for path in NOTEBOOKS:
@@ -335,7 +329,8 @@ def test_committed_notebooks_render_in_vscode(code_server: CodeServer, browser: 
 
 
 def test_streamed_parts_render_as_the_whole_answer_in_vscode(
-    code_server: CodeServer, browser: Any
+    code_server: CodeServer,
+    browser: Any,  # noqa: F811
 ) -> None:
     """VS Code as the oracle: each corpus answer cut into the splitter's parts, each part an
     output of its own (as the fallback path shows them while an answer streams), renders as
