@@ -16,9 +16,11 @@
 // incomplete line is rendered again each draw. So a draw costs O(new text), not O(block).
 // Without a rendermime (another frontend) everything shows as plain text.
 const lives = new Map();
-// A draw waits this many times its own cost before the next: at most 1/(1+DRAW_WAIT) of the
-// main thread goes to drawing the live answer.
-const DRAW_WAIT = 4;
+// A draw waits this many times its own cost (its frame's layout and paint included) before
+// the next: at most 1/(1+DRAW_WAIT) of the main thread goes to drawing the live answer, a
+// sixth, so that with the page's other work while an answer streams (its messages arriving,
+// the footer) the whole stays under a fifth of what the naive recipe takes: all of it.
+const DRAW_WAIT = 5;
 const MAY_HOLD_MATH = /\$|\\\(|\\\[|\\begin\{/;
 
 function initialize({ model }) {
@@ -78,6 +80,16 @@ function lineEnd(code) {
   if (piece.nodeType === 1 && piece.classList.contains("chatnb-code-piece")) piece.append(newline);
   else code.append(newline);
   return newline;
+}
+
+// Resolves in a task posted now: after the rendering of the current frame (style, layout,
+// paint), when called from an animation-frame callback.
+function afterThisFrame() {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => { channel.port1.close(); resolve(); };
+    channel.port2.postMessage(null);
+  });
 }
 
 // The one element a block's rendering is made of (a TABLE, a PRE), or null.
@@ -322,10 +334,10 @@ function render({ model, el }) {
       const copy = tailNodes().map((node) => node.cloneNode(true));
       window.chatnbLiveDebug.push({ key: model.get("key"), tail, nodes: copy, stats });
     }
-    // Never more than about a fifth of the main thread (the naive recipe takes all of it):
-    // wait four times what this draw cost, its layout included (read now, so that the cost
-    // is counted here).
-    void body.offsetHeight;
+    // Wait DRAW_WAIT times what this draw cost, the frame it changed included. The browser lays
+    // out and paints that frame after this animation-frame callback, and a task posted now
+    // runs only after it: for a growing 40 KB table, painting took more than the draw itself.
+    await afterThisFrame();
     const cost = performance.now() - started;
     stats.drawMs.push(cost);
     notBefore = performance.now() + DRAW_WAIT * cost;
