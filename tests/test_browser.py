@@ -613,7 +613,7 @@ LIVE_STATES = """async () => {
         return h;
     };
     const states = window.chatnbLiveDebug;
-    const sample = states.filter((s, i) => i % 7 === 3 || i === states.length - 1);
+    const sample = states.filter((s, i) => i % 4 === 1 || i === states.length - 1);
     const differences = [];
     let tables = 0, codes = 0, highlighted = 0;
     for (const state of sample) {
