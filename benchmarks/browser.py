@@ -34,11 +34,7 @@ Per shape, rate and recipe it prints:
 
 A run ends when the cell is done and every marker is rendered, or ``--grace`` seconds after
 the stream's last token (the kernel is then interrupted); a page that stops answering is
-closed after a hard limit. ``--naive-limit S`` interrupts the naive recipe S seconds into its
-stream (it freezes the page long before the end of a long answer): its figures are then for
-the part it was sent, so its main-thread time is a lower bound of what the whole answer costs
-it, and the chatnb / naive ratios upper bounds. Every server is on 127.0.0.1 and stopped at
-the end.
+closed after a hard limit. Every server is on 127.0.0.1 and stopped at the end.
 
     python benchmarks/browser.py --quick              # small answers, JupyterLab, 100 tok/s
     python benchmarks/browser.py                      # the full sizes, both frontends, 100 and 200
@@ -403,7 +399,6 @@ class Setting:
     url: str
     mock: subprocess.Popen[bytes]
     grace: float
-    naive_limit: float | None = None
 
 
 def run_case(playwright: Any, setting: Setting, case: Case) -> Raw:
@@ -455,9 +450,6 @@ def _stream(
     run_cell(page, 1)
     duration = max(case.sends.values()) if case.sends else 0.0
     deadline = started + 10 + duration + setting.grace
-    limited = case.recipe == "naive" and setting.naive_limit is not None
-    if limited and setting.naive_limit is not None:
-        deadline = min(deadline, started + setting.naive_limit)
     finished_at = None
     while time.time() < deadline:
         page.wait_for_timeout(250)  # the probe's reports arrive meanwhile
@@ -471,8 +463,6 @@ def _stream(
         if kernel:
             setting.server.api(f"kernels/{kernel}/interrupt", "POST")
         raw.note = f"stopped {setting.grace:.0f} s after the stream's end"
-        if limited and time.time() < started + 10 + duration:
-            raw.note = f"stopped {setting.naive_limit:.0f} s into the stream (--naive-limit)"
         for _ in range(40):
             if done.exists():
                 break
@@ -566,11 +556,8 @@ def ratios(ours: dict[str, Any], naive: dict[str, Any]) -> str:
 
     main = ratio(ours["main"], naive["main"]) if ours["main_known"] and naive["main_known"] else "-"
     cpu = {k: ratio(ours["cpu"].get(k, 0), naive["cpu"].get(k, 0)) for k in ("chromium", "kernel")}
-    # A naive run stopped early paid for part of the answer only: each ratio is an upper bound.
-    bounds = " (upper bounds)" if "--naive-limit" in naive.get("note", "") else ""
     return (
-        f"chatnb / naive{bounds}: main thread {main},"
-        f" long tasks {ratio(ours['long'][1], naive['long'][1])},"
+        f"chatnb / naive: main thread {main}, long tasks {ratio(ours['long'][1], naive['long'][1])},"
         f" Chromium CPU {cpu['chromium']}, kernel CPU {cpu['kernel']}"
     )
 
@@ -597,9 +584,6 @@ def options() -> argparse.Namespace:
     parser.add_argument("--recipes", default="chatnb,naive", help="chatnb,naive")
     parser.add_argument("--grace", type=float, help="seconds to wait after the stream's end")
     parser.add_argument("--json", type=Path, help="also write every figure here")
-    parser.add_argument(
-        "--naive-limit", type=float, help="interrupt the naive recipe this many seconds in"
-    )
     args = parser.parse_args()
     args.frontends = (args.frontends or ("lab" if args.quick else "lab,notebook7")).split(",")
     args.rates = [int(r) for r in (args.rates or ("100" if args.quick else "100,200")).split(",")]
@@ -624,7 +608,7 @@ def main() -> None:
         with jupyter(folder) as server, sync_playwright() as playwright:
             for rate in args.rates:
                 with mock_server(folder, rate) as (url, mock):
-                    setting = Setting(folder, server, url, mock, args.grace, args.naive_limit)
+                    setting = Setting(folder, server, url, mock, args.grace)
                     for case in cases(args, sizes):
                         if case.rate != rate:
                             continue
