@@ -133,6 +133,15 @@ def test_streamed_parts_show_the_math_of_the_whole(atoms: list[str], rnd: object
     assert separately == [whole[a:b] for a, b in frontend_math(whole).spans]
 
 
+def test_a_code_block_that_starts_past_a_cut_is_not_looked_for_in_the_part() -> None:
+    # Found by the test above: the part before a cut was searched for code with the parse of
+    # the longer text, and a fence starting two lines past the cut raised an IndexError.
+    text = "```$`\n1. $\n.\n```\n"
+    parts = split([text])
+    assert "".join(p.source for p in parts) == text
+    assert "".join(p.markdown for p in parts) == rewrite_math(text)
+
+
 def test_a_cut_never_falls_inside_math_while_streaming() -> None:
     text = "Intro.\n\n$$\nf(x) = x^2\n- 2x + 1\n# not a heading\n$$\n\nAfter.\n"
     parts = split(list(text))

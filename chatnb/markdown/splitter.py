@@ -330,10 +330,12 @@ def _code(markdown: str, tokens: list[Token] | None = None) -> list[tuple[int, i
     ranges = frontend_code(markdown) + code_ranges(markdown)
     if "```" in markdown or "~~~" in markdown or "    " in markdown or "\t" in markdown:
         starts = [0, *(m.end() for m in _NEWLINE.finditer(markdown)), len(markdown)]
+        last = len(starts) - 1
         for token in parser().parse(markdown) if tokens is None else tokens:
-            if token.type in ("fence", "code_block") and token.map is not None:
+            # ``tokens`` may parse a longer text: a block that starts past the end is not here.
+            if token.type in ("fence", "code_block") and token.map and token.map[0] <= last:
                 first, end = token.map
-                ranges.append((starts[first], starts[min(end, len(starts) - 1)]))
+                ranges.append((starts[first], starts[min(end, last)]))
     return ranges
 
 
