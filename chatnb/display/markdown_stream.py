@@ -52,6 +52,7 @@ from .terminal import TerminalSink
 __all__ = [
     "FIRST_OUTPUT_BYTES",
     "MAX_OUTPUTS",
+    "MESSAGES_PER_S",
     "PREVIEW_BUDGET_RATIO",
     "PREVIEW_BUDGET_SLACK",
     "REFRESH_BUDGET_RATIO",
@@ -72,6 +73,14 @@ PREVIEW_BUDGET_RATIO = 1.5
 PREVIEW_BUDGET_SLACK = 2048
 #: The allowance of the answer's renders: answers up to a few KB render on every update.
 REFRESH_BUDGET_SLACK = 1024
+#: Messages a second of stream time since the first text, all of them counted: live appends,
+#: new outputs, merges, footers and the end. A placement (or a render, without a live output)
+#: goes out only while the messages sent, its own and those the end would send stay within it;
+#: live appends, one every RENDER_INTERVAL_S, are never held back and take 20 of the 25.
+MESSAGES_PER_S = 25
+#: Messages a placement may send to the live output besides the Markdown ones: a new live
+#: output shown, its text cut to the open tail (a drop, or a clear and an append), the font.
+_LIVE_PLACE_MESSAGES = 3
 #: Markdown outputs plus the live one, for an answer of any length (JupyterLab hides a cell's
 #: outputs after the 50th behind a "Show more outputs" button).
 MAX_OUTPUTS = 12
@@ -165,6 +174,7 @@ class MarkdownStream:
         self._inbox: deque[str] = deque()  # fed, not yet taken in under the lock
         self._pending: list[str] = []  # received, not on screen yet
         self._last_update, self._last_feed, self._footer_at = -float("inf"), 0.0, -float("inf")
+        self._now, self._started = 0.0, float("inf")  # the last clock reading; the first text's
         self._fed_bytes = self._fed_chars = self._parted_bytes = self._spent = 0
         self.closed = False
         self._lock, self._wake = threading.RLock(), threading.Event()
@@ -175,6 +185,7 @@ class MarkdownStream:
         #: benchmarks); live outputs count theirs (:attr:`live_messages`, :attr:`live_bytes`).
         self.messages = self.payload_bytes = 0
         self._retired_live = (0, 0)  # messages and text bytes of live outputs settled
+        self._live_shown = 0  # display messages that showed a live output
         #: (clock time, characters received) at each update of the screen, and at each
         #: render of Markdown (the others appended live text).
         self.updates: list[tuple[float, int]] = []
@@ -221,10 +232,17 @@ class MarkdownStream:
         self._inbox.append(text)
         with self._lock:
             self._take_inbox()
-            self._last_feed = self._clock()
+            self._last_feed = self._read_clock()
             if self._last_feed - self._last_update >= self.interval_s:
                 self._update()
         self._start_timer()
+
+    def _read_clock(self) -> float:
+        """The time now, kept for the message budget (from the first reading after text came)."""
+        self._now = self._clock()
+        if self._fed_bytes and self._started == float("inf"):
+            self._started = self._now
+        return self._now
 
     def _take_inbox(self) -> None:
         while self._inbox:
@@ -238,7 +256,7 @@ class MarkdownStream:
         """Show what is waiting, if it has waited an interval (the timer calls this)."""
         with self._lock:
             self._take_inbox()
-            due = self._clock() - self._last_update >= self.interval_s
+            due = self._read_clock() - self._last_update >= self.interval_s
             if self._pending and not self.closed and due:
                 self._update()
 
@@ -391,18 +409,21 @@ class MarkdownStream:
         if part is not None:
             self._unplaced.append(part)
 
-    def _place(self, force: bool = False) -> None:
-        """Put the finished parts into the Markdown outputs if the budget allows (or ``force``):
-        the live output then holds only the open tail."""
+    def _place(self) -> None:
+        """Put the finished parts into the Markdown outputs if the budgets allow: the live
+        output then holds only the open tail."""
         if not self._unplaced:
             return
         piece = _piece(self._unplaced)
-        cost = self._slots.cost(piece)
+        plan = self._slots.plan(piece)
         budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
-        if not force and self._spent + cost > budget:
+        # Its own messages, then the end's: the first output replaced, the others emptied, the
+        # live output settled.
+        messages = plan.messages + _LIVE_PLACE_MESSAGES + (self._footer is not None)
+        if self._spent + plan.bytes > budget or not self._can_send(messages + plan.used + 1):
             return  # shown as live text meanwhile
         self._slots.place(piece)
-        self._spent += cost
+        self._spent += plan.bytes
         self.messages, self.payload_bytes = self._slots.messages, self._slots.payload_bytes
         self._unplaced.clear()
         self.renders.append((self._clock(), self._fed_chars - len(self._splitter.tail)))
@@ -437,7 +458,18 @@ class MarkdownStream:
     def _ensure_live(self) -> LiveText:
         if self._live is None:
             self._live = cast(LiveTextSink, self.sink).show_live()
+            self._live_shown += 1
         return self._live
+
+    @property
+    def messages_sent(self) -> int:
+        """Every message sent so far: display messages (live outputs shown included) and the
+        live outputs' own."""
+        return self.messages + self._live_shown + self.live_messages
+
+    def _can_send(self, messages: int) -> bool:
+        """Whether ``messages`` more keep the stream within :data:`MESSAGES_PER_S` by now."""
+        return self.messages_sent + messages <= MESSAGES_PER_S * (self._now - self._started)
 
     def _output_at_live(self, markdown: str) -> Any:
         """A new Markdown output below the others: in the live output's place, if any."""
@@ -449,12 +481,17 @@ class MarkdownStream:
     # -- without a live output -------------------------------------------------------------
 
     def _render_affordable(self) -> bool:
+        # A render sends the newest output (its finished parts, then the open block's preview),
+        # or, when a part fills it, its finished parts and a new output with the rest: at most
+        # the newest output and the tail either way, in two messages at most.
         newest = self._outputs[-1].size if self._outputs else 0
         cost = newest + self._fed_bytes - self._parted_bytes
-        # The final send (at most the newest output and the tail once more) comes on top: the
-        # ratio leaves room for it under 3x.
+        # The end sends the answer once more (1x on top of the ratio, in one output) and one
+        # message to each output. The first render goes out at once (as the first append does
+        # with a live output); the later ones when the messages allow.
         budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
-        return self._spent + cost <= budget
+        messages = 2 + len(self._outputs) + 1
+        return self._spent + cost <= budget and (not self.messages or self._can_send(messages))
 
     def _render(self) -> None:
         part = self._splitter.advance()
@@ -485,13 +522,14 @@ class MarkdownStream:
         if self._footer is not None and self._live is not None:
             self._live.footer(self._footer())
 
-    def _gather(self, part: Part) -> None:
-        """Add a finished part to the newest output, or to a new one when that one is full."""
+    def _gather(self, part: Part, *, last: bool = False) -> None:
+        """Add a finished part to the newest output, or to a new one when that one is full
+        (not the ``last`` part: the end shows the answer in the first output anyway)."""
         self._parted_bytes += len(part.source.encode())
         newest = self._outputs[-1] if self._outputs else self._open_output()
         before = sum(output.size for output in self._outputs[:-1])
         full = newest.size >= max(FIRST_OUTPUT_BYTES, before // 2)
-        if newest.parts and full and len(self._outputs) < MAX_OUTPUTS - 1:
+        if not last and newest.parts and full and len(self._outputs) < MAX_OUTPUTS - 1:
             self._show(newest, newest.finished)  # final: its preview goes
             newest = self._open_output()
         newest.parts.append(part)
@@ -543,10 +581,12 @@ class MarkdownStream:
             if self._live is not None:
                 self._retire(self._live, "")
                 self._live = None
+                self.messages += 1  # its output emptied
             return
+        # Nothing but the answer once: no full output shown just before the whole replaces it.
         part = self._splitter.advance(final=True)
         if part is not None:
-            self._gather(part)
+            self._gather(part, last=True)
         if len(self._outputs) > 1 or self._splitter.revised:
             whole = self._splitter.whole() if self._splitter.revised else self._joined()
             self._show(self._outputs[0], whole)
