@@ -483,15 +483,18 @@ class MarkdownStream:
     def _render_affordable(self) -> bool:
         # A render sends the newest output (its finished parts, then the open block's preview),
         # or, when a part fills it, its finished parts and a new output with the rest: at most
-        # the newest output and the tail either way, in two messages at most.
-        newest = self._outputs[-1].size if self._outputs else 0
-        cost = newest + self._fed_bytes - self._parted_bytes
-        # The end sends the answer once more (1x on top of the ratio, in one output) and one
-        # message to each output. The first render goes out at once (as the first append does
-        # with a live output); the later ones when the messages allow.
+        # the newest output and the tail either way. The end sends the answer once more (1x
+        # on top of the ratio, in one output).
+        newest = self._outputs[-1] if self._outputs else None
+        cost = (newest.size if newest else 0) + self._fed_bytes - self._parted_bytes
         budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
-        messages = 2 + len(self._outputs) + 1
-        return self._spent + cost <= budget and (not self.messages or self._can_send(messages))
+        if self._spent + cost > budget:
+            return False
+        # The render is the update's one message. A part that fills the newest output adds
+        # its last show and a new output, which the end sends one message more: those are paid
+        # from the messages (as are a placement's, with a live output).
+        filling = newest is not None and self._full(newest)
+        return not filling or self._can_send(2 + len(self._outputs) + 1)
 
     def _render(self) -> None:
         part = self._splitter.advance()
@@ -527,13 +530,17 @@ class MarkdownStream:
         (not the ``last`` part: the end shows the answer in the first output anyway)."""
         self._parted_bytes += len(part.source.encode())
         newest = self._outputs[-1] if self._outputs else self._open_output()
-        before = sum(output.size for output in self._outputs[:-1])
-        full = newest.size >= max(FIRST_OUTPUT_BYTES, before // 2)
-        if not last and newest.parts and full and len(self._outputs) < MAX_OUTPUTS - 1:
+        if not last and self._full(newest):
             self._show(newest, newest.finished)  # final: its preview goes
             newest = self._open_output()
         newest.parts.append(part)
         newest.size += len(part.source.encode())
+
+    def _full(self, newest: _Output) -> bool:
+        """Whether the next part goes into a new output below ``newest``."""
+        before = sum(output.size for output in self._outputs[:-1])
+        full = newest.size >= max(FIRST_OUTPUT_BYTES, before // 2)
+        return bool(newest.parts) and full and len(self._outputs) < MAX_OUTPUTS - 1
 
     def _joined(self) -> str:
         return _piece([part for output in self._outputs for part in output.parts], first=True)
