@@ -5,7 +5,7 @@ The sinks count what the kernel would send (tests/fakes.py; tests/live_browser.p
 browser that renders the live answer) and the clock is simulated, so the figures do not depend
 on the machine's speed. tests/test_display.py checks the same limits once through a real
 kernel's IOPub. The budgets: chatnb/display/markdown_stream.py (``REFRESH_BUDGET_RATIO``,
-``RENDER_INTERVAL_S``) and output_slots.py.
+``MESSAGES_PER_S``, ``RENDER_INTERVAL_S``) and output_slots.py.
 """
 
 from __future__ import annotations

@@ -22,6 +22,17 @@ serializes the timer and the feeding thread, so the display is never touched by 
 The cost of feeding is O(new text); a render costs O(newest output), and renders are paid for
 from the budget, so the total work is linear in the answer.
 
+Messages are paid for as bytes are, from one allowance of :data:`MESSAGES_PER_S` a second since
+the first text. Each update sends one message at once (the live append, or the newest output's
+render); everything else (a new output, a merge, a full output's last show, the drop that
+follows a placement) goes out only while the messages sent, its own and those the end will send
+(one to each output) fit the allowance, else waits like a placement the bytes cannot pay for.
+So the dozen outputs' fixed cost is spread over the answer at any token rate (the first update
+and the end, three messages, are all an answer shorter than 0.6 s may exceed it by); the live
+text is never held back. Every Markdown byte sent, a full output's last show included, is paid
+from the byte budget, and the end sends the answer once more and nothing else: 2.5x and the
+1 KB allowance in all.
+
 A terminal (:class:`~chatnb.display.terminal.TerminalSink`) cannot take back what it showed:
 the stream hands the text to the terminal's own stream (plain text as it arrives, or Markdown
 rendered by ``rich``). A sink that cannot show live text (not a ``LiveTextSink``) gets the Markdown
@@ -74,9 +85,10 @@ PREVIEW_BUDGET_SLACK = 2048
 #: The allowance of the answer's renders: answers up to a few KB render on every update.
 REFRESH_BUDGET_SLACK = 1024
 #: Messages a second of stream time since the first text, all of them counted: live appends,
-#: new outputs, merges, footers and the end. A placement (or a render, without a live output)
-#: goes out only while the messages sent, its own and those the end would send stay within it;
-#: live appends, one every RENDER_INTERVAL_S, are never held back and take 20 of the 25.
+#: new outputs, merges, footers and the end. A placement (without a live output, a render that
+#: opens a new output) goes out only while the messages sent, its own and those the end would
+#: send stay within it; an update's one message (an append, a render) is never held back: one
+#: every RENDER_INTERVAL_S takes 20 of the 25.
 MESSAGES_PER_S = 25
 #: Messages a placement may send to the live output besides the Markdown ones: a new live
 #: output shown, its text cut to the open tail (a drop, or a clear and an append), the font.
