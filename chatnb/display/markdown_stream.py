@@ -329,8 +329,9 @@ class MarkdownStream:
             self._update_rendered()
         elif self._can_live:
             text = self._append_live()
+            waiting = len(self._unplaced)
             self._cut(text)
-            self._place()
+            self._place(cut=len(self._unplaced) > waiting)
         elif self._render_affordable():
             self._render()
             self.renders.append((self._clock(), self._fed_chars))
@@ -421,13 +422,18 @@ class MarkdownStream:
         if part is not None:
             self._unplaced.append(part)
 
-    def _place(self) -> None:
+    def _place(self, cut: bool) -> None:
         """Put the finished parts into the Markdown outputs if the budgets allow: the live
-        output then holds only the open tail."""
+        output then holds only the open tail. ``cut``: a part was cut just now."""
         if not self._unplaced:
             return
         piece = _piece(self._unplaced)
         plan = self._slots.plan(piece)
+        if plan.used > len(self._slots.slots) and not cut:
+            # A new output takes the live output's place and a new live output shows the open
+            # tail again: only right after a cut, while the tail is short (a placement held
+            # back by the messages would otherwise re-send a tail grown meanwhile).
+            return
         budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
         # Its own messages, then the end's: the first output replaced, the others emptied, the
         # live output settled.
