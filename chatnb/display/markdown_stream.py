@@ -22,6 +22,17 @@ serializes the timer and the feeding thread, so the display is never touched by 
 The cost of feeding is O(new text); a render costs O(newest output), and renders are paid for
 from the budget, so the total work is linear in the answer.
 
+Messages are paid for as bytes are, from one allowance of :data:`MESSAGES_PER_S` a second since
+the first text. Each update sends one message at once (the live append, or the newest output's
+render); everything else (a new output, a merge, a full output's last show, the drop that
+follows a placement) goes out only while the messages sent, its own and those the end will send
+(one to each output) fit the allowance, else waits like a placement the bytes cannot pay for.
+So the dozen outputs' fixed cost is spread over the answer at any token rate (the first update
+and the end, three messages, are all an answer shorter than 0.6 s may exceed it by); the live
+text is never held back. Every Markdown byte sent, a full output's last show included, is paid
+from the byte budget, and the end sends the answer once more and nothing else: 2.5x and the
+1 KB allowance in all.
+
 A terminal (:class:`~chatnb.display.terminal.TerminalSink`) cannot take back what it showed:
 the stream hands the text to the terminal's own stream (plain text as it arrives, or Markdown
 rendered by ``rich``). A sink that cannot show live text (not a ``LiveTextSink``) gets the Markdown
@@ -52,6 +63,7 @@ from .terminal import TerminalSink
 __all__ = [
     "FIRST_OUTPUT_BYTES",
     "MAX_OUTPUTS",
+    "MESSAGES_PER_S",
     "PREVIEW_BUDGET_RATIO",
     "PREVIEW_BUDGET_SLACK",
     "REFRESH_BUDGET_RATIO",
@@ -72,6 +84,15 @@ PREVIEW_BUDGET_RATIO = 1.5
 PREVIEW_BUDGET_SLACK = 2048
 #: The allowance of the answer's renders: answers up to a few KB render on every update.
 REFRESH_BUDGET_SLACK = 1024
+#: Messages a second of stream time since the first text, all of them counted: live appends,
+#: new outputs, merges, footers and the end. A placement (without a live output, a render that
+#: opens a new output) goes out only while the messages sent, its own and those the end would
+#: send stay within it; an update's one message (an append, a render) is never held back: one
+#: every RENDER_INTERVAL_S takes 20 of the 25.
+MESSAGES_PER_S = 25
+#: Messages a placement may send to the live output besides the Markdown ones: a new live
+#: output shown, its text cut to the open tail (a drop, or a clear and an append), the font.
+_LIVE_PLACE_MESSAGES = 3
 #: Markdown outputs plus the live one, for an answer of any length (JupyterLab hides a cell's
 #: outputs after the 50th behind a "Show more outputs" button).
 MAX_OUTPUTS = 12
@@ -165,6 +186,7 @@ class MarkdownStream:
         self._inbox: deque[str] = deque()  # fed, not yet taken in under the lock
         self._pending: list[str] = []  # received, not on screen yet
         self._last_update, self._last_feed, self._footer_at = -float("inf"), 0.0, -float("inf")
+        self._now, self._started = 0.0, float("inf")  # the last clock reading; the first text's
         self._fed_bytes = self._fed_chars = self._parted_bytes = self._spent = 0
         self.closed = False
         self._lock, self._wake = threading.RLock(), threading.Event()
@@ -175,6 +197,7 @@ class MarkdownStream:
         #: benchmarks); live outputs count theirs (:attr:`live_messages`, :attr:`live_bytes`).
         self.messages = self.payload_bytes = 0
         self._retired_live = (0, 0)  # messages and text bytes of live outputs settled
+        self._live_shown = 0  # display messages that showed a live output
         #: (clock time, characters received) at each update of the screen, and at each
         #: render of Markdown (the others appended live text).
         self.updates: list[tuple[float, int]] = []
@@ -221,10 +244,17 @@ class MarkdownStream:
         self._inbox.append(text)
         with self._lock:
             self._take_inbox()
-            self._last_feed = self._clock()
+            self._last_feed = self._read_clock()
             if self._last_feed - self._last_update >= self.interval_s:
                 self._update()
         self._start_timer()
+
+    def _read_clock(self) -> float:
+        """The time now, kept for the message budget (from the first reading after text came)."""
+        self._now = self._clock()
+        if self._fed_bytes and self._started == float("inf"):
+            self._started = self._now
+        return self._now
 
     def _take_inbox(self) -> None:
         while self._inbox:
@@ -238,7 +268,7 @@ class MarkdownStream:
         """Show what is waiting, if it has waited an interval (the timer calls this)."""
         with self._lock:
             self._take_inbox()
-            due = self._clock() - self._last_update >= self.interval_s
+            due = self._read_clock() - self._last_update >= self.interval_s
             if self._pending and not self.closed and due:
                 self._update()
 
@@ -299,8 +329,9 @@ class MarkdownStream:
             self._update_rendered()
         elif self._can_live:
             text = self._append_live()
+            waiting = len(self._unplaced)
             self._cut(text)
-            self._place()
+            self._place(cut=len(self._unplaced) > waiting)
         elif self._render_affordable():
             self._render()
             self.renders.append((self._clock(), self._fed_chars))
@@ -391,18 +422,26 @@ class MarkdownStream:
         if part is not None:
             self._unplaced.append(part)
 
-    def _place(self, force: bool = False) -> None:
-        """Put the finished parts into the Markdown outputs if the budget allows (or ``force``):
-        the live output then holds only the open tail."""
+    def _place(self, cut: bool) -> None:
+        """Put the finished parts into the Markdown outputs if the budgets allow: the live
+        output then holds only the open tail. ``cut``: a part was cut just now."""
         if not self._unplaced:
             return
         piece = _piece(self._unplaced)
-        cost = self._slots.cost(piece)
+        plan = self._slots.plan(piece)
+        if plan.used > len(self._slots.slots) and not cut:
+            # A new output takes the live output's place and a new live output shows the open
+            # tail again: only right after a cut, while the tail is short (a placement held
+            # back by the messages would otherwise re-send a tail grown meanwhile).
+            return
         budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
-        if not force and self._spent + cost > budget:
+        # Its own messages, then the end's: the first output replaced, the others emptied, the
+        # live output settled.
+        messages = plan.messages + _LIVE_PLACE_MESSAGES + (self._footer is not None)
+        if self._spent + plan.bytes > budget or not self._can_send(messages + plan.used + 1):
             return  # shown as live text meanwhile
         self._slots.place(piece)
-        self._spent += cost
+        self._spent += plan.bytes
         self.messages, self.payload_bytes = self._slots.messages, self._slots.payload_bytes
         self._unplaced.clear()
         self.renders.append((self._clock(), self._fed_chars - len(self._splitter.tail)))
@@ -437,7 +476,18 @@ class MarkdownStream:
     def _ensure_live(self) -> LiveText:
         if self._live is None:
             self._live = cast(LiveTextSink, self.sink).show_live()
+            self._live_shown += 1
         return self._live
+
+    @property
+    def messages_sent(self) -> int:
+        """Every message sent so far: display messages (live outputs shown included) and the
+        live outputs' own."""
+        return self.messages + self._live_shown + self.live_messages
+
+    def _can_send(self, messages: int) -> bool:
+        """Whether ``messages`` more keep the stream within :data:`MESSAGES_PER_S` by now."""
+        return self.messages_sent + messages <= MESSAGES_PER_S * (self._now - self._started)
 
     def _output_at_live(self, markdown: str) -> Any:
         """A new Markdown output below the others: in the live output's place, if any."""
@@ -449,12 +499,20 @@ class MarkdownStream:
     # -- without a live output -------------------------------------------------------------
 
     def _render_affordable(self) -> bool:
-        newest = self._outputs[-1].size if self._outputs else 0
-        cost = newest + self._fed_bytes - self._parted_bytes
-        # The final send (at most the newest output and the tail once more) comes on top: the
-        # ratio leaves room for it under 3x.
+        # A render sends the newest output (its finished parts, then the open block's preview),
+        # or, when a part fills it, its finished parts and a new output with the rest: at most
+        # the newest output and the tail either way. The end sends the answer once more (1x
+        # on top of the ratio, in one output).
+        newest = self._outputs[-1] if self._outputs else None
+        cost = (newest.size if newest else 0) + self._fed_bytes - self._parted_bytes
         budget = REFRESH_BUDGET_RATIO * self._fed_bytes + REFRESH_BUDGET_SLACK
-        return self._spent + cost <= budget
+        if self._spent + cost > budget:
+            return False
+        # The render is the update's one message. A part that fills the newest output adds
+        # its last show and a new output, which the end sends one message more: those are paid
+        # from the messages (as are a placement's, with a live output).
+        filling = newest is not None and self._full(newest)
+        return not filling or self._can_send(2 + len(self._outputs) + 1)
 
     def _render(self) -> None:
         part = self._splitter.advance()
@@ -485,17 +543,22 @@ class MarkdownStream:
         if self._footer is not None and self._live is not None:
             self._live.footer(self._footer())
 
-    def _gather(self, part: Part) -> None:
-        """Add a finished part to the newest output, or to a new one when that one is full."""
+    def _gather(self, part: Part, *, last: bool = False) -> None:
+        """Add a finished part to the newest output, or to a new one when that one is full
+        (not the ``last`` part: the end shows the answer in the first output anyway)."""
         self._parted_bytes += len(part.source.encode())
         newest = self._outputs[-1] if self._outputs else self._open_output()
-        before = sum(output.size for output in self._outputs[:-1])
-        full = newest.size >= max(FIRST_OUTPUT_BYTES, before // 2)
-        if newest.parts and full and len(self._outputs) < MAX_OUTPUTS - 1:
+        if not last and self._full(newest):
             self._show(newest, newest.finished)  # final: its preview goes
             newest = self._open_output()
         newest.parts.append(part)
         newest.size += len(part.source.encode())
+
+    def _full(self, newest: _Output) -> bool:
+        """Whether the next part goes into a new output below ``newest``."""
+        before = sum(output.size for output in self._outputs[:-1])
+        full = newest.size >= max(FIRST_OUTPUT_BYTES, before // 2)
+        return bool(newest.parts) and full and len(self._outputs) < MAX_OUTPUTS - 1
 
     def _joined(self) -> str:
         return _piece([part for output in self._outputs for part in output.parts], first=True)
@@ -543,10 +606,12 @@ class MarkdownStream:
             if self._live is not None:
                 self._retire(self._live, "")
                 self._live = None
+                self.messages += 1  # its output emptied
             return
+        # Nothing but the answer once: no full output shown just before the whole replaces it.
         part = self._splitter.advance(final=True)
         if part is not None:
-            self._gather(part)
+            self._gather(part, last=True)
         if len(self._outputs) > 1 or self._splitter.revised:
             whole = self._splitter.whole() if self._splitter.revised else self._joined()
             self._show(self._outputs[0], whole)

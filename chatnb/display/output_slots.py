@@ -6,8 +6,8 @@ the newest outputs are merged with the piece into one: the shortest run at the e
 is still smaller than the output before it, so sizes grow towards the top and a byte is merged
 again only when what came after it has caught up with it. The merged run's other outputs are
 emptied and used again for the next pieces (they sit just below it). The stream pays for each
-placement from its byte budget (:meth:`OutputSlots.cost`) and may hold a piece back until it
-can.
+placement, its bytes and its messages, from its budgets (:meth:`OutputSlots.plan`) and may
+hold a piece back until it can.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from .sinks import DisplaySink
 
-__all__ = ["OutputSlots"]
+__all__ = ["OutputSlots", "Placement"]
 
 
 @dataclass
@@ -29,6 +29,16 @@ class _Slot:
     @property
     def size(self) -> int:
         return len(self.markdown.encode())
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What placing a piece would cost: bytes and display messages sent, and the outputs that
+    hold text afterwards (the end sends one message to each, :meth:`OutputSlots.show_all`)."""
+
+    bytes: int
+    messages: int
+    used: int
 
 
 class OutputSlots:
@@ -50,13 +60,15 @@ class OutputSlots:
             total += self.slots[start].size
         return start
 
-    def cost(self, markdown: str) -> int:
-        """Bytes that placing ``markdown`` would send."""
+    def plan(self, markdown: str) -> Placement:
+        """What placing ``markdown`` would send, without sending it."""
         size = len(markdown.encode())
         if self.used < self.limit:
-            return size
+            return Placement(size, 1, self.used + 1)
         start = self._run_start(size)
-        return size + sum(slot.size for slot in self.slots[start : self.used])
+        merged = self.slots[start : self.used]
+        # One message for the merged output, one for each output of the run it empties.
+        return Placement(size + sum(slot.size for slot in merged), len(merged), start + 1)
 
     def place(self, markdown: str) -> None:
         """Show ``markdown`` below everything placed so far."""
