@@ -32,6 +32,10 @@ Per shape, rate and recipe it prints:
 - **final = whole**: the cell's final rendered DOM (element by element) equals a cell that
   shows ``Markdown(whole_answer)``.
 
+``--trace DIR`` records a Chromium trace of each case's stream into DIR and prints where the
+main thread went (``benchmarks/_trace.py``: animation-frame script, style and layout, paint,
+timers, messages arriving); tracing slows the page, so compare traced runs with traced runs.
+
 A run ends when the cell is done and every marker is rendered, or ``--grace`` seconds after
 the stream's last token (the kernel is then interrupted); a page that stops answering is
 closed after a hard limit. Every server is on 127.0.0.1 and stopped at the end.
@@ -68,6 +72,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import itertools
 
 from benchmarks._marked_answers import SHAPES, MarkedAnswer, pieces_with_markers
+from benchmarks._trace import CATEGORIES, describe, main_thread_phases
 from chatnb.tokens import encoding_for
 from tests.lab import free_port, lab_command
 from tests.servers import wait_until_serving
@@ -180,6 +185,7 @@ class Raw:
     cpu: dict[str, float] = field(default_factory=dict)
     final_equal: str = "n/a"
     note: str = ""
+    phases: dict[str, float] = field(default_factory=dict)  # with --trace
 
     def take(self, delta: dict[str, Any]) -> None:
         self.seen.update(delta["seen"])
@@ -399,6 +405,7 @@ class Setting:
     url: str
     mock: subprocess.Popen[bytes]
     grace: float
+    trace: Path | None = None  # a folder: each case's Chromium trace goes there
 
 
 def run_case(playwright: Any, setting: Setting, case: Case) -> Raw:
@@ -429,7 +436,16 @@ def run_case(playwright: Any, setting: Setting, case: Case) -> Raw:
         wait_done(page, 0, 120)
         kinds = {marker: kind for marker, kind, _ in case.answer.markers}
         page.evaluate("kinds => { window.__bench.kinds = kinds; }", kinds)
-        _stream(page, cdp, setting, case, raw, done, notebook)
+        if setting.trace is None:
+            _stream(page, cdp, setting, case, raw, done, notebook)
+        else:
+            trace = setting.trace / f"{name}.json"
+            browser.start_tracing(page=page, path=str(trace), categories=CATEGORIES)
+            try:
+                _stream(page, cdp, setting, case, raw, done, notebook)
+            finally:
+                browser.stop_tracing()
+            raw.phases = main_thread_phases(trace)
     except Exception as error:  # a run that breaks is reported, the others go on
         raw.note = raw.note or f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
     finally:
@@ -515,6 +531,7 @@ def figures(case: Case, raw: Raw) -> dict[str, Any]:
         "largest_shifts": sorted(raw.shifts, key=lambda s: -s[2])[:3],
         "final": raw.final_equal,
         "note": raw.note,
+        "phases": raw.phases,
     }  # fmt: skip
 
 
@@ -584,6 +601,10 @@ def options() -> argparse.Namespace:
     parser.add_argument("--recipes", default="chatnb,naive", help="chatnb,naive")
     parser.add_argument("--grace", type=float, help="seconds to wait after the stream's end")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument(
+        "--trace", type=Path, help="a folder: record a Chromium trace of each case there and "
+        "print where the main thread went (tracing slows the page: compare traced runs only)"
+    )  # fmt: skip
     args = parser.parse_args()
     args.frontends = (args.frontends or ("lab" if args.quick else "lab,notebook7")).split(",")
     args.rates = [int(r) for r in (args.rates or ("100" if args.quick else "100,200")).split(",")]
@@ -596,6 +617,8 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     args = options()
+    if args.trace is not None:
+        args.trace.mkdir(parents=True, exist_ok=True)
     sizes = QUICK if args.quick else FULL
     if args.shapes:
         sizes = {n: v for n, v in {**FULL, **QUICK}.items() if n in args.shapes.split(",")}
@@ -608,7 +631,7 @@ def main() -> None:
         with jupyter(folder) as server, sync_playwright() as playwright:
             for rate in args.rates:
                 with mock_server(folder, rate) as (url, mock):
-                    setting = Setting(folder, server, url, mock, args.grace)
+                    setting = Setting(folder, server, url, mock, args.grace, args.trace)
                     for case in cases(args, sizes):
                         if case.rate != rate:
                             continue
@@ -638,9 +661,11 @@ def report(results: list[tuple[Case, dict[str, Any]]]) -> None:
         print(HEADER + "\n|---|" + "---:|" * 13 + "---|")
         for recipe, (_, f) in by_recipe.items():
             print(row(recipe, f))
-        for _, f in by_recipe.values():
+        for recipe, (_, f) in by_recipe.items():
             if f.get("note"):
                 print(f"  note: {f['note']}")
+            if f.get("phases"):
+                print(f"  {recipe}: {describe(f['phases'])}")
         if "chatnb" in by_recipe and "naive" in by_recipe:
             print(ratios(by_recipe["chatnb"][1], by_recipe["naive"][1]))
 
