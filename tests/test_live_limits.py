@@ -96,7 +96,10 @@ def test_a_long_code_block_goes_out_once_and_its_text_once() -> None:
 
 # At any rate: the dozen outputs' fixed cost (new outputs, merges, the end) is paced with the
 # appends (MESSAGES_PER_S), and every Markdown byte, the end's included, comes out of the budget.
-# A 20 KB answer lasts a second at 5,000 tokens a second, 50 s at 100.
+# A 20 KB answer lasts a second at 5,000 tokens a second, 50 s at 100. Two of these cases were
+# strict xfails: seed 3 at 1,000 tokens a second sent 45 messages a second in the fallback (12
+# live outputs and ~70 replaces while merging, over 5 s), and Markdown alone reached 3.11x for
+# seed 4 at 2,000 (the end showed a full output's parts just before the whole replaced it).
 
 RATES = [10, 100, 1000, 2000, 5000]
 
@@ -113,14 +116,6 @@ def test_the_fallback_stays_under_25_messages_a_second_at_any_rate(seed: int, ra
     assert sink.sent <= MARKDOWN_RATIO * len(text.encode())
 
 
-def test_the_fallback_at_1000_tokens_a_second_stays_under_25_messages_a_second() -> None:
-    # Was 45 a second: 12 live outputs and ~70 replaces while merging, over 5 s.
-    text = ANSWERS["20 KB"]
-    sink = FakeLiveSink()
-    _, seconds = streamed(sink, text, 1000)
-    assert sink.all_messages <= MESSAGES_PER_SECOND * seconds
-
-
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize("seed", [0, 4])
 def test_markdown_outputs_alone_stay_under_3x_at_any_rate(seed: int, rate: int) -> None:
@@ -130,14 +125,6 @@ def test_markdown_outputs_alone_stay_under_3x_at_any_rate(seed: int, rate: int) 
     assert "".join(sink.outputs) == text
     assert sink.sent == stream.payload_bytes <= MARKDOWN_RATIO * len(text.encode())
     assert sink.messages == stream.messages_sent <= MESSAGES_PER_SECOND * seconds
-
-
-def test_markdown_outputs_alone_stay_under_3x_at_2000_tokens_a_second() -> None:
-    # Was 3.11x: the end showed a full output's parts just before the whole answer replaced it.
-    text = markdown_sample(20_000, 4)
-    sink = FakeSink()
-    _, _ = streamed(sink, text, 2000)
-    assert sink.sent <= MARKDOWN_RATIO * len(text.encode())
 
 
 def _lags(text: str, rate: int) -> list[float]:
