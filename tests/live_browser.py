@@ -87,6 +87,73 @@ def _frame(html: str, kind: str) -> tuple[str, str, list[str]]:
     return html[:start], html[end:], [html[start:end]]
 
 
+# The script's settlePoint: characters that may pair with later ones, and what a code span
+# may not hold.
+_PAIRS_LATER = set("*_~[]<\\$|")
+_NOT_IN_CODE = set("|$\\")
+
+
+def settle_point(text: str, start: int) -> tuple[int, bool]:
+    """The last settle point of ``text`` after ``start`` (``start`` if none), and whether no
+    later text can add one (the script's ``settlePoint``)."""
+    at, i = start, start + 1
+    while i < len(text):
+        c = text[i]
+        if c == "`":
+            end = _code_span_end(text, i)
+            if end < 0:
+                return at, end == -2
+            i = end
+            continue
+        if c in _PAIRS_LATER:
+            return at, True
+        if c == " " and not text[i - 1].isspace() and text[i + 1 : i + 2].isalpha():
+            at = i
+        i += 1
+    return at, False
+
+
+def _code_span_end(text: str, start: int) -> int:
+    i = start
+    while i < len(text) and text[i] == "`":
+        i += 1
+    run = i - start
+    while i < len(text):
+        if text[i] in _NOT_IN_CODE:
+            return -2
+        if text[i] != "`":
+            i += 1
+            continue
+        opened = i
+        while i < len(text) and text[i] == "`":
+            i += 1
+        if i - opened == run:
+            return i
+    return -1
+
+
+_PARAGRAPH = re.compile(r"<p>(.*)</p>\n", re.S)
+
+
+def _words(html: str) -> str | None:
+    """What a piece of a growing paragraph renders to inside its one <p> (None: not one)."""
+    match = _PARAGRAPH.fullmatch(html)
+    return match.group(1) if match and "<p>" not in match.group(1) else None
+
+
+@dataclass
+class _Paragraph:
+    """A paragraph growing by words: its settled text, the HTML of its pieces, its last words."""
+
+    grown: str
+    inner: list[str]
+    last: str = ""
+    pending: str = ""
+
+    def html(self) -> str:
+        return "<p>" + " ".join([*self.inner, self.pending]) + "</p>\n"
+
+
 class TailModel:
     """The script's ``prepare`` and ``apply`` on HTML strings: what each draw renders, and
     the open tail's HTML it puts together."""
@@ -95,10 +162,13 @@ class TailModel:
         self.head: str = ""
         self.head_html = ""
         self.block: _Block | None = None
+        self.paragraph: _Paragraph | None = None
+        self.refused: Any = None  # the tail that did not grow as a paragraph
         self.rest: str | None = None
         self.rest_html = ""
 
-    def draw(self, tail: str, block: list[Any] | None) -> tuple[str, list[str]]:
+    def draw(self, tail: str, block: list[Any] | None, key: Any = None) -> tuple[str, list[str]]:
+        """One draw of ``tail``; ``key`` tells which open tail it is (the script's tailKey)."""
         documents: list[str] = []
 
         def rendered(markdown: str) -> str:
@@ -113,12 +183,54 @@ class TailModel:
         opening = _opening(rest, kind)
         if kind and 0 < opening <= lines:
             self._grow(rest[:lines], rest[lines:], rest[:opening], kind, rendered)
-            self.rest = None
+            self.rest = self.paragraph = None
             return self.head_html + self.block.html(), documents  # type: ignore[union-attr]
-        if rest != self.rest or self.block is not None:
-            self.rest, self.rest_html = rest, rendered(rest)
         self.block = None
+        key = (key, at)
+        if not kind and self.refused != key:
+            grown = self._grow_words(rest, rendered)
+            if grown:
+                self.rest = None
+                return self.head_html + self.paragraph.html(), documents  # type: ignore[union-attr]
+            if grown is False:
+                self.refused = key
+        if rest != self.rest or self.paragraph is not None:
+            self.rest, self.rest_html = rest, rendered(rest)
+        self.paragraph = None
         return self.head_html + self.rest_html, documents
+
+    def _grow_words(self, rest: str, rendered: Any) -> bool | None:
+        """The script's ``prepareParagraph``: True if the tail shows as a growing paragraph,
+        None if it has no settle point yet, False if a piece did not render as a paragraph."""
+        old = self.paragraph
+        if old is not None and not (
+            rest.startswith(old.grown) and rest[len(old.grown) : len(old.grown) + 1] == " "
+        ):
+            old = None
+        start = len(old.grown) if old else 0
+        at, _ = settle_point(rest, start)
+        if not at:
+            return None
+        grown, last = rest[:at], rest[at + 1 :]
+        if old is None:
+            words = _words(rendered(grown))
+            if words is None:
+                return False
+            old, changed = _Paragraph(grown, [words]), True
+        else:
+            changed = at > start or last != old.last
+            if at > start:
+                words = _words(rendered(rest[start + 1 : at]))
+                if words is None:
+                    return False
+                old = _Paragraph(grown, [*old.inner, words], old.last, old.pending)
+        if changed:
+            pending = _words(rendered(last))
+            if pending is None:
+                return False
+            old = _Paragraph(old.grown, old.inner, last, pending)
+        self.paragraph = old
+        return True
 
     def _grow(self, grown: str, last: str, top: str, kind: str, rendered: Any) -> None:
         old = self.block
@@ -173,7 +285,7 @@ class _Widget:
             block = [len(_utf16_slice(tail, 0, block[0])), block[1]]  # code units to characters
         else:
             block = None
-        drawn, documents = self.view.draw(tail, block)
+        drawn, documents = self.view.draw(tail, block, len(self.parts))
         self.browser.rendered += documents
         state = LiveState(list(self.parts), tail, plain, self.math, drawn, documents)
         self.browser.states.append(state)

@@ -576,7 +576,24 @@ table = "Results:\\n\\n| n | square | note |\\n|---:|:-:|---|\\n" + "".join(
 code = "The code:\\n\\n```python\\n" + "".join(
     f'def f{i}(x):\\n    \\"\\"\\"Doc {i}.\\n    on two lines\\"\\"\\"\\n    return x * {i}  # <{i}>\\n'
     for i in range(80)) + "```\\n\\nDone.\\n"
-for text in (table, code):
+words = "alpha beta gamma delta stream token render window budget".split()
+def prose(n, every=0, extra=""):
+    return " ".join(words[i % 9] + (extra.format(i=i) if every and i % every == 0 else "")
+                    for i in range(n))
+# A paragraph that grows by words (code spans inside; from a code span holding a pipe it
+# renders whole), one that a setext line makes a heading, one with a table under its last
+# line, one of many lines with hard breaks, and a long list item (never grown by words).
+paragraphs = [
+    "Prose:\\n\\n" + prose(900, 25, " `code {i} *x*`") + " `a | b` " + prose(100)
+    + " **bold** [link](https://example.com) " + prose(100) + ".\\n\\nDone.\\n",
+    "Intro:\\n\\n" + prose(300, 40, " `c{i}`") + "\\n===\\n\\nAfter.\\n",
+    "Intro:\\n\\n" + prose(200) + "\\nname | value\\n--- | ---\\n"
+    + "".join(f"a{i} | {i}\\n" for i in range(20)) + "\\nEnd.\\n",
+    "Lines:\\n\\n" + "\\n".join(prose(12) + "  " * (i % 3 == 0) for i in range(60))
+    + "\\n\\nEnd.\\n",
+    "Items:\\n\\n- " + prose(300) + "\\n- second\\n\\nEnd.\\n",
+]
+for text in (table, code, *paragraphs):
     stream = MarkdownStream(sink=KeptLive())
     for at in range(0, len(text), 9):
         stream.feed(text[at:at + 9])
@@ -615,7 +632,7 @@ LIVE_STATES = """async () => {
     const states = window.chatnbLiveDebug;
     const sample = states.filter((s, i) => i % 4 === 1 || i === states.length - 1);
     const differences = [];
-    let tables = 0, codes = 0, highlighted = 0;
+    let tables = 0, codes = 0, highlighted = 0, paragraphs = 0;
     for (const state of sample) {
         const alone = await state.stats.renderAlone(state.tail);
         const [shown, whole] = [signature(state.nodes), signature(alone)];
@@ -634,21 +651,28 @@ LIVE_STATES = """async () => {
         tables += holder.querySelectorAll('tbody tr').length > 20;
         codes += (holder.querySelector('pre') || {textContent: ''}).textContent.length > 1000;
         highlighted += holder.querySelectorAll('pre code span').length > 20;
+        paragraphs += [...holder.children].some(
+            (p) => p.tagName === 'P' && p.textContent.length > 2000 && p.querySelector('code'));
     }
+    // Of the draws of the long paragraph (the first), the characters each rendered, beside
+    // the paragraph's length.
+    const prose = states.filter((s) => s.tail.includes('alpha `code 0') && s.tail.length > 2000);
     const views = [...document.querySelectorAll('.chatnb-live')].map(v => v.chatnbLive);
     return {states: states.length, sampled: sample.length, differences, tables, codes,
-            highlighted, tail: views.map(v => v.tailElements), parts: views.map(v => v.partElements)};
+            highlighted, paragraphs, prose: prose.map((s) => [s.chars, s.tail.length]),
+            tail: views.map(v => v.tailElements), parts: views.map(v => v.partElements)};
 }"""
 
 
 def test_each_live_state_of_a_growing_table_and_code_block_renders_as_the_frontend_does(
     server: Callable[[str], str], browser: Any
 ) -> None:
-    """A 150-row table and an 80-function code block stream into the live view: each draw
-    renders only the block's new lines (and its last one) and moves them into the live table
-    or code block. Sampled draws are compared with JupyterLab's own rendering of the same
-    text in one piece (same elements, same text, same table rows, same height), and the elements rendered
-    per draw stay bounded while the block grows."""
+    """A 150-row table, an 80-function code block and paragraphs stream into the live view:
+    each draw renders only the block's new lines (and its last one) and moves them into the
+    live table or code block, and only a paragraph's new words. Sampled draws are compared
+    with JupyterLab's own rendering of the same text in one piece (same elements, same text,
+    same table rows, same height), and the elements rendered per draw stay bounded while the
+    block grows."""
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.add_init_script("window.chatnbLiveDebug = []")
     run_all(page, server(FRONTENDS["jupyterlab"].format(name="growing.ipynb")))
@@ -657,7 +681,12 @@ def test_each_live_state_of_a_growing_table_and_code_block_renders_as_the_fronte
     assert found["differences"] == [], found["differences"][:3]
     assert found["sampled"] >= 20 and found["tables"] >= 3 and found["codes"] >= 3
     assert found["highlighted"] >= 3  # the live code block is highlighted as it streams
-    for tail in found["tail"]:
+    assert found["paragraphs"] >= 3
+    # A paragraph grows by its new words: most draws render a small share of it (the draws
+    # after its bold render the rest whole).
+    shares = sorted(chars / length for chars, length in found["prose"])
+    assert len(shares) >= 10 and shares[len(shares) // 2] < 0.1, shares
+    for tail in found["tail"][:2]:
         # Elements rendered for the open tail per draw: the block's head and a few new lines,
         # not the whole block (150 rows are over 1,000 elements). A handful of draws render
         # a block whole: when it starts growing, and when it ends (before it is frozen).

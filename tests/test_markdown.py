@@ -85,14 +85,22 @@ def test_only_what_cannot_change_is_frozen(
     assert [p.source for p in splitter.parts] == frozen_before_close
 
 
-def test_a_partial_line_is_never_parsed() -> None:
+def test_a_partial_line_is_parsed_only_once_where_it_belongs_is_settled() -> None:
+    # After a blank line, a line that cannot become a list item starts a block of its own:
+    # the paragraph above it is finished before its line ends.
     splitter = MarkdownSplitter()
     splitter.feed("para\n\nsecond para without newline")
-    assert splitter.advance() is None  # "para" is the last *complete* block
+    assert splitter.advance() == Part("para\n\n", "para\n\n")
     splitter.feed("\n\nthird\n")
     assert splitter.advance() == Part(
-        "para\n\nsecond para without newline\n\n", "para\n\nsecond para without newline\n\n"
+        "second para without newline\n\n", "second para without newline\n\n"
     )
+    # Not where it may still join what is above: "#" may become "#x" (the paragraph goes
+    # on), "2" may become "2. b" (the list goes on, loose), "  " may become code.
+    for text in ("para\n#", "1. a\n\n  2", "- a\n\n-", "para\n\n  ", "1. a\n\n3."):
+        splitter = MarkdownSplitter()
+        splitter.feed(text)
+        assert splitter.advance() is None, text
 
 
 def test_a_label_not_yet_defined_holds_nothing_back_and_a_late_definition_revises() -> None:
@@ -146,7 +154,8 @@ def test_carriage_returns_are_line_ends_and_a_lone_trailing_one_waits() -> None:
     splitter = MarkdownSplitter()
     splitter.feed("a\r\n\r\nb\r\rc\r")
     part = splitter.advance()
-    assert part is not None and part.source == "a\r\n\r\n"
+    # "c\r" follows a blank line: a block of its own, though its "\r" may still become "\r\n".
+    assert part is not None and part.source == "a\r\n\r\nb\r\r"
     splitter.feed("\n\nd")  # the "\r" became "\r\n": one line end, not two
     splitter.advance(final=True)
     assert faithful(splitter.parts, "a\r\n\r\nb\r\rc\r\n\nd")

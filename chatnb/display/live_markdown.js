@@ -13,16 +13,80 @@
 // finished blocks: rendered once) and whether it grows by lines (chatnb/markdown/live_tail.py's
 // GrowingBlock): a table's new complete rows are rendered under its head and moved into the
 // live table's body, a code block's new complete lines into its <code>; only the last,
-// incomplete line is rendered again each draw. So a draw costs O(new text), not O(block).
+// incomplete line is rendered again each draw. A paragraph grows by words (`settlePoint`):
+// its text up to a settle point is rendered once, in pieces appended to the live <p>, and
+// only the words after it are rendered again. So a draw costs O(new text), not O(block).
 // Without a rendermime (another frontend) everything shows as plain text.
 const lives = new Map();
 // A draw waits this many times its own cost (its frame's layout and paint included) before
 // the next: at most 1/(1+DRAW_WAIT) of the main thread goes to drawing the live answer, a
 // sixth, so that with the page's other work while an answer streams (its messages arriving,
-// the footer) the whole stays near a fifth of what the naive recipe takes (all of it);
-// docs/benchmarks.md has the cases where it does not yet: a 400 KB paragraph, 0.23-0.24x.
+// the footer) the whole stays under a fifth of what the naive recipe takes (all of it).
+// Where draws typically take longer than a frame, they wait longer still, in proportion to
+// the frames they take: such draws make the page miss frames, and their cost is mostly the
+// browser laying out a long block again (a 400 KB paragraph: ~40 ms however few words a draw
+// adds), so fewer, larger draws cost less. "Typically": the median of the last few draws, as
+// one draw's cost may hold a garbage collection. But no wait is longer than MAX_WAIT_MS, so
+// that what arrived is rendered within about three quarters of a second (the 400 KB
+// paragraph's draws cost 40-60 ms at its end). docs/benchmarks.md has the figures.
 const DRAW_WAIT = 5;
+const FRAME_MS = 1000 / 60;
+const MAX_WAIT_MS = 600;
+const TYPICAL_OF = 5;
 const MAY_HOLD_MATH = /\$|\\\(|\\\[|\\begin\{/;
+
+// A paragraph's text up to a settle point renders the same whatever follows it, so the live
+// view renders it once, in pieces, and renders again only the words after it. Before a settle
+// point no character may pair with a later one: emphasis, strikethrough, links, HTML, escapes,
+// math (the frontend pairs `$` across a paragraph) and a table's cells (a delimiter row
+// arriving later makes a table of the line above it), except in code spans closed before it.
+// A settle point is a space between a non-space and a letter: the piece before it ends where
+// a word ends, and the piece after it starts a paragraph line however the text is cut (no
+// list, heading, quote, fence or HTML starts with a letter). Each piece must still render
+// alone as one paragraph, or the tail is rendered whole (a later line can make the
+// paragraph a heading, a table or a list: tests/test_browser.py has such cases).
+const PAIRS_LATER = new Set(["*", "_", "~", "[", "]", "<", "\\", "$", "|"]);
+const LETTER = /\p{L}/u;
+
+// The last settle point of `text` after `from` (a settle point, or 0: none yet), scanning
+// from there: { at, final }, `at` = `from` when there is none; `final`: no later text can add
+// one (a character that pairs later was met, not a code span that may still close).
+function settlePoint(text, from) {
+  let at = from;
+  for (let i = from + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === "`") {
+      const end = codeSpanEnd(text, i);
+      if (end < 0) return { at, final: end === NEVER };
+      i = end - 1;
+    } else if (PAIRS_LATER.has(c)) {
+      return { at, final: true };
+    } else if (c === " " && !/\s/.test(text[i - 1]) && LETTER.test(text[i + 1] || "")) {
+      at = i;
+    }
+  }
+  return { at, final: false };
+}
+
+// Where the code span opened by the backticks at `start` ends (past its closing run), -1
+// while it is open, NEVER when it holds a character no settle point may pass: its text may
+// hold what pairs elsewhere, not a table's `|` nor `$` or `\` (the frontend's math
+// extraction reads them in code spans that run over lines).
+const NEVER = -2;
+function codeSpanEnd(text, start) {
+  let i = start;
+  while (text[i] === "`") i++;
+  const run = i - start;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === "|" || c === "$" || c === "\\") return NEVER;
+    if (c !== "`") { i++; continue; }
+    const opened = i;
+    while (text[i] === "`") i++;
+    if (i - opened === run) return i;
+  }
+  return -1;
+}
 
 function initialize({ model }) {
   const key = model.get("key");
@@ -57,14 +121,17 @@ function rendermimeOf(model) {
 }
 
 // Markdown rendered by the frontend's own renderer, as trusted as the final output is.
-// `stats` (if given) counts the elements rendered, for the tests.
+// `stats` (if given) counts the elements and characters rendered, for the tests.
 async function renderNodes(rendermime, markdown, stats) {
   if (!markdown) return [];
   const renderer = rendermime.createRenderer("text/markdown");
   const data = { "text/markdown": markdown };
   await renderer.renderModel({ data, metadata: {}, trusted: true, setData() {} });
   const nodes = Array.from(renderer.node.childNodes);
-  if (stats) stats.elements += renderer.node.getElementsByTagName("*").length;
+  if (stats) {
+    stats.elements += renderer.node.getElementsByTagName("*").length;
+    stats.chars += markdown.length;
+  }
   renderer.dispose();
   return nodes;
 }
@@ -100,9 +167,11 @@ function only(nodes, tag) {
   return elements.length === 1 && blank && elements[0].tagName === tag ? elements[0] : null;
 }
 
-// Where a growing block's lines go: a table's body (made if missing), a code block's <code>.
+// Where a growing block's lines go: a table's body (made if missing), a code block's <code>,
+// a paragraph's words into the paragraph.
 function innerOf(element, kind) {
   if (kind === "code") return element.querySelector("code") || element;
+  if (kind === "paragraph") return element;
   return element.tBodies[0] || null;
 }
 
@@ -128,6 +197,14 @@ function addedBy(nodes, kind) {
   return { inner: body ? Array.from(body.rows) : [], body, rest };
 }
 
+// What a piece of a growing paragraph adds to it: the space before it, then what the piece
+// renders to inside its one <p>; null when it renders to anything else.
+function wordsOf(nodes) {
+  const paragraph = only(nodes, "P");
+  if (!paragraph) return null;
+  return { inner: [document.createTextNode(" "), ...paragraph.childNodes], body: null, rest: [] };
+}
+
 function render({ model, el }) {
   const live = lives.get(model.get("key"));
   const rendermime = rendermimeOf(model);
@@ -148,10 +225,11 @@ function render({ model, el }) {
   // Parts go before this mark, the open tail after it (a comment: no element, no text).
   const tailMark = document.createComment("chatnb open tail");
   body.append(tailMark);
-  // For the tests: elements rendered per draw (the parts', the tail's), and, when
-  // window.chatnbLiveDebug is an array, each draw's tail and a copy of what shows it.
+  // For the tests: elements rendered per draw (the parts', the tail's), the tail's characters
+  // rendered, and, when window.chatnbLiveDebug is an array, each draw's tail and a copy of
+  // what shows it.
   const stats = {
-    draws: 0, partElements: [], tailElements: [], drawMs: [], renderAlone: null,
+    draws: 0, partElements: [], tailElements: [], tailChars: [], drawMs: [], renderAlone: null,
   };
   el.chatnbLive = stats;
 
@@ -164,6 +242,10 @@ function render({ model, el }) {
     pending: [], pendingBody: null, after: [], last: null, rest: null, restNodes: [],
   };
   let busy = false, again = false, notBefore = 0;
+  // Which open tail a draw shows (parts frozen before it, where its last block starts): one
+  // whose piece did not render as a paragraph is not grown by words again until a cut; and
+  // its last settle point found.
+  let tailKey = "", refusedWords = null, settled = { key: null };
 
   // MathJax reads every text node it is given: only where the Markdown may hold math.
   const typeset = (nodes, markdown) => {
@@ -215,10 +297,42 @@ function render({ model, el }) {
         next.pending = last ? addedBy(await renderTail(top + last, counter), kind) : null;
       }
     }
+    if (!kind && refusedWords !== tailKey) {
+      const paragraph = await prepareParagraph(rest, counter);
+      if (paragraph) return Object.assign(next, paragraph);
+    }
     if (!kind) {
       Object.assign(next, { kind: null, blockNodes: null, added: null, pending: undefined });
       next.rest = rest;
       if (rest !== shown.rest || shown.kind) next.restNodes = await renderTail(rest, counter);
+    }
+    return next;
+  };
+
+  // The open tail as a paragraph growing by words (see settlePoint), or null: then it is
+  // rendered whole (and, once a piece rendered as something else, until the next cut).
+  const prepareParagraph = async (rest, counter) => {
+    const extends_ = shown.kind === "paragraph" && rest.startsWith(shown.grown)
+      && rest[shown.grown.length] === " ";
+    const from = extends_ ? shown.grown.length : 0;
+    const known = settled.key === tailKey && settled.from === from && settled.final;
+    if (!known) settled = { key: tailKey, from, ...settlePoint(rest, from) };
+    if (!settled.at) return null;
+    const refuse = () => { refusedWords = tailKey; return null; };
+    const grown = rest.slice(0, settled.at), last = rest.slice(settled.at + 1);
+    const next = { kind: "paragraph", grown, last, added: null };
+    if (!extends_) {
+      next.blockNodes = await renderTail(grown, counter);
+      next.element = only(next.blockNodes, "P");
+      if (!next.element) return refuse();
+    } else if (settled.at > from) {
+      next.addedText = rest.slice(from + 1, settled.at);
+      next.added = wordsOf(await renderTail(next.addedText, counter));
+      if (!next.added) return refuse();
+    }
+    if (!extends_ || next.added || last !== shown.last) {
+      next.pending = wordsOf(await renderTail(last, counter));
+      if (!next.pending) return refuse();
     }
     return next;
   };
@@ -239,10 +353,18 @@ function render({ model, el }) {
   };
   const endOf = (nodes, before) => (nodes.length ? nodes[nodes.length - 1] : before);
 
-  // Lines of a growing block moved into the live one (rows into its body, code into <code>).
+  // Lines of a growing block moved into the live one (rows into its body, code into <code>,
+  // words into the paragraph: settled text joins the text before it, one text node for a run
+  // of plain words, not one per draw).
   const grow = (added, pending) => {
     const inner = innerOf(shown.element, shown.kind);
-    if (inner) {
+    if (inner && shown.kind === "paragraph" && !pending) {
+      for (const node of added.inner) {
+        const last = inner.lastChild;
+        if (node.nodeType === 3 && last && last.nodeType === 3) last.appendData(node.data);
+        else inner.append(node);
+      }
+    } else if (inner) {
       const separator = shown.kind === "code" && added.inner.length ? lineEnd(inner) : null;
       if (pending) shown.pending = separator ? [separator, ...added.inner] : added.inner;
       inner.append(...added.inner);
@@ -316,11 +438,12 @@ function render({ model, el }) {
     const started = performance.now();
     // Rendered away from the page, then swapped in at once: a block that moves from the tail
     // to the frozen parts is replaced by the same DOM, and nothing jumps.
-    const partCount = { elements: 0 }, tailCount = { elements: 0 };
+    const partCount = { elements: 0, chars: 0 }, tailCount = { elements: 0, chars: 0 };
     const partNodes = [];
     for (const markdown of fresh) {
       partNodes.push(...(await renderNodes(rendermime, markdown, partCount)));
     }
+    tailKey = `${rendered + fresh.length}:${block ? block[0] : 0}`;
     const next = await prepare(tail, block, tailCount);
     for (const node of partNodes) body.insertBefore(node, tailMark);
     apply(next);
@@ -331,9 +454,12 @@ function render({ model, el }) {
     stats.draws += 1;
     stats.partElements.push(partCount.elements);
     stats.tailElements.push(tailCount.elements);
+    stats.tailChars.push(tailCount.chars);
     if (Array.isArray(window.chatnbLiveDebug)) {
       const copy = tailNodes().map((node) => node.cloneNode(true));
-      window.chatnbLiveDebug.push({ key: model.get("key"), tail, nodes: copy, stats });
+      window.chatnbLiveDebug.push({
+        key: model.get("key"), tail, nodes: copy, stats, chars: tailCount.chars,
+      });
     }
     // Wait DRAW_WAIT times what this draw cost, the frame it changed included. The browser lays
     // out and paints that frame after this animation-frame callback, and a task posted now
@@ -341,7 +467,9 @@ function render({ model, el }) {
     await afterThisFrame();
     const cost = performance.now() - started;
     stats.drawMs.push(cost);
-    notBefore = performance.now() + DRAW_WAIT * cost;
+    const recent = stats.drawMs.slice(-TYPICAL_OF).sort((a, b) => a - b);
+    const frames = Math.max(1, recent[recent.length >> 1] / FRAME_MS);
+    notBefore = performance.now() + Math.min(MAX_WAIT_MS, DRAW_WAIT * cost * frames);
   };
   const pump = async () => {
     if (busy) { again = true; return; }

@@ -136,6 +136,30 @@ def _complete_length(text: str) -> int:
     return end
 
 
+# The start of a line that is, or may still become, a list item.
+_MAY_BE_ITEM = re.compile(r"[ \t]*(?:[-+*](?:[ \t]|$)|\d{1,9}(?:[.)](?:[ \t]|$)|$))")
+
+
+def _parsed_length(text: str) -> int:
+    """How much of ``text`` a cut may look at: its complete lines, and the line after them if
+    it follows a blank line and holds a character that settles where it belongs. After a
+    blank line no lazy continuation or setext underline joins a line to the paragraph above,
+    its indentation (whether it continues a list item or a code block) is fixed with its first
+    character, and only a list item's marker could still join it to a list above (``2`` may
+    become ``2. b``). So the blocks before the one it is in are finished, and a one-line
+    paragraph does not wait for its line to end before the heading above it is cut off."""
+    end = _complete_length(text)
+    if end == len(text) or not text[end:].strip(" \t\r") or _MAY_BE_ITEM.match(text, end):
+        return end
+    line_end = end - text.endswith("\n", 0, end)
+    line_end -= text.endswith("\r", 0, line_end)
+    start = line_end
+    while start > 0 and text[start - 1] in " \t":
+        start -= 1
+    blank = start == 0 or text[start - 1] in "\r\n"
+    return len(text) if end > 0 and blank else end
+
+
 def _line_starts(text: str) -> list[int]:
     """Where each line of ``text`` starts (markdown-it's line numbers index it), and its end."""
     return [0, *(match.end() for match in _NEWLINE.finditer(text))]
@@ -205,7 +229,7 @@ class MarkdownSplitter:
         """Cut off what can no longer change (everything when ``final``) as one part."""
         self._merge_pending()
         region = self._open
-        end = len(region) if final else _complete_length(region)
+        end = len(region) if final else _parsed_length(region)
         if end == 0:
             return None
         probe = _Probe(self._known)
