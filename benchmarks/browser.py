@@ -107,7 +107,8 @@ answer = open({answer!r}).read()
 first = []  # when the server's response began: its first token goes out with the headers
 hooks = {{"response": [lambda response: first.append(time.time())]}}
 client = OpenAI(base_url={url!r}, api_key={key!r}, http_client=library().Client(event_hooks=hooks))
-bot = Chatbot("gpt-4o", client=client, async_client=AsyncOpenAI(base_url={url!r}, api_key={key!r}))
+bot = Chatbot("gpt-4o", client=client, async_client=AsyncOpenAI(base_url={url!r}, api_key={key!r}),
+              answer_timeout=None)
 """
 
 RECIPES = {

@@ -103,6 +103,18 @@ def test_a_partial_line_is_parsed_only_once_where_it_belongs_is_settled() -> Non
         assert splitter.advance() is None, text
 
 
+def test_a_definition_whose_line_is_not_finished_is_not_read() -> None:
+    # "[^1]: Vaswan" is a definition of an address cut short; the finished line is text.
+    text = "Uses [^1] here.\n\nMore.\n\n[^1]: Vaswani et al., 2017.\n"
+    splitter = MarkdownSplitter()
+    at = text.index("Vaswani") + 6
+    splitter.feed(text[:at])
+    splitter.advance()
+    splitter.feed(text[at:])
+    splitter.advance(final=True)
+    assert faithful(splitter.parts, text), [p.markdown for p in splitter.parts]
+
+
 def test_a_label_not_yet_defined_holds_nothing_back_and_a_late_definition_revises() -> None:
     splitter = MarkdownSplitter()
     splitter.feed("See [the docs] and [^1].\n\nMore text.\n\nEven more.\n")

@@ -20,7 +20,8 @@ state the kernel did not check):
 * ``block``: where the tail's last block starts, and whether the browser grows it by its new
   lines (a table's rows, a code block's lines; see
   :class:`chatnb.markdown.live_tail.GrowingBlock`), so that a draw renders O(new text) even
-  inside one long block;
+  inside one long block (a paragraph the browser grows by words itself: its settle points
+  depend on the text alone);
 * ``footer``: the progress line under the answer.
 
 When the answer ends its last parts are frozen (the live view then looks as the final output

@@ -136,8 +136,9 @@ def _complete_length(text: str) -> int:
     return end
 
 
-# The start of a line that is, or may still become, a list item.
-_MAY_BE_ITEM = re.compile(r"[ \t]*(?:[-+*](?:[ \t]|$)|\d{1,9}(?:[.)](?:[ \t]|$)|$))")
+# The start of a line that is, or may still become, a list item, or a link reference
+# definition (which would be read with its line cut short: a truncated address).
+_UNSETTLED_START = re.compile(r"[ \t]*(?:[-+*](?:[ \t]|$)|\d{1,9}(?:[.)](?:[ \t]|$)|$)|\[)")
 
 
 def _parsed_length(text: str) -> int:
@@ -147,9 +148,11 @@ def _parsed_length(text: str) -> int:
     its indentation (whether it continues a list item or a code block) is fixed with its first
     character, and only a list item's marker could still join it to a list above (``2`` may
     become ``2. b``). So the blocks before the one it is in are finished, and a one-line
-    paragraph does not wait for its line to end before the heading above it is cut off."""
+    paragraph does not wait for its line to end before the heading above it is cut off. A
+    line that may be a link reference definition waits for its end: cut short, its address
+    would be read truncated (and definitions reach every part)."""
     end = _complete_length(text)
-    if end == len(text) or not text[end:].strip(" \t\r") or _MAY_BE_ITEM.match(text, end):
+    if end == len(text) or not text[end:].strip(" \t\r") or _UNSETTLED_START.match(text, end):
         return end
     line_end = end - text.endswith("\n", 0, end)
     line_end -= text.endswith("\r", 0, line_end)
