@@ -225,11 +225,11 @@ function render({ model, el }) {
   // Parts go before this mark, the open tail after it (a comment: no element, no text).
   const tailMark = document.createComment("chatnb open tail");
   body.append(tailMark);
-  // For the tests: elements rendered per draw (the parts', the tail's), the tail's characters
-  // rendered, and, when window.chatnbLiveDebug is an array, each draw's tail and a copy of
-  // what shows it.
+  // For the tests: elements rendered per draw (the parts', the tail's), and, when
+  // window.chatnbLiveDebug is an array, each draw's tail, a copy of what shows it and the
+  // characters it rendered.
   const stats = {
-    draws: 0, partElements: [], tailElements: [], tailChars: [], drawMs: [], renderAlone: null,
+    draws: 0, partElements: [], tailElements: [], drawMs: [], renderAlone: null,
   };
   el.chatnbLive = stats;
 
@@ -454,7 +454,6 @@ function render({ model, el }) {
     stats.draws += 1;
     stats.partElements.push(partCount.elements);
     stats.tailElements.push(tailCount.elements);
-    stats.tailChars.push(tailCount.chars);
     if (Array.isArray(window.chatnbLiveDebug)) {
       const copy = tailNodes().map((node) => node.cloneNode(true));
       window.chatnbLiveDebug.push({
