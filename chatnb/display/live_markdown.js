@@ -28,8 +28,14 @@ const lives = new Map();
 // adds), so fewer, larger draws cost less. "Typically": the median of the last few draws, as
 // one draw's cost may hold a garbage collection. But no wait is longer than MAX_WAIT_MS, so
 // that what arrived is rendered within about three quarters of a second (the 400 KB
-// paragraph's draws cost 40-60 ms at its end). docs/benchmarks.md has the figures.
+// paragraph's draws cost 40-60 ms at its end). And draws start at least MIN_GAP_MS apart,
+// however cheap: besides its own cost, each draw brings the page work around a changed frame
+// that grows with the page and is not paced (a mixed 100 KB answer drew 18 times a second,
+// every message the kernel sent, and took 20% of its stream's main thread, though its draws
+// measured 12%). Ten draws a second keep the text at most 0.1 s later. docs/benchmarks.md has
+// the figures.
 const DRAW_WAIT = 5;
+const MIN_GAP_MS = 100;
 const FRAME_MS = 1000 / 60;
 const MAX_WAIT_MS = 600;
 const TYPICAL_OF = 5;
@@ -468,7 +474,9 @@ function render({ model, el }) {
     stats.drawMs.push(cost);
     const recent = stats.drawMs.slice(-TYPICAL_OF).sort((a, b) => a - b);
     const frames = Math.max(1, recent[recent.length >> 1] / FRAME_MS);
-    notBefore = performance.now() + Math.min(MAX_WAIT_MS, DRAW_WAIT * cost * frames);
+    notBefore = Math.max(
+      started + MIN_GAP_MS, performance.now() + Math.min(MAX_WAIT_MS, DRAW_WAIT * cost * frames),
+    );
   };
   const pump = async () => {
     if (busy) { again = true; return; }
