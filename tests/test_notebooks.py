@@ -10,6 +10,7 @@ into outputs depends on timing, what they show together does not.
 from __future__ import annotations
 
 import configparser
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from .widget_state import saved_models, shown_models
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 SKIPPED_BY_NBVAL = "nbval-ignore-output"
@@ -90,3 +93,12 @@ def test_saved_notebooks_hold_finished_answers_as_plain_markdown(path: Path) -> 
                 plain = str(data.get("text/plain", ""))
                 assert "ChatWidget(" in cell.source, (path.name, index, plain[:200])
                 assert not re.search(r"_Live\w*Widget|IntProgress", plain), (path.name, plain)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_saved_notebooks_hold_no_state_of_widgets_no_output_shows(path: Path) -> None:
+    # A re-run under nbclient saves every widget the run opened, closed ones too: each live
+    # answer's script again. tests/widget_state.py drops them.
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    stale = set(saved_models(notebook)) - shown_models(notebook)
+    assert not stale, f"run `python -m tests.widget_state notebooks/{path.name}`"
