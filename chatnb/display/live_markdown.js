@@ -5,17 +5,17 @@
 //    block: null | [at, "table" | "code" | null], footer: "..."}
 // Finished parts are rendered once with the frontend's own Markdown renderer (JupyterLab's and
 // Notebook 7's rendermime: the same parser, math and highlighting as the final Markdown output)
-// and frozen in the DOM. Only the open tail is rendered again, at most once per animation frame
-// and never more often than its own cost allows. `plain` says where the tail stops being
-// renderable (text that safe mode or the math rewrite would change, display math not closed
-// yet, a table row waiting for its delimiter row): from there it shows as plain text, never
-// parsed as HTML. `block` says where the tail's last block starts (what comes before it is
+// and frozen in the DOM. Only the open tail is rendered again, in an animation frame, at most
+// ten times a second and never more often than its own cost allows. `plain` says where the tail
+// stops being renderable (text that safe mode or the math rewrite would change, display math not
+// closed yet, a table row waiting for its delimiter row): from there it shows as plain text,
+// never parsed as HTML. `block` says where the tail's last block starts (what comes before it is
 // finished blocks: rendered once) and whether it grows by lines (chatnb/markdown/live_tail.py's
-// GrowingBlock): a table's new complete rows are rendered under its head and moved into the
-// live table's body, a code block's new complete lines into its <code>; only the last,
-// incomplete line is rendered again each draw. A paragraph grows by words (`settlePoint`):
-// its text up to a settle point is rendered once, in pieces appended to the live <p>, and
-// only the words after it are rendered again. So a draw costs O(new text), not O(block).
+// GrowingBlock): a table's new complete rows are rendered under its head and moved into the live
+// table's body, a code block's new complete lines into its <code>; only the last, incomplete
+// line is rendered again each draw. A paragraph grows by words (`settlePoint`): its text up to a
+// settle point is rendered once, in pieces appended to the live <p>, and only the words after it
+// are rendered again. So a draw costs O(new text), not O(block).
 // Without a rendermime (another frontend) everything shows as plain text.
 const lives = new Map();
 // A draw waits this many times its own cost (its frame's layout and paint included) before
