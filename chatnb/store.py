@@ -98,32 +98,53 @@ class Store:
         if tables and "chatnb_meta" not in tables:
             raise sqlite3.DatabaseError("it holds other tables")
         self.db.execute("PRAGMA busy_timeout = 30000")
-        self.db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+        self._journal_wal()
+        # One transaction that takes the write lock first: two kernels opening a new file at
+        # once take turns (BEGIN IMMEDIATE waits out the busy timeout), where a transaction
+        # that reads and then writes fails at once if the other wrote in between.
         with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS chatnb_meta (name TEXT PRIMARY KEY, value TEXT)"
             )
             self.db.execute("INSERT OR IGNORE INTO chatnb_meta VALUES ('format', ?)", (FORMAT,))
-        (found,) = self.db.execute("SELECT value FROM chatnb_meta WHERE name = 'format'").fetchone()
-        if found != FORMAT:
-            raise sqlite3.DatabaseError(f"its format is {found!r}, not {FORMAT!r}")
-        self._migrate()
+            (found,) = self.db.execute(
+                "SELECT value FROM chatnb_meta WHERE name = 'format'"
+            ).fetchone()
+            if found != FORMAT:
+                raise sqlite3.DatabaseError(f"its format is {found!r}, not {FORMAT!r}")
+            self._migrate()
 
-    def _migrate(self) -> None:
+    def _journal_wal(self) -> None:
+        """WAL, so that readers never wait for a writer. Switching takes a lock for which
+        SQLite does not always call the busy handler: tried again until the busy timeout."""
         import sqlite3
 
-        """Bring the schema up to :data:`MIGRATIONS`' last version, one step per transaction."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _migrate(self) -> None:
+        """Bring the schema up to :data:`MIGRATIONS`' last version, in the caller's
+        transaction."""
+        import sqlite3
+
         row = self.db.execute("SELECT value FROM chatnb_meta WHERE name = 'schema'").fetchone()
         version = int(row[0]) if row else 0
         if version > len(MIGRATIONS):
             raise sqlite3.DatabaseError(f"it was written by a newer chatnb (schema {version})")
         for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db:
-                for statement in statements:
-                    self.db.execute(statement)
-                self.db.execute(
-                    "INSERT OR REPLACE INTO chatnb_meta VALUES ('schema', ?)", (str(number),)
-                )
+            for statement in statements:
+                self.db.execute(statement)
+            self.db.execute(
+                "INSERT OR REPLACE INTO chatnb_meta VALUES ('schema', ?)", (str(number),)
+            )
 
     def get(self, key: str, sample: int) -> Recording | None:
         import sqlite3
